@@ -1,0 +1,299 @@
+//! Bounded batch processors for spans and log records, run on the [`ExportRuntime`].
+//!
+//! Why not the SDK's `BatchSpanProcessor`: it exports with `block_on` on a thread of its own, so
+//! a tonic or async-HTTP exporter needs some tokio runtime to be around, and it does not tell
+//! the application how much it dropped. These processors keep the same contract (a bounded
+//! queue; `on_end` never blocks; a full queue drops and counts) and add: the batch worker is a
+//! task on Beacon's export runtime, exports are bounded by a timeout, and every item is counted
+//! as accepted, exported, dropped or failed ([`PipelineStats`]).
+//!
+//! # Example
+//! ```
+//! use beacon_exporter::batch::{BatchConfig, BatchSpanProcessor};
+//! use beacon_exporter::console::{ConsoleSpanExporter, Output};
+//! use beacon_exporter::ExportRuntime;
+//! use opentelemetry::trace::{Tracer, TracerProvider as _};
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//!
+//! let out = Output::buffer();
+//! let runtime = ExportRuntime::new()?;
+//! let processor = BatchSpanProcessor::new(ConsoleSpanExporter::new(out.clone()), BatchConfig::default(), &runtime);
+//! let stats = processor.stats();
+//! let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+//! provider.tracer("doc").in_span("work", |_| {});
+//! provider.force_flush()?;
+//! assert!(out.contents().contains("SPAN work"));
+//! assert_eq!(stats.snapshot().exported, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod stats;
+mod worker;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use tokio::sync::mpsc;
+
+pub use stats::{PipelineStats, StatsSnapshot};
+use worker::{Control, Worker};
+
+use crate::ExportRuntime;
+
+/// Queue and batch settings, as in `OTEL_BSP_*` / `OTEL_BLRP_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// The most items waiting to be exported; past this, new items are dropped and counted.
+    pub max_queue_size: usize,
+    /// The most items in one export call.
+    pub max_export_batch_size: usize,
+    /// How long an item may wait before a partial batch is exported.
+    pub scheduled_delay: Duration,
+    /// How long one export may take before it is abandoned and counted as failed.
+    pub export_timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    /// The span defaults of the OTel spec (`OTEL_BSP_*`): 2048 / 512 / 5 s / 30 s.
+    fn default() -> Self {
+        Self {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay: Duration::from_millis(5000),
+            export_timeout: Duration::from_millis(30000),
+        }
+    }
+}
+
+impl BatchConfig {
+    /// The log defaults of the OTel spec (`OTEL_BLRP_*`): 2048 / 512 / 1 s / 30 s.
+    pub fn logs_default() -> Self {
+        Self {
+            scheduled_delay: Duration::from_millis(1000),
+            ..Self::default()
+        }
+    }
+
+    fn normalized(mut self) -> Self {
+        self.max_queue_size = self.max_queue_size.max(1);
+        self.max_export_batch_size = self.max_export_batch_size.clamp(1, self.max_queue_size);
+        self
+    }
+}
+
+/// What the batch worker needs from an exporter, for spans and logs alike.
+pub(crate) trait BatchExport: Send + 'static {
+    type Item: Send + 'static;
+    fn export(
+        &mut self,
+        batch: Vec<Self::Item>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send;
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+struct Spans<E>(E);
+
+impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
+    type Item = SpanData;
+    async fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.export(batch).await
+    }
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+struct Logs<E>(E);
+
+impl<E: LogExporter + 'static> BatchExport for Logs<E> {
+    type Item = Box<(SdkLogRecord, InstrumentationScope)>;
+    async fn export(&mut self, batch: Vec<Self::Item>) -> OTelSdkResult {
+        let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            batch.iter().map(|b| (&b.0, &b.1)).collect();
+        self.0.export(LogBatch::new(&refs)).await
+    }
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// The application-side half of a batch pipeline: a bounded queue into the worker.
+struct Queue<T> {
+    items: mpsc::Sender<T>,
+    control: mpsc::UnboundedSender<Control>,
+    stats: Arc<PipelineStats>,
+    config: BatchConfig,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    fn start<E: BatchExport<Item = T>>(
+        exporter: E,
+        config: BatchConfig,
+        rt: &ExportRuntime,
+    ) -> Self {
+        let config = config.normalized();
+        let (items, item_rx) = mpsc::channel(config.max_queue_size);
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let stats = Arc::new(PipelineStats::default());
+        let worker = Worker::new(exporter, config, item_rx, control_rx, Arc::clone(&stats));
+        rt.spawn(worker.run());
+        Self {
+            items,
+            control,
+            stats,
+            config,
+        }
+    }
+
+    /// Never blocks: a full (or closed) queue drops the item and counts it.
+    #[inline]
+    fn push(&self, item: T) {
+        self.stats.accepted();
+        if self.items.try_send(item).is_err() {
+            self.stats.dropped();
+        }
+    }
+
+    /// Sends a control message and waits (blocking, bounded by `timeout`) for its answer. The
+    /// worker runs on the export runtime, never on the caller's, so this cannot deadlock.
+    fn call(
+        &self,
+        make: impl FnOnce(std::sync::mpsc::SyncSender<OTelSdkResult>) -> Control,
+        timeout: Duration,
+    ) -> OTelSdkResult {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.control
+            .send(make(tx))
+            .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+        match rx.recv_timeout(timeout) {
+            Ok(result) => result,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(timeout)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(OTelSdkError::AlreadyShutdown)
+            }
+        }
+    }
+
+    fn flush(&self) -> OTelSdkResult {
+        self.call(Control::Flush, self.config.export_timeout)
+    }
+
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        self.call(|tx| Control::Shutdown(tx, timeout), timeout)
+    }
+
+    fn set_resource(&self, resource: &Resource) {
+        // Ignored only when the worker is gone, in which case there is nothing to label.
+        let _ = self.control.send(Control::SetResource(resource.clone()));
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("config", &self.config)
+            .field("stats", &self.stats.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A span processor with a bounded queue, exporting on the [`ExportRuntime`].
+#[derive(Debug)]
+pub struct BatchSpanProcessor {
+    queue: Queue<SpanData>,
+}
+
+impl BatchSpanProcessor {
+    /// Starts the processor's worker on `runtime`.
+    pub fn new<E: SpanExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Spans(exporter), config, runtime),
+        }
+    }
+
+    /// The live counters of this pipeline.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        Arc::clone(&self.queue.stats)
+    }
+}
+
+impl SpanProcessor for BatchSpanProcessor {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.queue.push(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.queue.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.queue.shutdown(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.queue.set_resource(resource);
+    }
+}
+
+/// A log processor with a bounded queue, exporting on the [`ExportRuntime`].
+#[derive(Debug)]
+pub struct BatchLogProcessor {
+    queue: Queue<Box<(SdkLogRecord, InstrumentationScope)>>,
+}
+
+impl BatchLogProcessor {
+    /// Starts the processor's worker on `runtime`.
+    pub fn new<E: LogExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Logs(exporter), config, runtime),
+        }
+    }
+
+    /// The live counters of this pipeline.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        Arc::clone(&self.queue.stats)
+    }
+}
+
+impl LogProcessor for BatchLogProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        self.queue.push(Box::new((record.clone(), scope.clone())));
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.queue.flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.queue.shutdown(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.queue.set_resource(resource);
+    }
+}

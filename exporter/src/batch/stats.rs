@@ -1,0 +1,57 @@
+//! Counters of what a pipeline accepted, exported, dropped and failed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters of one signal's export pipeline. Updated with relaxed atomics on the hot path.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    accepted: AtomicU64,
+    dropped: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// A point-in-time copy of [`PipelineStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Items handed to the queue.
+    pub accepted: u64,
+    /// Items refused because the queue was full or the pipeline was shut down.
+    pub dropped: u64,
+    /// Items the exporter reported as delivered.
+    pub exported: u64,
+    /// Items in batches whose export failed or timed out.
+    pub failed: u64,
+}
+
+impl StatsSnapshot {
+    /// Items that were accepted but never delivered: dropped or failed.
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.failed
+    }
+}
+
+impl PipelineStats {
+    pub(crate) fn accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn exported(&self, n: usize) {
+        self.exported.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    pub(crate) fn failed(&self, n: usize) {
+        self.failed.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Reads the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            exported: self.exported.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
+}

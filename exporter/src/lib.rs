@@ -1,0 +1,48 @@
+//! Beacon's exporters: everything that ships telemetry out of the process.
+//!
+//! - [`otlp`]: OTLP over gRPC and HTTP (protobuf or JSON), gzip, headers, TLS — built on
+//!   `opentelemetry-otlp`, configured once with typed values.
+//! - [`batch`]: bounded batch processors for spans and logs that never block the application,
+//!   count everything they accept, export, drop or fail, and run on Beacon's own
+//!   [`ExportRuntime`].
+//! - [`console`]: a readable line-per-item exporter for development.
+//!
+//! This crate knows `opentelemetry_sdk`, not `beacon`; the `beacon` crate wires it up from the
+//! `OTEL_*` environment.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `otlp-grpc` (default) | OTLP/gRPC through tonic, gzip, TLS with the system roots |
+//! | `otlp-http` (default) | OTLP/HTTP with protobuf or JSON, gzip, TLS with the system roots |
+//!
+//! # Example
+//! ```
+//! use beacon_exporter::console::{ConsoleLogExporter, Output};
+//! use beacon_exporter::batch::{BatchConfig, BatchLogProcessor};
+//! use beacon_exporter::ExportRuntime;
+//! use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+//! use opentelemetry_sdk::logs::SdkLoggerProvider;
+//!
+//! let out = Output::buffer();
+//! let runtime = ExportRuntime::new()?;
+//! let processor = BatchLogProcessor::new(ConsoleLogExporter::new(out.clone()), BatchConfig::logs_default(), &runtime);
+//! let provider = SdkLoggerProvider::builder().with_log_processor(processor).build();
+//! let logger = provider.logger("doc");
+//! let mut record = logger.create_log_record();
+//! record.set_body("hello".into());
+//! logger.emit(record);
+//! provider.force_flush()?;
+//! assert!(out.contents().contains("hello"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod batch;
+pub mod console;
+mod error;
+mod metrics;
+pub mod otlp;
+mod runtime;
+
+pub use error::ExporterError;
+pub use metrics::RuntimeMetricExporter;
+pub use runtime::{ExportRuntime, InRuntime};

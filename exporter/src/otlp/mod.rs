@@ -1,0 +1,265 @@
+//! OTLP exporters for traces, metrics and logs, over gRPC (tonic) or HTTP (protobuf or JSON).
+//!
+//! These wrap `opentelemetry-otlp` — its encoding, retry with backoff, and partial-success
+//! handling — and add what it leaves to the caller: typed configuration resolved once
+//! (endpoint, protocol, headers, compression, timeout), TLS chosen by the endpoint's scheme, and
+//! construction inside Beacon's [`ExportRuntime`] so that no application runtime is needed.
+//!
+//! Headers given here win over `OTEL_EXPORTER_OTLP_*HEADERS`, which `opentelemetry-otlp` would
+//! otherwise merge on top (code configuration overrides the environment, as everywhere in Beacon).
+
+#[cfg(feature = "otlp-http")]
+mod http_client;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use http::{HeaderMap, Uri};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::Temporality;
+
+use crate::{ExportRuntime, ExporterError};
+
+/// The OTLP transport and encoding (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// OTLP/gRPC (`grpc`), default port 4317.
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`), default port 4318. The spec's default.
+    HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies (`http/json`), default port 4318.
+    HttpJson,
+}
+
+impl Protocol {
+    /// The value as written in `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+
+    /// The default endpoint for this protocol: `http://localhost:4317` or `http://localhost:4318`.
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "http://localhost:4317",
+            Protocol::HttpProtobuf | Protocol::HttpJson => "http://localhost:4318",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "grpc" => Ok(Protocol::Grpc),
+            "http/protobuf" => Ok(Protocol::HttpProtobuf),
+            "http/json" => Ok(Protocol::HttpJson),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Payload compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    /// No compression (`none`), the default.
+    #[default]
+    None,
+    /// gzip (`gzip`).
+    Gzip,
+}
+
+impl FromStr for Compression {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "none" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The signal an exporter carries; decides the HTTP path (`/v1/traces`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Metric data points.
+    Metrics,
+    /// Log records.
+    Logs,
+}
+
+impl Signal {
+    /// The path OTLP/HTTP appends to a base endpoint: `v1/traces`, `v1/metrics`, `v1/logs`.
+    pub fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "v1/traces",
+            Signal::Metrics => "v1/metrics",
+            Signal::Logs => "v1/logs",
+        }
+    }
+
+    /// `traces`, `metrics` or `logs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+}
+
+/// A fully resolved OTLP destination for one signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// Transport and encoding.
+    pub protocol: Protocol,
+    /// The URL requests go to: for HTTP the full URL including `/v1/<signal>`; for gRPC the
+    /// collector's address. `https` turns TLS on (system root certificates).
+    pub endpoint: Uri,
+    /// Headers (gRPC metadata) sent with every export, e.g. an API key.
+    pub headers: HeaderMap,
+    /// Payload compression.
+    pub compression: Compression,
+    /// How long one export request may take.
+    pub timeout: Duration,
+}
+
+impl OtlpConfig {
+    fn is_tls(&self) -> bool {
+        self.endpoint.scheme_str() == Some("https")
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn tonic_config<B>(builder: B, cfg: &OtlpConfig) -> B
+where
+    B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
+{
+    let mut builder = builder
+        .with_endpoint(cfg.endpoint.to_string())
+        .with_timeout(cfg.timeout)
+        .with_protocol(opentelemetry_otlp::Protocol::Grpc);
+    if cfg.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    if cfg.is_tls() {
+        builder =
+            builder.with_tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots());
+    }
+    let headers = cfg.headers.clone();
+    builder.with_interceptor(move |mut request: tonic::Request<()>| {
+        // Runs after opentelemetry-otlp added the headers it read from the environment, so ours
+        // replace theirs for the same name.
+        let metadata = std::mem::take(request.metadata_mut());
+        let mut merged = metadata.into_headers();
+        for (name, value) in &headers {
+            merged.insert(name.clone(), value.clone());
+        }
+        *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(merged);
+        Ok(request)
+    })
+}
+
+#[cfg(feature = "otlp-http")]
+fn http_config<B>(builder: B, cfg: &OtlpConfig) -> Result<B, ExporterError>
+where
+    B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
+{
+    let protocol = match cfg.protocol {
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+        _ => opentelemetry_otlp::Protocol::HttpBinary,
+    };
+    let client = http_client::HeaderClient::new(cfg)?;
+    let mut builder = builder
+        .with_endpoint(cfg.endpoint.to_string())
+        .with_timeout(cfg.timeout)
+        .with_protocol(protocol)
+        .with_http_client(client);
+    if cfg.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
+}
+
+/// Fails for a protocol whose cargo feature is off, naming the feature to turn on.
+#[allow(dead_code)]
+fn missing_feature(cfg: &OtlpConfig) -> ExporterError {
+    let feature = match cfg.protocol {
+        Protocol::Grpc => "otlp-grpc",
+        _ => "otlp-http",
+    };
+    ExporterError::FeatureDisabled {
+        protocol: cfg.protocol,
+        feature,
+    }
+}
+
+macro_rules! build_exporter {
+    ($cfg:expr, $rt:expr, $builder:expr) => {{
+        let cfg: &OtlpConfig = $cfg;
+        $rt.enter(|| match cfg.protocol {
+            #[cfg(feature = "otlp-grpc")]
+            Protocol::Grpc => tonic_config($builder.with_tonic(), cfg)
+                .build()
+                .map_err(ExporterError::from),
+            #[cfg(feature = "otlp-http")]
+            Protocol::HttpProtobuf | Protocol::HttpJson => http_config($builder.with_http(), cfg)?
+                .build()
+                .map_err(ExporterError::from),
+            #[allow(unreachable_patterns)]
+            _ => Err(missing_feature(cfg)),
+        })
+    }};
+}
+
+/// Builds an OTLP span exporter.
+///
+/// # Errors
+/// [`ExporterError`] when the protocol's feature is off or the exporter cannot be built.
+pub fn span_exporter(
+    cfg: &OtlpConfig,
+    rt: &ExportRuntime,
+) -> Result<opentelemetry_otlp::SpanExporter, ExporterError> {
+    build_exporter!(cfg, rt, opentelemetry_otlp::SpanExporter::builder())
+}
+
+/// Builds an OTLP log exporter.
+///
+/// # Errors
+/// [`ExporterError`] when the protocol's feature is off or the exporter cannot be built.
+pub fn log_exporter(
+    cfg: &OtlpConfig,
+    rt: &ExportRuntime,
+) -> Result<opentelemetry_otlp::LogExporter, ExporterError> {
+    build_exporter!(cfg, rt, opentelemetry_otlp::LogExporter::builder())
+}
+
+/// Builds an OTLP metric exporter with the given temporality (cumulative is the default).
+///
+/// # Errors
+/// [`ExporterError`] when the protocol's feature is off or the exporter cannot be built.
+pub fn metric_exporter(
+    cfg: &OtlpConfig,
+    temporality: Temporality,
+    rt: &ExportRuntime,
+) -> Result<crate::RuntimeMetricExporter<opentelemetry_otlp::MetricExporter>, ExporterError> {
+    let exporter = build_exporter!(
+        cfg,
+        rt,
+        opentelemetry_otlp::MetricExporter::builder().with_temporality(temporality)
+    )?;
+    Ok(crate::RuntimeMetricExporter::new(exporter, rt.clone()))
+}
