@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
@@ -11,23 +11,46 @@ use crate::ExportRuntime;
 
 /// Wraps a [`PushMetricExporter`] so the SDK's periodic reader, which polls exports from a
 /// thread of its own, drives them inside Beacon's [`ExportRuntime`] (where tonic and reqwest
-/// find their reactor) with telemetry suppressed.
+/// find their reactor), with telemetry suppressed and a bound on each export
+/// (`OTEL_METRIC_EXPORT_TIMEOUT`, which the SDK's reader does not apply itself).
 #[derive(Debug)]
 pub struct RuntimeMetricExporter<E> {
     inner: E,
     runtime: ExportRuntime,
+    timeout: Duration,
 }
 
 impl<E> RuntimeMetricExporter<E> {
-    /// Wraps `inner`.
+    /// Wraps `inner`; each export may take at most 30 s until [`Self::with_timeout`] says
+    /// otherwise.
     pub fn new(inner: E, runtime: ExportRuntime) -> Self {
-        Self { inner, runtime }
+        Self {
+            inner,
+            runtime,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Bounds each export.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
 impl<E: PushMetricExporter> PushMetricExporter for RuntimeMetricExporter<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        self.runtime.in_context(self.inner.export(metrics)).await
+        let timeout = self.timeout;
+        let export = self.inner.export(metrics);
+        self.runtime
+            .in_context(async move {
+                match tokio::time::timeout(timeout, export).await {
+                    Ok(result) => result,
+                    Err(_) => Err(OTelSdkError::Timeout(timeout)),
+                }
+            })
+            .await
     }
 
     fn force_flush(&self) -> OTelSdkResult {

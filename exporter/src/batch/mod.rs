@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod limits;
 mod stats;
 mod worker;
 
@@ -214,6 +215,7 @@ impl<T> fmt::Debug for Queue<T> {
 #[derive(Debug)]
 pub struct BatchSpanProcessor {
     queue: Queue<SpanData>,
+    value_length_limit: Option<usize>,
 }
 
 impl BatchSpanProcessor {
@@ -225,7 +227,16 @@ impl BatchSpanProcessor {
     ) -> Self {
         Self {
             queue: Queue::start(Spans(exporter), config, runtime),
+            value_length_limit: None,
         }
+    }
+
+    /// Truncates string attribute values (on the span and its events) to `limit` characters
+    /// (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`). `None`, the default, keeps them whole.
+    #[must_use]
+    pub fn with_value_length_limit(mut self, limit: Option<usize>) -> Self {
+        self.value_length_limit = limit;
+        self
     }
 
     /// The live counters of this pipeline.
@@ -237,8 +248,11 @@ impl BatchSpanProcessor {
 impl SpanProcessor for BatchSpanProcessor {
     fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if span.span_context.is_sampled() {
+            if let Some(limit) = self.value_length_limit {
+                limits::truncate_span(&mut span, limit);
+            }
             self.queue.push(span);
         }
     }
@@ -282,6 +296,11 @@ impl BatchLogProcessor {
 
 impl LogProcessor for BatchLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        // Logs emitted by the export path itself (hyper, tonic, reqwest) would feed back into
+        // the queue; the export runtime runs with telemetry suppressed, so skip those.
+        if opentelemetry::Context::is_current_telemetry_suppressed() {
+            return;
+        }
         self.queue.push(Box::new((record.clone(), scope.clone())));
     }
 

@@ -1,69 +1,100 @@
-//! The HTTP client for OTLP/HTTP: reqwest on rustls (ring, system roots), with Beacon's headers.
+//! The HTTP client for OTLP/HTTP: hyper on rustls (ring provider, system roots), with Beacon's
+//! headers.
+//!
+//! Why not `opentelemetry-otlp`'s reqwest clients: the blocking one panics inside async
+//! contexts (opentelemetry-rust #2400), and reqwest's rustls without a crypto provider makes
+//! *every* `reqwest::Client` in the application panic at construction through cargo feature
+//! unification, while its default provider needs a C toolchain (aws-lc). hyper-rustls with the
+//! ring provider, configured per client, touches nothing global.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use opentelemetry_http::{HttpClient, HttpError};
 
 use super::OtlpConfig;
 use crate::ExporterError;
 
-/// Sends OTLP requests with reqwest and sets the configured headers on each, replacing any that
+/// OTLP's limit on a response body.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Sends OTLP requests and sets the configured headers on each, replacing any that
 /// `opentelemetry-otlp` added from the environment.
 #[derive(Debug)]
 pub(super) struct HeaderClient {
-    client: reqwest::Client,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: HeaderMap,
+    timeout: Duration,
 }
 
 impl HeaderClient {
     pub(super) fn new(cfg: &OtlpConfig) -> Result<Self, ExporterError> {
-        let mut builder = reqwest::Client::builder().timeout(cfg.timeout);
-        if cfg.is_tls() {
-            builder = builder.tls_backend_preconfigured(tls_config()?);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| ExporterError::Build(format!("cannot build the HTTP client: {e}")))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ExporterError::Build(format!("TLS setup failed: {e}")))?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_roots(tls, cfg.is_tls())?.with_no_client_auth())
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
         Ok(Self {
-            client,
+            client: Client::builder(TokioExecutor::new()).build(connector),
             headers: cfg.headers.clone(),
+            timeout: cfg.timeout,
         })
     }
 }
 
-/// rustls with the ring provider (no C toolchain needed) and the system's root certificates.
-fn tls_config() -> Result<rustls::ClientConfig, ExporterError> {
+type WantsClientCert = rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>;
+
+/// The system's root certificates. Required only for an `https` endpoint; a plain `http` one
+/// works on a machine without a certificate store.
+fn tls_roots(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    required: bool,
+) -> Result<WantsClientCert, ExporterError> {
     let mut roots = rustls::RootCertStore::empty();
     let loaded = rustls_native_certs::load_native_certs();
     for cert in loaded.certs {
         // A certificate the store cannot parse is skipped, as browsers do.
         let _ = roots.add(cert);
     }
-    if roots.is_empty() {
+    if required && roots.is_empty() {
         return Err(ExporterError::Build(
             "no usable root certificate found on this system for an https OTLP endpoint; \
              install the ca-certificates package"
                 .into(),
         ));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ExporterError::Build(format!("TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
+    Ok(builder.with_root_certificates(roots))
 }
 
 #[async_trait]
 impl HttpClient for HeaderClient {
-    async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let (mut parts, body) = request.into_parts();
         for (name, value) in &self.headers {
-            request.headers_mut().insert(name.clone(), value.clone());
+            parts.headers.insert(name.clone(), value.clone());
         }
-        self.client.send_bytes(request).await
+        let request = Request::from_parts(parts, Full::new(body));
+        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| format!("OTLP request timed out after {:?}", self.timeout))??;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await?
+            .to_bytes();
+        Ok(Response::from_parts(parts, body))
     }
 }

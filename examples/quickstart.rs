@@ -1,0 +1,141 @@
+//! Beacon quickstart: a small axum service with spans, logs and a counter.
+//!
+//! ```text
+//! cargo run --example quickstart                      # telemetry printed to the console
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+//!     cargo run --example quickstart                  # sent to a collector
+//! ```
+//!
+//! It serves `/orders/{id}` and `/checkout/{id}` on a free loopback port, sends a few requests
+//! to itself, prints where its telemetry went, and exits.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use beacon::otel::api::metrics::{Counter, MeterProvider as _};
+use beacon::otel::api::KeyValue;
+use tracing::{info, info_span, warn, Instrument as _};
+
+#[derive(Clone)]
+struct AppState {
+    orders: Counter<u64>,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let otlp_set = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_TRACES_EXPORTER",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some());
+
+    let mut builder = beacon::builder().service_version(env!("CARGO_PKG_VERSION"));
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        builder = builder.service_name("quickstart");
+    }
+    builder = if otlp_set {
+        // Data goes to the collector; show readable log lines (with trace ids) here too.
+        builder.console_logs(true)
+    } else {
+        // No backend configured: print every signal so a newcomer sees it at once.
+        builder.console().span_batch(beacon::config::BatchConfig {
+            scheduled_delay: Duration::from_millis(200),
+            ..Default::default()
+        })
+    };
+    let telemetry = builder.try_init()?;
+
+    println!("Beacon quickstart: telemetry goes to");
+    for line in telemetry.describe() {
+        println!("  {line}");
+    }
+
+    let orders = telemetry
+        .meter_provider()
+        .meter("quickstart")
+        .u64_counter("orders.processed")
+        .with_description("Orders checked out")
+        .with_unit("{order}")
+        .build();
+    let app = Router::new()
+        .route("/orders/{id}", get(get_order))
+        .route("/checkout/{id}", post(checkout))
+        .with_state(AppState { orders });
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    let client = reqwest::Client::new();
+    for id in [7_u64, 8, 404] {
+        let span = info_span!("customer.visit", order.id = id);
+        async {
+            let got = client
+                .get(format!("http://{addr}/orders/{id}"))
+                .send()
+                .await?;
+            info!(status = got.status().as_u16(), "looked up order");
+            if got.status().is_success() {
+                let paid = client
+                    .post(format!("http://{addr}/checkout/{id}"))
+                    .send()
+                    .await?;
+                info!(status = paid.status().as_u16(), "checked out");
+            }
+            Ok::<_, reqwest::Error>(())
+        }
+        .instrument(span)
+        .await?;
+    }
+
+    let _ = stop.send(());
+    server.await??;
+
+    let stats = telemetry.shutdown()?;
+    println!(
+        "Beacon quickstart: exported {} spans and {} log records; {} lost",
+        stats.traces.exported,
+        stats.logs.exported,
+        stats.lost()
+    );
+    Ok(())
+}
+
+async fn get_order(Path(id): Path<u64>) -> Result<String, StatusCode> {
+    let span = info_span!("order.lookup", order.id = id, otel.kind = "server");
+    async move {
+        if id == 404 {
+            warn!(order.id = id, "order not found");
+            return Err(StatusCode::NOT_FOUND);
+        }
+        info!(order.id = id, "order found");
+        Ok(format!("order {id}"))
+    }
+    .instrument(span)
+    .await
+}
+
+async fn checkout(State(state): State<AppState>, Path(id): Path<u64>) -> StatusCode {
+    let span = info_span!("checkout", order.id = id, otel.kind = "server");
+    async move {
+        state
+            .orders
+            .add(1, &[KeyValue::new("payment.method", "card")]);
+        info!(order.id = id, amount = 9.99, "order processed");
+        StatusCode::OK
+    }
+    .instrument(span)
+    .await
+}

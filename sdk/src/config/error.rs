@@ -1,0 +1,102 @@
+//! The error `init()` returns.
+
+use std::fmt;
+
+/// Why Beacon could not be set up. The message names what was wrong and how to fix it.
+#[derive(Debug)]
+pub struct InitError {
+    kind: ErrorKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum ErrorKind {
+    /// An environment variable (or the equivalent builder value) that cannot be used.
+    InvalidValue {
+        variable: &'static str,
+        value: String,
+        expected: String,
+    },
+    /// Another configuration problem, described in full.
+    Config(String),
+    /// A global (subscriber, providers) was already installed.
+    AlreadyInitialized(String),
+    /// An exporter could not be built.
+    Exporter(beacon_exporter::ExporterError),
+}
+
+impl InitError {
+    pub(crate) fn invalid(
+        variable: &'static str,
+        value: &str,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: ErrorKind::InvalidValue {
+                variable,
+                value: value.to_owned(),
+                expected: expected.into(),
+            },
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Config(message.into()),
+        }
+    }
+
+    pub(crate) fn already_initialized(what: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::AlreadyInitialized(what.into()),
+        }
+    }
+
+    /// The environment variable at fault, when one is.
+    pub fn variable(&self) -> Option<&'static str> {
+        match &self.kind {
+            ErrorKind::InvalidValue { variable, .. } => Some(variable),
+            _ => None,
+        }
+    }
+
+    /// True when the error is that a global subscriber or provider was already installed.
+    pub fn is_already_initialized(&self) -> bool {
+        matches!(self.kind, ErrorKind::AlreadyInitialized(_))
+    }
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::InvalidValue {
+                variable,
+                value,
+                expected,
+            } => write!(f, "invalid {variable}={value:?}: expected {expected}"),
+            ErrorKind::Config(message) => f.write_str(message),
+            ErrorKind::AlreadyInitialized(what) => write!(
+                f,
+                "{what} was already installed; call beacon::init() once, early in main, or use \
+                 beacon::builder().build() and install the returned dispatch yourself"
+            ),
+            ErrorKind::Exporter(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Exporter(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<beacon_exporter::ExporterError> for InitError {
+    fn from(err: beacon_exporter::ExporterError) -> Self {
+        Self {
+            kind: ErrorKind::Exporter(err),
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Configuration: the typed [`Builder`] and the `OTEL_*` environment it reads.
+//!
+//! Every setting has a builder method and, where the OpenTelemetry specification defines one,
+//! an environment variable (names in [`vars`]). A value set in code wins over the environment.
+//!
+//! # Invalid values
+//! Beacon is stricter than the spec's "warn and ignore" for values that would silently change
+//! what is sampled or where data goes: an unknown sampler, a ratio outside `[0, 1]`, an unknown
+//! protocol, compression, exporter or propagator, an endpoint that is not an absolute
+//! `http(s)://` URL, a malformed header, or a number that is not a non-negative whole number
+//! fail `init()` with an [`InitError`] naming the variable, the value and what is accepted. (A
+//! sampler typo that silently fell back to "record everything" sent one team 100× the intended
+//! traces — opentelemetry-rust #3283.) Two cases follow the spec's warn-and-continue rule, and
+//! the warning is logged once the subscriber is up: `OTEL_SDK_DISABLED` with a value other than
+//! `true`/`false` (treated as `false`), and an `OTEL_RESOURCE_ATTRIBUTES` that does not decode
+//! (the whole value is discarded, as the resource SDK spec requires).
+//!
+//! # Example
+//! ```
+//! use beacon::config::{Exporter, Sampler};
+//!
+//! let env = |name: &str| match name {
+//!     "OTEL_TRACES_SAMPLER" => Some("traceidratio".to_string()),
+//!     "OTEL_TRACES_SAMPLER_ARG" => Some("abc".to_string()),
+//!     _ => None,
+//! };
+//! let err = beacon::builder().env_source(env).build().unwrap_err();
+//! assert_eq!(err.variable(), Some("OTEL_TRACES_SAMPLER_ARG"));
+//! assert!(err.to_string().contains("\"abc\""));
+//!
+//! // Code wins over the environment.
+//! let telemetry = beacon::builder()
+//!     .env_source(env)
+//!     .sampler(Sampler::AlwaysOn)
+//!     .traces_exporter(Exporter::None)
+//!     .metrics_exporter(Exporter::None)
+//!     .logs_exporter(Exporter::None)
+//!     .build()?;
+//! telemetry.shutdown()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod otlp;
+pub(crate) mod parse;
+mod resolve;
+mod types;
+pub mod vars;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use beacon_exporter::batch::BatchConfig;
+pub use beacon_exporter::otlp::{Compression, Protocol};
+use opentelemetry::KeyValue;
+
+pub use error::InitError;
+pub(crate) use otlp::OtlpOverrides;
+pub(crate) use resolve::Config;
+pub use types::{Exporter, Limits, Propagator, Sampler};
+
+use crate::Telemetry;
+
+/// Builds Beacon's telemetry pipeline. Start from [`crate::builder()`]; every setter overrides
+/// the matching `OTEL_*` variable.
+#[derive(Clone, Default)]
+pub struct Builder {
+    pub(crate) env: Option<Arc<parse::Lookup>>,
+    pub(crate) disabled: Option<bool>,
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) resource: Vec<KeyValue>,
+    pub(crate) sampler: Option<Sampler>,
+    pub(crate) propagators: Option<Vec<Propagator>>,
+    pub(crate) traces_exporter: Option<Exporter>,
+    pub(crate) metrics_exporter: Option<Exporter>,
+    pub(crate) logs_exporter: Option<Exporter>,
+    pub(crate) otlp: OtlpOverrides,
+    pub(crate) span_batch: Option<BatchConfig>,
+    pub(crate) log_batch: Option<BatchConfig>,
+    pub(crate) metric_interval: Option<Duration>,
+    pub(crate) metric_timeout: Option<Duration>,
+    pub(crate) limits: Option<Limits>,
+    pub(crate) filter: Option<String>,
+    pub(crate) console_logs: bool,
+    pub(crate) shutdown_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("service_name", &self.service_name)
+            .field("sampler", &self.sampler)
+            .field("traces_exporter", &self.traces_exporter)
+            .field("metrics_exporter", &self.metrics_exporter)
+            .field("logs_exporter", &self.logs_exporter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Reads configuration from `lookup` instead of the process environment — for tests, or to
+    /// take `OTEL_*` values from a file of your own.
+    #[must_use]
+    pub fn env_source(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.env = Some(Arc::new(lookup));
+        self
+    }
+
+    /// Turns the SDK off (`OTEL_SDK_DISABLED`): nothing is recorded or exported.
+    #[must_use]
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
+    }
+
+    /// `service.name` (`OTEL_SERVICE_NAME`).
+    #[must_use]
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`, for example `env!("CARGO_PKG_VERSION")`.
+    #[must_use]
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Adds a resource attribute; wins over the detected and `OTEL_RESOURCE_ATTRIBUTES` ones.
+    #[must_use]
+    pub fn resource_attribute(mut self, attribute: KeyValue) -> Self {
+        self.resource.push(attribute);
+        self
+    }
+
+    /// The head sampler (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`).
+    #[must_use]
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The propagators (`OTEL_PROPAGATORS`); an empty list propagates nothing.
+    #[must_use]
+    pub fn propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
+        self.propagators = Some(propagators.into_iter().collect());
+        self
+    }
+
+    /// Where spans go (`OTEL_TRACES_EXPORTER`).
+    #[must_use]
+    pub fn traces_exporter(mut self, exporter: Exporter) -> Self {
+        self.traces_exporter = Some(exporter);
+        self
+    }
+
+    /// Where metrics go (`OTEL_METRICS_EXPORTER`).
+    #[must_use]
+    pub fn metrics_exporter(mut self, exporter: Exporter) -> Self {
+        self.metrics_exporter = Some(exporter);
+        self
+    }
+
+    /// Where log records go (`OTEL_LOGS_EXPORTER`).
+    #[must_use]
+    pub fn logs_exporter(mut self, exporter: Exporter) -> Self {
+        self.logs_exporter = Some(exporter);
+        self
+    }
+
+    /// Sends every signal to the console (readable lines on stdout) — handy in development.
+    #[must_use]
+    pub fn console(self) -> Self {
+        self.traces_exporter(Exporter::Console)
+            .metrics_exporter(Exporter::Console)
+            .logs_exporter(Exporter::Console)
+    }
+
+    /// The OTLP base endpoint for all signals (`OTEL_EXPORTER_OTLP_ENDPOINT`); over HTTP,
+    /// `v1/traces`, `v1/metrics` and `v1/logs` are appended.
+    #[must_use]
+    pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The OTLP protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+    #[must_use]
+    pub fn otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.otlp.protocol = Some(protocol);
+        self
+    }
+
+    /// Adds a header (gRPC metadata) to every OTLP export; wins over `OTEL_EXPORTER_OTLP_HEADERS`.
+    #[must_use]
+    pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.otlp.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// OTLP compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+    #[must_use]
+    pub fn otlp_compression(mut self, compression: Compression) -> Self {
+        self.otlp.compression = Some(compression);
+        self
+    }
+
+    /// OTLP request timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`).
+    #[must_use]
+    pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.otlp.timeout = Some(timeout);
+        self
+    }
+
+    /// Span queue and batching (`OTEL_BSP_*`).
+    #[must_use]
+    pub fn span_batch(mut self, config: BatchConfig) -> Self {
+        self.span_batch = Some(config);
+        self
+    }
+
+    /// Log queue and batching (`OTEL_BLRP_*`).
+    #[must_use]
+    pub fn log_batch(mut self, config: BatchConfig) -> Self {
+        self.log_batch = Some(config);
+        self
+    }
+
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, default 60 s).
+    #[must_use]
+    pub fn metric_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// How long one metric export may take (`OTEL_METRIC_EXPORT_TIMEOUT`, default 30 s).
+    #[must_use]
+    pub fn metric_timeout(mut self, timeout: Duration) -> Self {
+        self.metric_timeout = Some(timeout);
+        self
+    }
+
+    /// Span limits (`OTEL_SPAN_*_LIMIT`, `OTEL_ATTRIBUTE_*_LIMIT`).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// The `tracing` filter in `EnvFilter` syntax (`RUST_LOG`; default `info`).
+    #[must_use]
+    pub fn filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = Some(directives.into());
+        self
+    }
+
+    /// Also prints `tracing` events as readable lines on stderr, each with its trace id so the
+    /// line can be found in Jaeger.
+    #[must_use]
+    pub fn console_logs(mut self, on: bool) -> Self {
+        self.console_logs = on;
+        self
+    }
+
+    /// The most time [`Telemetry::shutdown`] may take in all (default 10 s).
+    #[must_use]
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the pipeline without installing anything globally. Use
+    /// [`Telemetry::dispatch`] to run code under it (tests, benchmarks, embedding).
+    ///
+    /// # Errors
+    /// An [`InitError`] when a setting or environment variable cannot be used, or an exporter
+    /// cannot be built.
+    pub fn build(self) -> Result<Telemetry, InitError> {
+        let config = Config::resolve(self)?;
+        crate::pipeline::build(config)
+    }
+
+    /// Builds the pipeline and installs it: the `tracing` subscriber, the OTel tracer and meter
+    /// providers and the propagator, all global.
+    ///
+    /// # Errors
+    /// As [`Builder::build`], and when a global `tracing` subscriber is already set.
+    pub fn try_init(self) -> Result<Telemetry, InitError> {
+        let telemetry = self.build()?;
+        telemetry.install()?;
+        Ok(telemetry)
+    }
+
+    /// Like [`Builder::try_init`], for `main`.
+    ///
+    /// # Panics
+    /// When [`Builder::try_init`] fails; the panic message is the error's.
+    #[allow(clippy::expect_used)]
+    pub fn init(self) -> Telemetry {
+        self.try_init().expect("beacon::init failed")
+    }
+}

@@ -1,0 +1,182 @@
+//! Resolving one signal's OTLP destination from the builder and the environment.
+
+use std::time::Duration;
+
+use beacon_exporter::otlp::{Compression, OtlpConfig, Protocol, Signal};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+
+use super::parse::{key_values, Env};
+use super::vars::*;
+use super::InitError;
+
+/// OTLP settings given in code; each wins over its environment variables.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OtlpOverrides {
+    pub(crate) endpoint: Option<String>,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+struct SignalVars {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    compression: &'static str,
+    timeout: &'static str,
+}
+
+fn vars(signal: Signal) -> SignalVars {
+    match signal {
+        Signal::Traces => SignalVars {
+            endpoint: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+            protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+            headers: OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+            compression: OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+            timeout: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+        },
+        Signal::Metrics => SignalVars {
+            endpoint: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            protocol: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+            headers: OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+            compression: OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+            timeout: OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+        },
+        Signal::Logs => SignalVars {
+            endpoint: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+            protocol: OTEL_EXPORTER_OTLP_LOGS_PROTOCOL,
+            headers: OTEL_EXPORTER_OTLP_LOGS_HEADERS,
+            compression: OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
+            timeout: OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
+        },
+    }
+}
+
+const PROTOCOLS: &str = "one of grpc, http/protobuf, http/json";
+const COMPRESSIONS: &str = "gzip or none";
+
+/// Resolves the destination of `signal`: code first, then the signal's variable, then the
+/// general one, then the spec's default.
+pub(crate) fn resolve(
+    signal: Signal,
+    code: &OtlpOverrides,
+    env: &Env<'_>,
+) -> Result<OtlpConfig, InitError> {
+    let v = vars(signal);
+
+    let protocol = match code.protocol {
+        Some(p) => p,
+        None => match env.first(&[v.protocol, OTEL_EXPORTER_OTLP_PROTOCOL]) {
+            Some((name, value)) => value
+                .parse()
+                .map_err(|()| InitError::invalid(name, &value, PROTOCOLS))?,
+            None => Protocol::HttpProtobuf,
+        },
+    };
+
+    // Per-signal endpoints are used as-is; the base endpoint gets `v1/<signal>` for HTTP.
+    let endpoint = if let Some(base) = &code.endpoint {
+        let uri = endpoint_uri("endpoint (builder)", base)?;
+        with_signal_path(uri, protocol, signal)
+    } else if let Some(value) = env.get(v.endpoint) {
+        endpoint_uri(v.endpoint, &value)?
+    } else if let Some(value) = env.get(OTEL_EXPORTER_OTLP_ENDPOINT) {
+        let uri = endpoint_uri(OTEL_EXPORTER_OTLP_ENDPOINT, &value)?;
+        with_signal_path(uri, protocol, signal)
+    } else {
+        let uri: Uri = protocol
+            .default_endpoint()
+            .parse()
+            .map_err(|_| InitError::config("internal: default endpoint is not a URI"))?;
+        with_signal_path(uri, protocol, signal)
+    };
+
+    let mut headers = HeaderMap::new();
+    if let Some((name, value)) = env.first(&[v.headers, OTEL_EXPORTER_OTLP_HEADERS]) {
+        let pairs = key_values(&value).map_err(|why| {
+            InitError::invalid(
+                name,
+                &value,
+                format!("comma-separated key=value pairs ({why})"),
+            )
+        })?;
+        for (k, val) in pairs {
+            insert_header(&mut headers, name, &k, &val)?;
+        }
+    }
+    for (k, val) in &code.headers {
+        insert_header(&mut headers, "header (builder)", k, val)?;
+    }
+
+    let compression = match code.compression {
+        Some(c) => c,
+        None => match env.first(&[v.compression, OTEL_EXPORTER_OTLP_COMPRESSION]) {
+            Some((name, value)) => value
+                .parse()
+                .map_err(|()| InitError::invalid(name, &value, COMPRESSIONS))?,
+            None => Compression::None,
+        },
+    };
+
+    let timeout = match code.timeout {
+        Some(t) => t,
+        None => match env.first(&[v.timeout, OTEL_EXPORTER_OTLP_TIMEOUT]) {
+            Some((name, value)) => super::parse::millis(name, &value)?,
+            None => Duration::from_millis(10_000),
+        },
+    };
+
+    Ok(OtlpConfig {
+        protocol,
+        endpoint,
+        headers,
+        compression,
+        timeout,
+    })
+}
+
+fn endpoint_uri(name: &'static str, value: &str) -> Result<Uri, InitError> {
+    const EXPECTED: &str = "an absolute http:// or https:// URL, such as http://localhost:4317";
+    let uri: Uri = value
+        .parse()
+        .map_err(|_| InitError::invalid(name, value, EXPECTED))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") if uri.host().is_some() => Ok(uri),
+        _ => Err(InitError::invalid(name, value, EXPECTED)),
+    }
+}
+
+fn with_signal_path(base: Uri, protocol: Protocol, signal: Signal) -> Uri {
+    if protocol == Protocol::Grpc {
+        return base;
+    }
+    let text = base.to_string();
+    let joined = format!("{}/{}", text.trim_end_matches('/'), signal.http_path());
+    // Appending a fixed ASCII path to a valid URI keeps it valid.
+    joined.parse().unwrap_or(base)
+}
+
+fn insert_header(
+    headers: &mut HeaderMap,
+    source: &'static str,
+    key: &str,
+    value: &str,
+) -> Result<(), InitError> {
+    let name = HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
+        InitError::invalid(
+            source,
+            key,
+            "a header name of letters, digits and `-` (RFC 9110 token)",
+        )
+    })?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        InitError::invalid(
+            source,
+            value,
+            "a header value of visible ASCII characters (percent-encode the rest)",
+        )
+    })?;
+    headers.insert(name, value);
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Turning a [`Builder`] and the environment into one resolved, typed [`Config`].
+
+use std::time::Duration;
+
+use beacon_exporter::batch::BatchConfig;
+use beacon_exporter::otlp::{OtlpConfig, Signal};
+use opentelemetry_sdk::Resource;
+
+use super::parse::{Env, Lookup};
+use super::vars::*;
+use super::{Builder, Exporter, InitError, Limits, Propagator, Sampler};
+
+/// Everything the pipeline needs, validated.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) disabled: bool,
+    pub(crate) resource: Resource,
+    pub(crate) sampler: Sampler,
+    pub(crate) propagators: Vec<Propagator>,
+    pub(crate) traces: Destinations,
+    pub(crate) metrics: Destinations,
+    pub(crate) logs: Destinations,
+    pub(crate) span_batch: BatchConfig,
+    pub(crate) log_batch: BatchConfig,
+    pub(crate) metric_interval: Duration,
+    pub(crate) metric_timeout: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) filter: String,
+    pub(crate) console_logs: bool,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Where one signal goes.
+#[derive(Debug, Default)]
+pub(crate) struct Destinations {
+    pub(crate) otlp: Option<OtlpConfig>,
+    pub(crate) console: bool,
+}
+
+impl Destinations {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.otlp.is_none() && !self.console
+    }
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl Config {
+    pub(crate) fn resolve(b: Builder) -> Result<Self, InitError> {
+        let lookup: &Lookup = match &b.env {
+            Some(f) => f.as_ref(),
+            None => &process_env,
+        };
+        let env = Env::new(lookup);
+
+        let disabled = b.disabled.unwrap_or_else(|| env.bool(OTEL_SDK_DISABLED));
+        let resource = crate::resource::detect(&b, &env);
+        let sampler = match b.sampler {
+            Some(s) => s,
+            None => sampler(&env)?,
+        };
+        let propagators = match &b.propagators {
+            Some(p) => p.clone(),
+            None => propagators(&env)?,
+        };
+
+        let traces = destinations(
+            Signal::Traces,
+            b.traces_exporter,
+            OTEL_TRACES_EXPORTER,
+            &b,
+            &env,
+        )?;
+        let metrics = destinations(
+            Signal::Metrics,
+            b.metrics_exporter,
+            OTEL_METRICS_EXPORTER,
+            &b,
+            &env,
+        )?;
+        let logs = destinations(Signal::Logs, b.logs_exporter, OTEL_LOGS_EXPORTER, &b, &env)?;
+
+        let span_batch = match b.span_batch {
+            Some(c) => c,
+            None => batch(
+                &env,
+                BatchConfig::default(),
+                [
+                    OTEL_BSP_SCHEDULE_DELAY,
+                    OTEL_BSP_EXPORT_TIMEOUT,
+                    OTEL_BSP_MAX_QUEUE_SIZE,
+                    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+                ],
+            )?,
+        };
+        let log_batch = match b.log_batch {
+            Some(c) => c,
+            None => batch(
+                &env,
+                BatchConfig::logs_default(),
+                [
+                    OTEL_BLRP_SCHEDULE_DELAY,
+                    OTEL_BLRP_EXPORT_TIMEOUT,
+                    OTEL_BLRP_MAX_QUEUE_SIZE,
+                    OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+                ],
+            )?,
+        };
+
+        let metric_interval = match b.metric_interval {
+            Some(d) => d,
+            None => env
+                .millis(OTEL_METRIC_EXPORT_INTERVAL)?
+                .unwrap_or(Duration::from_secs(60)),
+        };
+        if metric_interval.is_zero() {
+            return Err(InitError::invalid(
+                OTEL_METRIC_EXPORT_INTERVAL,
+                "0",
+                "a positive number of milliseconds",
+            ));
+        }
+        let metric_timeout = match b.metric_timeout {
+            Some(d) => d,
+            None => env
+                .millis(OTEL_METRIC_EXPORT_TIMEOUT)?
+                .unwrap_or(Duration::from_secs(30)),
+        };
+        let limits = match b.limits {
+            Some(l) => l,
+            None => limits(&env)?,
+        };
+        let filter = b
+            .filter
+            .clone()
+            .or_else(|| env.get(RUST_LOG))
+            .unwrap_or_else(|| "info".to_owned());
+
+        let warnings = env.warnings.take();
+        Ok(Self {
+            disabled,
+            resource,
+            sampler,
+            propagators,
+            traces,
+            metrics,
+            logs,
+            span_batch,
+            log_batch,
+            metric_interval,
+            metric_timeout,
+            limits,
+            filter,
+            console_logs: b.console_logs,
+            shutdown_timeout: b.shutdown_timeout.unwrap_or(Duration::from_secs(10)),
+            warnings,
+        })
+    }
+}
+
+fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
+    let Some(name) = env.get(OTEL_TRACES_SAMPLER) else {
+        return Ok(Sampler::default());
+    };
+    let ratio = || -> Result<f64, InitError> {
+        let Some(arg) = env.get(OTEL_TRACES_SAMPLER_ARG) else {
+            return Ok(1.0);
+        };
+        match arg.parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+            _ => Err(InitError::invalid(
+                OTEL_TRACES_SAMPLER_ARG,
+                &arg,
+                format!(
+                    "a probability between 0 and 1, such as 0.25, for {OTEL_TRACES_SAMPLER}={name}"
+                ),
+            )),
+        }
+    };
+    Ok(match name.as_str() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatio(ratio()?),
+        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
+        "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
+        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
+        _ => {
+            return Err(InitError::invalid(
+                OTEL_TRACES_SAMPLER,
+                &name,
+                Sampler::NAMES,
+            ))
+        }
+    })
+}
+
+fn propagators(env: &Env<'_>) -> Result<Vec<Propagator>, InitError> {
+    let Some(list) = env.get(OTEL_PROPAGATORS) else {
+        return Ok(vec![Propagator::TraceContext, Propagator::Baggage]);
+    };
+    let mut out = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "none" {
+            continue;
+        }
+        let p = item
+            .parse()
+            .map_err(|()| InitError::invalid(OTEL_PROPAGATORS, &list, Propagator::NAMES))?;
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+fn destinations(
+    signal: Signal,
+    code: Option<Exporter>,
+    var: &'static str,
+    b: &Builder,
+    env: &Env<'_>,
+) -> Result<Destinations, InitError> {
+    let kinds: Vec<Exporter> = match code {
+        Some(e) => vec![e],
+        None => match env.get(var) {
+            None => vec![Exporter::Otlp],
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|()| InitError::invalid(var, &list, Exporter::NAMES))
+                })
+                .collect::<Result<_, _>>()?,
+        },
+    };
+    let mut dest = Destinations::default();
+    for kind in kinds {
+        match kind {
+            Exporter::Otlp if dest.otlp.is_none() => {
+                dest.otlp = Some(super::otlp::resolve(signal, &b.otlp, env)?);
+            }
+            Exporter::Console => dest.console = true,
+            Exporter::Otlp | Exporter::None => {}
+        }
+    }
+    Ok(dest)
+}
+
+fn batch(
+    env: &Env<'_>,
+    defaults: BatchConfig,
+    names: [&'static str; 4],
+) -> Result<BatchConfig, InitError> {
+    let [delay, timeout, queue, size] = names;
+    let config = BatchConfig {
+        scheduled_delay: env.millis(delay)?.unwrap_or(defaults.scheduled_delay),
+        export_timeout: env.millis(timeout)?.unwrap_or(defaults.export_timeout),
+        max_queue_size: env.count(queue)?.unwrap_or(defaults.max_queue_size),
+        max_export_batch_size: env.count(size)?.unwrap_or(defaults.max_export_batch_size),
+    };
+    if config.max_queue_size == 0 {
+        return Err(InitError::invalid(queue, "0", "a queue size of at least 1"));
+    }
+    if config.max_export_batch_size == 0 || config.max_export_batch_size > config.max_queue_size {
+        return Err(InitError::invalid(
+            size,
+            &config.max_export_batch_size.to_string(),
+            format!(
+                "a batch size from 1 to the queue size ({})",
+                config.max_queue_size
+            ),
+        ));
+    }
+    Ok(config)
+}
+
+fn limits(env: &Env<'_>) -> Result<Limits, InitError> {
+    let d = Limits::default();
+    let general = env.count(OTEL_ATTRIBUTE_COUNT_LIMIT)?;
+    let count =
+        |name: &'static str, fallback: Option<usize>, default: u32| -> Result<u32, InitError> {
+            let v = env.count(name)?.or(fallback);
+            match v {
+                None => Ok(default),
+                Some(n) => u32::try_from(n).map_err(|_| {
+                    InitError::invalid(name, &n.to_string(), "a number below 4294967296")
+                }),
+            }
+        };
+    Ok(Limits {
+        span_attributes: count(OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, general, d.span_attributes)?,
+        span_events: count(OTEL_SPAN_EVENT_COUNT_LIMIT, None, d.span_events)?,
+        span_links: count(OTEL_SPAN_LINK_COUNT_LIMIT, None, d.span_links)?,
+        event_attributes: count(
+            OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT,
+            general,
+            d.event_attributes,
+        )?,
+        link_attributes: count(OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, general, d.link_attributes)?,
+        attribute_value_length: env
+            .count(OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)?
+            .or(env.count(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)?),
+    })
+}

@@ -1,0 +1,147 @@
+//! Assembling providers, processors, readers and the subscriber from a resolved [`Config`].
+
+use std::sync::Arc;
+
+use beacon_exporter::batch::{BatchLogProcessor, BatchSpanProcessor, PipelineStats};
+use beacon_exporter::console::{
+    ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter, Output,
+};
+use beacon_exporter::otlp::{self, Signal};
+use beacon_exporter::{ExportRuntime, RuntimeMetricExporter};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanLimits};
+
+use crate::config::{Config, InitError};
+use crate::propagation::Propagators;
+use crate::telemetry::{Pipeline, Telemetry};
+
+pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
+    if config.disabled {
+        return Ok(Telemetry::disabled(config.warnings));
+    }
+    let filter = crate::subscriber::filter(&config.filter)?;
+    let runtime = ExportRuntime::new()?;
+    let mut stats: Vec<(Signal, &'static str, Arc<PipelineStats>)> = Vec::new();
+
+    let limits = config.limits;
+    let mut traces = SdkTracerProvider::builder()
+        .with_resource(config.resource.clone())
+        .with_sampler(config.sampler.to_sdk())
+        .with_span_limits(SpanLimits {
+            max_events_per_span: limits.span_events,
+            max_attributes_per_span: limits.span_attributes,
+            max_links_per_span: limits.span_links,
+            max_attributes_per_event: limits.event_attributes,
+            max_attributes_per_link: limits.link_attributes,
+        });
+    if let Some(cfg) = &config.traces.otlp {
+        let processor = BatchSpanProcessor::new(
+            otlp::span_exporter(cfg, &runtime)?,
+            config.span_batch,
+            &runtime,
+        )
+        .with_value_length_limit(limits.attribute_value_length);
+        stats.push((Signal::Traces, "otlp", processor.stats()));
+        traces = traces.with_span_processor(processor);
+    }
+    if config.traces.console {
+        let processor = BatchSpanProcessor::new(
+            ConsoleSpanExporter::new(Output::stdout()),
+            config.span_batch,
+            &runtime,
+        )
+        .with_value_length_limit(limits.attribute_value_length);
+        stats.push((Signal::Traces, "console", processor.stats()));
+        traces = traces.with_span_processor(processor);
+    }
+    let tracer_provider = traces.build();
+
+    let mut metrics = SdkMeterProvider::builder().with_resource(config.resource.clone());
+    if let Some(cfg) = &config.metrics.otlp {
+        let exporter = otlp::metric_exporter(cfg, Temporality::Cumulative, &runtime)?
+            .with_timeout(config.metric_timeout);
+        metrics = metrics.with_reader(
+            PeriodicReader::builder(exporter)
+                .with_interval(config.metric_interval)
+                .build(),
+        );
+    }
+    if config.metrics.console {
+        let exporter = RuntimeMetricExporter::new(
+            ConsoleMetricExporter::new(Output::stdout()),
+            runtime.clone(),
+        )
+        .with_timeout(config.metric_timeout);
+        metrics = metrics.with_reader(
+            PeriodicReader::builder(exporter)
+                .with_interval(config.metric_interval)
+                .build(),
+        );
+    }
+    let meter_provider = metrics.build();
+
+    let mut logs = SdkLoggerProvider::builder().with_resource(config.resource.clone());
+    if let Some(cfg) = &config.logs.otlp {
+        let processor = BatchLogProcessor::new(
+            otlp::log_exporter(cfg, &runtime)?,
+            config.log_batch,
+            &runtime,
+        );
+        stats.push((Signal::Logs, "otlp", processor.stats()));
+        logs = logs.with_log_processor(processor);
+    }
+    if config.logs.console {
+        let processor = BatchLogProcessor::new(
+            ConsoleLogExporter::new(Output::stdout()),
+            config.log_batch,
+            &runtime,
+        );
+        stats.push((Signal::Logs, "console", processor.stats()));
+        logs = logs.with_log_processor(processor);
+    }
+    let logger_provider = logs.build();
+
+    let dispatch = crate::subscriber::dispatch(
+        filter,
+        &tracer_provider,
+        &logger_provider,
+        config.console_logs,
+    );
+    let pipeline = Pipeline {
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        dispatch,
+        propagators: Propagators::new(&config.propagators),
+        stats,
+        _runtime: runtime,
+        shutdown_timeout: config.shutdown_timeout,
+        destinations: describe(&config),
+    };
+    Ok(Telemetry::new(pipeline, config.warnings))
+}
+
+/// One line per signal saying where it goes, for `Telemetry::describe`.
+fn describe(config: &Config) -> Vec<String> {
+    [
+        ("traces", &config.traces),
+        ("metrics", &config.metrics),
+        ("logs", &config.logs),
+    ]
+    .iter()
+    .map(|(name, d)| {
+        let mut parts = Vec::new();
+        if let Some(o) = &d.otlp {
+            parts.push(format!("OTLP {} to {}", o.protocol, o.endpoint));
+        }
+        if d.console {
+            parts.push("console (stdout)".to_owned());
+        }
+        if d.is_empty() {
+            parts.push("nowhere (exporter none)".to_owned());
+        }
+        format!("{name}: {}", parts.join(", "))
+    })
+    .collect()
+}

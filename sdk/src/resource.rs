@@ -1,0 +1,122 @@
+//! Resource detection: who is sending the telemetry.
+//!
+//! Precedence, lowest first: detected attributes (`host.name`, `os.type`, `process.*`,
+//! `telemetry.sdk.*`, `service.instance.id`), then `OTEL_RESOURCE_ATTRIBUTES`, then
+//! `OTEL_SERVICE_NAME`, then the builder.
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::resource::{ResourceDetector, TelemetryResourceDetector};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+use opentelemetry_sdk::Resource;
+
+use crate::config::parse::{key_values, Env};
+use crate::config::vars::{OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME};
+use crate::config::Builder;
+
+pub(crate) fn detect(b: &Builder, env: &Env<'_>) -> Resource {
+    let mut attrs: Vec<KeyValue> = Vec::with_capacity(16);
+    let telemetry = TelemetryResourceDetector.detect();
+    attrs.extend(
+        telemetry
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    attrs.push(KeyValue::new("telemetry.distro.name", "beacon"));
+    attrs.push(KeyValue::new(
+        "telemetry.distro.version",
+        env!("CARGO_PKG_VERSION"),
+    ));
+    let exe = executable_name();
+    attrs.push(KeyValue::new(
+        "service.name",
+        format!("unknown_service:{exe}"),
+    ));
+    attrs.push(KeyValue::new("service.instance.id", instance_id()));
+    if let Some(host) = host_name() {
+        attrs.push(KeyValue::new("host.name", host));
+    }
+    attrs.push(KeyValue::new("os.type", os_type()));
+    attrs.push(KeyValue::new("process.pid", i64::from(std::process::id())));
+    attrs.push(KeyValue::new("process.executable.name", exe));
+    attrs.push(KeyValue::new("process.runtime.name", "rustc"));
+    attrs.push(KeyValue::new(
+        "process.runtime.version",
+        env!("BEACON_RUSTC_VERSION"),
+    ));
+
+    if let Some(raw) = env.get(OTEL_RESOURCE_ATTRIBUTES) {
+        match key_values(&raw) {
+            Ok(pairs) => attrs.extend(pairs.into_iter().map(|(k, v)| KeyValue::new(k, v))),
+            Err(why) => env.warn(format!(
+                "{OTEL_RESOURCE_ATTRIBUTES} discarded, as the spec requires for a value that does not decode: {why}"
+            )),
+        }
+    }
+    if let Some(name) = env.get(OTEL_SERVICE_NAME) {
+        attrs.push(KeyValue::new("service.name", name));
+    }
+    if let Some(name) = &b.service_name {
+        attrs.push(KeyValue::new("service.name", name.clone()));
+    }
+    if let Some(version) = &b.service_version {
+        attrs.push(KeyValue::new("service.version", version.clone()));
+    }
+    attrs.extend(b.resource.iter().cloned());
+    // Later attributes win over earlier ones with the same key.
+    Resource::builder_empty().with_attributes(attrs).build()
+}
+
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A random UUID (version 4), new for every process.
+fn instance_id() -> String {
+    let mut b = RandomIdGenerator::default().new_trace_id().to_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("COMPUTERNAME").ok().filter(|s| !s.is_empty()))
+}
+
+/// `os.type` per semantic conventions (`linux`, `darwin`, `windows`, `freebsd`…).
+fn os_type() -> &'static str {
+    match std::env::consts::OS {
+        "macos" | "ios" => "darwin",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_id_is_a_v4_uuid() {
+        let id = instance_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_ne!(id, instance_id());
+    }
+}

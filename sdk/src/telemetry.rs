@@ -1,0 +1,299 @@
+//! The [`Telemetry`] guard: owns the pipeline, flushes and shuts it down.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beacon_exporter::batch::{PipelineStats, StatsSnapshot};
+use beacon_exporter::otlp::Signal;
+use beacon_exporter::ExportRuntime;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Dispatch;
+
+use crate::config::InitError;
+use crate::propagation::Propagators;
+
+pub(crate) struct Pipeline {
+    pub(crate) tracer_provider: SdkTracerProvider,
+    pub(crate) meter_provider: SdkMeterProvider,
+    pub(crate) logger_provider: SdkLoggerProvider,
+    pub(crate) dispatch: Dispatch,
+    pub(crate) propagators: Propagators,
+    pub(crate) stats: Vec<(Signal, &'static str, Arc<PipelineStats>)>,
+    /// Owned so the export runtime lives exactly as long as the pipeline.
+    pub(crate) _runtime: ExportRuntime,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) destinations: Vec<String>,
+}
+
+/// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
+/// calling [`Telemetry::shutdown`]) flushes what was accepted and shuts every provider down
+/// within the configured timeout, from any thread or runtime, without deadlocking.
+pub struct Telemetry {
+    pipeline: Option<Pipeline>,
+    warnings: Vec<String>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("enabled", &self.is_enabled())
+            .field("destinations", &self.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What each signal's pipeline did, summed over its destinations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Spans.
+    pub traces: StatsSnapshot,
+    /// Log records.
+    pub logs: StatsSnapshot,
+}
+
+impl Stats {
+    /// Items accepted but never delivered, over all signals.
+    pub fn lost(&self) -> u64 {
+        self.traces.lost() + self.logs.lost()
+    }
+}
+
+/// Why [`Telemetry::shutdown`] did not complete cleanly: which providers failed, and the final
+/// counters (so what was lost is known).
+#[derive(Debug)]
+pub struct ShutdownError {
+    /// `(signal, what went wrong)` for each provider that failed to flush or shut down.
+    pub failures: Vec<(&'static str, String)>,
+    /// The counters after shutdown.
+    pub stats: Stats,
+}
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "telemetry shutdown incomplete:")?;
+        for (signal, why) in &self.failures {
+            write!(f, " {signal}: {why};")?;
+        }
+        write!(
+            f,
+            " {} spans and {} log records not delivered",
+            self.stats.traces.lost(),
+            self.stats.logs.lost()
+        )
+    }
+}
+
+impl std::error::Error for ShutdownError {}
+
+impl Telemetry {
+    pub(crate) fn new(pipeline: Pipeline, warnings: Vec<String>) -> Self {
+        let telemetry = Self {
+            pipeline: Some(pipeline),
+            warnings,
+            shut_down: AtomicBool::new(false),
+        };
+        telemetry.log_warnings();
+        telemetry
+    }
+
+    pub(crate) fn disabled(warnings: Vec<String>) -> Self {
+        Self {
+            pipeline: None,
+            warnings,
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    fn log_warnings(&self) {
+        if let Some(p) = &self.pipeline {
+            tracing::dispatcher::with_default(&p.dispatch, || {
+                for w in &self.warnings {
+                    tracing::warn!(target: "beacon", "{w}");
+                }
+            });
+        }
+    }
+
+    /// False when `OTEL_SDK_DISABLED=true` (or `.disabled(true)`) turned everything off.
+    pub fn is_enabled(&self) -> bool {
+        self.pipeline.is_some()
+    }
+
+    /// Warnings about configuration that was ignored (per the spec), also logged at start.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// One line per signal saying where it is sent.
+    pub fn describe(&self) -> Vec<String> {
+        match &self.pipeline {
+            Some(p) => p.destinations.clone(),
+            None => vec!["all signals: nowhere (OTEL_SDK_DISABLED=true)".to_owned()],
+        }
+    }
+
+    /// The `tracing` dispatcher of this pipeline; run code under it with
+    /// `tracing::dispatcher::with_default` when it is not installed globally.
+    pub fn dispatch(&self) -> Dispatch {
+        match &self.pipeline {
+            Some(p) => p.dispatch.clone(),
+            None => Dispatch::none(),
+        }
+    }
+
+    /// The configured propagators.
+    pub fn propagator(&self) -> Propagators {
+        match &self.pipeline {
+            Some(p) => p.propagators.clone(),
+            None => Propagators::new(&[]),
+        }
+    }
+
+    /// The tracer provider (a no-op one when disabled).
+    pub fn tracer_provider(&self) -> SdkTracerProvider {
+        match &self.pipeline {
+            Some(p) => p.tracer_provider.clone(),
+            None => SdkTracerProvider::builder().build(),
+        }
+    }
+
+    /// The meter provider: make instruments with `meter_provider().meter("my-crate")`.
+    pub fn meter_provider(&self) -> SdkMeterProvider {
+        match &self.pipeline {
+            Some(p) => p.meter_provider.clone(),
+            None => SdkMeterProvider::builder().build(),
+        }
+    }
+
+    /// The logger provider.
+    pub fn logger_provider(&self) -> SdkLoggerProvider {
+        match &self.pipeline {
+            Some(p) => p.logger_provider.clone(),
+            None => SdkLoggerProvider::builder().build(),
+        }
+    }
+
+    /// Counters of what each pipeline accepted, exported, dropped and failed so far.
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::default();
+        if let Some(p) = &self.pipeline {
+            for (signal, _, s) in &p.stats {
+                let snap = s.snapshot();
+                let slot = match signal {
+                    Signal::Traces => &mut stats.traces,
+                    Signal::Logs => &mut stats.logs,
+                    Signal::Metrics => continue,
+                };
+                slot.accepted += snap.accepted;
+                slot.dropped += snap.dropped;
+                slot.exported += snap.exported;
+                slot.failed += snap.failed;
+            }
+        }
+        stats
+    }
+
+    /// Installs this pipeline globally: the `tracing` subscriber, the OTel tracer and meter
+    /// providers, and the propagator.
+    pub(crate) fn install(&self) -> Result<(), InitError> {
+        let Some(p) = &self.pipeline else {
+            return Ok(());
+        };
+        tracing::dispatcher::set_global_default(p.dispatch.clone())
+            .map_err(|_| InitError::already_initialized("a global tracing subscriber"))?;
+        opentelemetry::global::set_tracer_provider(p.tracer_provider.clone());
+        opentelemetry::global::set_meter_provider(p.meter_provider.clone());
+        opentelemetry::global::set_text_map_propagator(p.propagators.shared());
+        Ok(())
+    }
+
+    /// Exports everything accepted so far, without shutting down.
+    ///
+    /// # Errors
+    /// A [`ShutdownError`] listing the signals whose flush failed or timed out.
+    pub fn flush(&self) -> Result<Stats, ShutdownError> {
+        let Some(p) = &self.pipeline else {
+            return Ok(Stats::default());
+        };
+        let mut failures = Vec::new();
+        if let Err(e) = p.tracer_provider.force_flush() {
+            failures.push(("traces", e.to_string()));
+        }
+        if let Err(e) = p.meter_provider.force_flush() {
+            failures.push(("metrics", e.to_string()));
+        }
+        if let Err(e) = p.logger_provider.force_flush() {
+            failures.push(("logs", e.to_string()));
+        }
+        self.finish(failures)
+    }
+
+    /// Flushes and shuts down traces, then metrics, then logs, within the shutdown timeout in
+    /// all. Safe from any thread, inside or outside a tokio runtime of either flavour: the
+    /// exporters run on Beacon's own runtime. A second call does nothing.
+    ///
+    /// # Errors
+    /// A [`ShutdownError`] listing what failed, with the final counters.
+    pub fn shutdown(&self) -> Result<Stats, ShutdownError> {
+        let Some(p) = &self.pipeline else {
+            return Ok(Stats::default());
+        };
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(self.stats());
+        }
+        let deadline = Instant::now() + p.shutdown_timeout;
+        let left = || {
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        };
+        let mut failures = Vec::new();
+        if let Err(e) = p.tracer_provider.shutdown_with_timeout(left()) {
+            failures.push(("traces", e.to_string()));
+        }
+        if let Err(e) = p.meter_provider.shutdown_with_timeout(left()) {
+            failures.push(("metrics", e.to_string()));
+        }
+        if let Err(e) = p.logger_provider.shutdown_with_timeout(left()) {
+            failures.push(("logs", e.to_string()));
+        }
+        self.finish(failures)
+    }
+
+    fn finish(&self, failures: Vec<(&'static str, String)>) -> Result<Stats, ShutdownError> {
+        let stats = self.stats();
+        if failures.is_empty() {
+            Ok(stats)
+        } else {
+            Err(ShutdownError { failures, stats })
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if self.pipeline.is_none() || self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
+        let stats = match self.shutdown() {
+            Ok(stats) => stats,
+            Err(e) => e.stats,
+        };
+        // Reported once, here, because nobody reads a result from a drop.
+        if stats.lost() > 0 {
+            eprintln!(
+                "beacon: at shutdown, {} spans and {} log records were not delivered \
+                 (dropped on a full queue: {}; failed to export: {})",
+                stats.traces.lost(),
+                stats.logs.lost(),
+                stats.traces.dropped + stats.logs.dropped,
+                stats.traces.failed + stats.logs.failed,
+            );
+        }
+    }
+}
