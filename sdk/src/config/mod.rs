@@ -305,3 +305,6 @@ impl Builder {
         self.try_init().expect("beacon::init failed")
     }
 }
+
+#[cfg(test)]
+mod tests;
