@@ -57,9 +57,14 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Items accepted but never delivered, over all signals.
+    /// Items known lost (dropped on a full queue, or failed to export), over all signals.
     pub fn lost(&self) -> u64 {
         self.traces.lost() + self.logs.lost()
+    }
+
+    /// Items accepted and not delivered, over all signals; after shutdown, all of it is lost.
+    pub fn undelivered(&self) -> u64 {
+        self.traces.undelivered() + self.logs.undelivered()
     }
 }
 
@@ -82,8 +87,8 @@ impl fmt::Display for ShutdownError {
         write!(
             f,
             " {} spans and {} log records not delivered",
-            self.stats.traces.lost(),
-            self.stats.logs.lost()
+            self.stats.traces.undelivered(),
+            self.stats.logs.undelivered()
         )
     }
 }
@@ -285,12 +290,12 @@ impl Drop for Telemetry {
             Err(e) => e.stats,
         };
         // Reported once, here, because nobody reads a result from a drop.
-        if stats.lost() > 0 {
+        if stats.undelivered() > 0 {
             eprintln!(
                 "beacon: at shutdown, {} spans and {} log records were not delivered \
                  (dropped on a full queue: {}; failed to export: {})",
-                stats.traces.lost(),
-                stats.logs.lost(),
+                stats.traces.undelivered(),
+                stats.logs.undelivered(),
                 stats.traces.dropped + stats.logs.dropped,
                 stats.traces.failed + stats.logs.failed,
             );

@@ -29,6 +29,12 @@ impl StatsSnapshot {
     pub fn lost(&self) -> u64 {
         self.dropped + self.failed
     }
+
+    /// Items accepted and not (yet) delivered: lost, queued, or in an export still running.
+    /// After shutdown, everything here is lost for good.
+    pub fn undelivered(&self) -> u64 {
+        self.accepted.saturating_sub(self.exported)
+    }
 }
 
 impl PipelineStats {

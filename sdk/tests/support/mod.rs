@@ -1,0 +1,220 @@
+//! An in-process OTLP/HTTP receiver for tests: decodes protobuf or JSON (gzip or not), keeps
+//! what arrived, and wakes waiters the moment new data lands — no polling, no sleeping.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::{Request, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+/// Everything the receiver was sent.
+#[derive(Default, Debug)]
+pub struct Received {
+    pub traces: Vec<ExportTraceServiceRequest>,
+    pub metrics: Vec<ExportMetricsServiceRequest>,
+    pub logs: Vec<ExportLogsServiceRequest>,
+    /// `(path, content-type, content-encoding, all headers)` of each request.
+    pub requests: Vec<(String, String, String, hyper::HeaderMap)>,
+}
+
+impl Received {
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans().map(|s| s.name.clone()).collect()
+    }
+
+    pub fn spans(&self) -> impl Iterator<Item = &opentelemetry_proto::tonic::trace::v1::Span> {
+        self.traces
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+    }
+
+    pub fn log_records(
+        &self,
+    ) -> impl Iterator<Item = &opentelemetry_proto::tonic::logs::v1::LogRecord> {
+        self.logs
+            .iter()
+            .flat_map(|r| &r.resource_logs)
+            .flat_map(|rl| &rl.scope_logs)
+            .flat_map(|sl| &sl.log_records)
+    }
+
+    pub fn metric_names(&self) -> Vec<String> {
+        self.metrics
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
+    /// The resource attributes of the first span batch, as strings.
+    pub fn trace_resource(&self) -> Vec<(String, String)> {
+        self.traces
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .filter_map(|rs| rs.resource.as_ref())
+            .flat_map(|r| &r.attributes)
+            .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
+            .collect()
+    }
+}
+
+pub fn any_value(v: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    match v.and_then(|v| v.value.as_ref()) {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+struct Shared {
+    received: Mutex<Received>,
+    arrived: Condvar,
+}
+
+/// The receiver. Runs on a runtime of its own, so it serves whatever the test's runtime is
+/// doing (even a current-thread runtime blocked in `shutdown()`).
+pub struct HttpReceiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HttpReceiver {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("receiver runtime");
+        let shared = Arc::new(Shared {
+            received: Mutex::new(Received::default()),
+            arrived: Condvar::new(),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::clone(&shared);
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            addr,
+            shared,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until `done` holds for what was received, or `timeout` passes; returns whether it
+    /// held. Woken by each arrival.
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&Received) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.shared.received.lock().expect("lock");
+        loop {
+            if done(&guard) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .shared
+                .arrived
+                .wait_timeout(guard, left)
+                .expect("lock")
+                .0;
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&Received) -> R) -> R {
+        f(&self.shared.received.lock().expect("lock"))
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let path = req.uri().path().to_owned();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content_type = header("content-type");
+    let encoding = header("content-encoding");
+    let headers = req.headers().clone();
+    let mut body = req.into_body().collect().await?.to_bytes().to_vec();
+    if encoding == "gzip" {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .expect("gzip body");
+        body = out;
+    }
+    let json = content_type.contains("json");
+    {
+        let mut r = shared.received.lock().expect("lock");
+        match path.as_str() {
+            "/v1/traces" => r.traces.push(decode(&body, json)),
+            "/v1/metrics" => r.metrics.push(decode(&body, json)),
+            "/v1/logs" => r.logs.push(decode(&body, json)),
+            _ => {}
+        }
+        r.requests
+            .push((path, content_type.clone(), encoding, headers));
+    }
+    shared.arrived.notify_all();
+    let reply = if json {
+        Bytes::from_static(b"{}")
+    } else {
+        Bytes::new()
+    };
+    let mut response = Response::new(Full::new(reply));
+    if let Ok(v) = content_type.parse() {
+        response.headers_mut().insert("content-type", v);
+    }
+    Ok(response)
+}
+
+fn decode<M: prost::Message + Default + serde::de::DeserializeOwned>(body: &[u8], json: bool) -> M {
+    if json {
+        serde_json::from_slice(body).expect("valid OTLP JSON")
+    } else {
+        M::decode(body).expect("valid OTLP protobuf")
+    }
+}
