@@ -106,7 +106,9 @@ pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
         filter,
         &tracer_provider,
         &logger_provider,
-        config.console_logs,
+        config
+            .console_logs
+            .then(|| tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)),
     );
     let pipeline = Pipeline {
         tracer_provider,

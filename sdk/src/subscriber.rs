@@ -10,6 +10,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Writer};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -53,7 +54,7 @@ pub(crate) fn dispatch(
     filter: EnvFilter,
     tracer_provider: &SdkTracerProvider,
     logger_provider: &SdkLoggerProvider,
-    console_logs: bool,
+    console: Option<BoxMakeWriter>,
 ) -> Dispatch {
     let scope = InstrumentationScope::builder("beacon")
         .with_version(env!("CARGO_PKG_VERSION"))
@@ -65,9 +66,9 @@ pub(crate) fn dispatch(
         .with_tracer(tracer)
         .with_tracked_inactivity(false);
     let logs = OpenTelemetryTracingBridge::new(logger_provider);
-    let console = console_logs.then(|| {
+    let console = console.map(|writer| {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .event_format(WithTraceId(Format::default()))
     });
     let subscriber = Registry::default()
@@ -99,5 +100,70 @@ where
             write!(writer, "trace_id={} ", sc.trace_id())?;
         }
         self.0.format_event(ctx, writer, event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn console_lines_carry_the_trace_id_of_their_span() {
+        let tracer_provider = SdkTracerProvider::builder().build();
+        let logger_provider = SdkLoggerProvider::builder().build();
+        let buffer = Buffer::default();
+        let writer = {
+            let b = buffer.clone();
+            BoxMakeWriter::new(move || b.clone())
+        };
+        let filter = filter("info").expect("filter");
+        let dispatch = dispatch(filter, &tracer_provider, &logger_provider, Some(writer));
+        let trace_id = tracing::dispatcher::with_default(&dispatch, || {
+            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+            let span = tracing::info_span!("request");
+            let _e = span.enter();
+            tracing::info!("inside");
+            span.context().span().span_context().trace_id()
+        });
+        let text = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
+        assert!(
+            text.starts_with(&format!("trace_id={trace_id} ")),
+            "console line lacks the trace id: {text}"
+        );
+        assert!(text.contains("inside"));
+    }
+
+    #[test]
+    fn the_export_path_is_quiet_unless_named() {
+        let f = filter("debug").expect("filter").to_string();
+        assert!(
+            f.contains("h2=warn") && f.contains("opentelemetry=warn"),
+            "{f}"
+        );
+        let f = filter("debug,tonic=trace").expect("filter").to_string();
+        assert!(
+            f.contains("tonic=trace") && !f.contains("tonic=warn"),
+            "{f}"
+        );
+        assert!(filter("info,[").is_err());
     }
 }
