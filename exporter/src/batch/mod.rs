@@ -188,8 +188,16 @@ impl<T: Send + 'static> Queue<T> {
         }
     }
 
+    /// Waits as long as the queued batches may take: one export timeout per batch queued, plus
+    /// the one the worker holds and the one it may be exporting.
     fn flush(&self) -> OTelSdkResult {
-        self.call(Control::Flush, self.config.export_timeout)
+        let queued = self.items.max_capacity() - self.items.capacity();
+        let batches = queued / self.config.max_export_batch_size + 2;
+        let timeout = self
+            .config
+            .export_timeout
+            .saturating_mul(u32::try_from(batches).unwrap_or(u32::MAX));
+        self.call(Control::Flush, timeout)
     }
 
     fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
@@ -314,5 +322,94 @@ impl LogProcessor for BatchLogProcessor {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.queue.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+
+    use super::*;
+
+    /// An exporter whose every export waits until the test opens the gate.
+    #[derive(Debug, Clone)]
+    struct Gated {
+        gate: Arc<tokio::sync::Semaphore>,
+        seen: Arc<AtomicUsize>,
+    }
+
+    impl SpanExporter for Gated {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            let _permit = self
+                .gate
+                .acquire()
+                .await
+                .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+            self.seen.fetch_add(batch.len(), Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_without_blocking_then_delivers_the_rest() {
+        let rt = ExportRuntime::new().expect("runtime");
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let exporter = Gated {
+            gate: Arc::clone(&gate),
+            seen: Arc::clone(&seen),
+        };
+        let config = BatchConfig {
+            max_queue_size: 4,
+            max_export_batch_size: 2,
+            scheduled_delay: Duration::from_millis(1),
+            export_timeout: Duration::from_secs(30),
+        };
+        let processor = BatchSpanProcessor::new(exporter, config, &rt);
+        let stats = processor.stats();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("test");
+        for _ in 0..20 {
+            tracer.in_span("s", |_| {});
+        }
+        let snap = stats.snapshot();
+        assert_eq!(snap.accepted, 20);
+        // 4 fit in the queue and at most 2 more in the batch the worker holds.
+        assert!((14..=16).contains(&snap.dropped), "{snap:?}");
+
+        gate.add_permits(1000);
+        provider.force_flush().expect("flush");
+        let snap = stats.snapshot();
+        assert_eq!(snap.exported + snap.dropped, 20, "{snap:?}");
+        assert_eq!(seen.load(Ordering::SeqCst) as u64, snap.exported);
+        assert_eq!(snap.failed, 0);
+    }
+
+    #[test]
+    fn an_export_that_hangs_is_abandoned_at_the_timeout_and_counted_as_failed() {
+        let rt = ExportRuntime::new().expect("runtime");
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let exporter = Gated {
+            gate,
+            seen: Arc::new(AtomicUsize::new(0)),
+        };
+        let config = BatchConfig {
+            export_timeout: Duration::from_millis(50),
+            ..BatchConfig::default()
+        };
+        let processor = BatchSpanProcessor::new(exporter, config, &rt);
+        let stats = processor.stats();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        provider.tracer("test").in_span("s", |_| {});
+        let flushed = provider.force_flush();
+        assert!(flushed.is_err(), "a timed-out export is reported");
+        assert_eq!(stats.snapshot().failed, 1);
     }
 }

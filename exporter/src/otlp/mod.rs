@@ -263,3 +263,41 @@ pub fn metric_exporter(
     )?;
     Ok(crate::RuntimeMetricExporter::new(exporter, rt.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(protocol: Protocol, endpoint: &str) -> OtlpConfig {
+        OtlpConfig {
+            protocol,
+            endpoint: endpoint.parse().expect("uri"),
+            headers: HeaderMap::new(),
+            compression: Compression::Gzip,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn every_protocol_builds_for_http_and_https_endpoints_outside_any_runtime() {
+        let rt = ExportRuntime::new().expect("runtime");
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson] {
+            for endpoint in ["http://127.0.0.1:4317", "https://collector.example:4317"] {
+                let cfg = config(protocol, endpoint);
+                span_exporter(&cfg, &rt).expect("span exporter");
+                log_exporter(&cfg, &rt).expect("log exporter");
+                metric_exporter(&cfg, Temporality::Cumulative, &rt).expect("metric exporter");
+            }
+        }
+    }
+
+    #[test]
+    fn protocol_and_compression_spellings_round_trip() {
+        for p in [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson] {
+            assert_eq!(p.as_str().parse::<Protocol>(), Ok(p));
+        }
+        assert_eq!("gzip".parse::<Compression>(), Ok(Compression::Gzip));
+        assert!("grpcc".parse::<Protocol>().is_err());
+        assert!("zstd".parse::<Compression>().is_err());
+    }
+}

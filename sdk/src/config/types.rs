@@ -6,7 +6,7 @@ use std::str::FromStr;
 use opentelemetry_sdk::trace::Sampler as SdkSampler;
 
 /// The head sampler (`OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Sampler {
     /// Record every trace (`always_on`).
     AlwaysOn,
@@ -15,17 +15,12 @@ pub enum Sampler {
     /// Record this fraction of traces by trace id (`traceidratio`).
     TraceIdRatio(f64),
     /// Follow the parent's decision; record every root (`parentbased_always_on`, the default).
+    #[default]
     ParentBasedAlwaysOn,
     /// Follow the parent's decision; record no root (`parentbased_always_off`).
     ParentBasedAlwaysOff,
     /// Follow the parent's decision; record this fraction of roots (`parentbased_traceidratio`).
     ParentBasedTraceIdRatio(f64),
-}
-
-impl Default for Sampler {
-    fn default() -> Self {
-        Sampler::ParentBasedAlwaysOn
-    }
 }
 
 impl Sampler {
