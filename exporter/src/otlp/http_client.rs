@@ -19,6 +19,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry_http::{HttpClient, HttpError};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::OtlpConfig;
 use crate::ExporterError;
@@ -41,8 +43,24 @@ impl HeaderClient {
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| ExporterError::Build(format!("TLS setup failed: {e}")))?;
+        let tls = tls_roots(tls, cfg)?;
+        let tls = match (&cfg.tls.client_certificate, &cfg.tls.client_key) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_slice_iter(cert)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| pem_error("client certificate", e))?;
+                let key =
+                    PrivateKeyDer::from_pem_slice(key).map_err(|e| pem_error("client key", e))?;
+                tls.with_client_auth_cert(chain, key).map_err(|e| {
+                    ExporterError::Build(format!(
+                        "the OTLP TLS client certificate and key do not fit together: {e}"
+                    ))
+                })?
+            }
+            _ => tls.with_no_client_auth(),
+        };
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_roots(tls, cfg.is_tls())?.with_no_client_auth())
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
@@ -57,13 +75,26 @@ impl HeaderClient {
 
 type WantsClientCert = rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>;
 
-/// The system's root certificates. Required only for an `https` endpoint; a plain `http` one
-/// works on a machine without a certificate store.
+fn pem_error(what: &str, e: rustls::pki_types::pem::Error) -> ExporterError {
+    ExporterError::Build(format!("the OTLP TLS {what} is not valid PEM: {e}"))
+}
+
+/// The system's root certificates plus the configured CA. Required only for an `https`
+/// endpoint; a plain `http` one works on a machine without a certificate store.
 fn tls_roots(
     builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
-    required: bool,
+    cfg: &OtlpConfig,
 ) -> Result<WantsClientCert, ExporterError> {
+    let required = cfg.is_tls();
     let mut roots = rustls::RootCertStore::empty();
+    if let Some(ca) = &cfg.tls.ca_certificate {
+        for cert in CertificateDer::pem_slice_iter(ca) {
+            let cert = cert.map_err(|e| pem_error("CA certificate", e))?;
+            roots.add(cert).map_err(|e| {
+                ExporterError::Build(format!("the OTLP TLS CA certificate is not usable: {e}"))
+            })?;
+        }
+    }
     let loaded = rustls_native_certs::load_native_certs();
     for cert in loaded.certs {
         // A certificate the store cannot parse is skipped, as browsers do.

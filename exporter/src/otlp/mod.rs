@@ -135,6 +135,31 @@ pub struct OtlpConfig {
     pub compression: Compression,
     /// How long one export request may take.
     pub timeout: Duration,
+    /// Extra TLS material for `https` endpoints.
+    pub tls: TlsFiles,
+}
+
+/// PEM-encoded TLS material (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_CLIENT_CERTIFICATE`,
+/// `…_CLIENT_KEY`), read from the files the variables name.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificates of authorities to trust in addition to the system's roots.
+    pub ca_certificate: Option<Vec<u8>>,
+    /// The client certificate chain for mutual TLS.
+    pub client_certificate: Option<Vec<u8>>,
+    /// The client private key for mutual TLS.
+    pub client_key: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for TlsFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.debug_struct("TlsFiles")
+            .field("ca_certificate", &self.ca_certificate.is_some())
+            .field("client_certificate", &self.client_certificate.is_some())
+            .field("client_key", &self.client_key.is_some())
+            .finish()
+    }
 }
 
 impl OtlpConfig {
@@ -156,8 +181,14 @@ where
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     if cfg.is_tls() {
-        builder =
-            builder.with_tls_config(tonic::transport::ClientTlsConfig::new().with_native_roots());
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &cfg.tls.ca_certificate {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(ca));
+        }
+        if let (Some(cert), Some(key)) = (&cfg.tls.client_certificate, &cfg.tls.client_key) {
+            tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        builder = builder.with_tls_config(tls);
     }
     let headers = cfg.headers.clone();
     builder.with_interceptor(move |mut request: tonic::Request<()>| {
@@ -275,6 +306,7 @@ mod tests {
             headers: HeaderMap::new(),
             compression: Compression::Gzip,
             timeout: Duration::from_secs(1),
+            tls: TlsFiles::default(),
         }
     }
 

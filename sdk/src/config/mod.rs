@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use beacon_exporter::batch::BatchConfig;
-pub use beacon_exporter::otlp::{Compression, Protocol};
+pub use beacon_exporter::otlp::{Compression, Protocol, TlsFiles};
 use opentelemetry::KeyValue;
 
 pub use error::InitError;
@@ -214,6 +214,14 @@ impl Builder {
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.otlp.timeout = Some(timeout);
+        self
+    }
+
+    /// TLS material for `https` OTLP endpoints (`OTEL_EXPORTER_OTLP_CERTIFICATE`,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CLIENT_KEY`), as PEM bytes.
+    #[must_use]
+    pub fn otlp_tls(mut self, tls: TlsFiles) -> Self {
+        self.otlp.tls = Some(tls);
         self
     }
 

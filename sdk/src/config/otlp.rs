@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use beacon_exporter::otlp::{Compression, OtlpConfig, Protocol, Signal};
+use beacon_exporter::otlp::{Compression, OtlpConfig, Protocol, Signal, TlsFiles};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use super::parse::{key_values, Env};
@@ -17,6 +17,7 @@ pub(crate) struct OtlpOverrides {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) compression: Option<Compression>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) tls: Option<TlsFiles>,
 }
 
 struct SignalVars {
@@ -25,6 +26,9 @@ struct SignalVars {
     headers: &'static str,
     compression: &'static str,
     timeout: &'static str,
+    certificate: &'static str,
+    client_certificate: &'static str,
+    client_key: &'static str,
 }
 
 fn vars(signal: Signal) -> SignalVars {
@@ -35,6 +39,9 @@ fn vars(signal: Signal) -> SignalVars {
             headers: OTEL_EXPORTER_OTLP_TRACES_HEADERS,
             compression: OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
             timeout: OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+            certificate: OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+            client_certificate: OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+            client_key: OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
         },
         Signal::Metrics => SignalVars {
             endpoint: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
@@ -42,6 +49,9 @@ fn vars(signal: Signal) -> SignalVars {
             headers: OTEL_EXPORTER_OTLP_METRICS_HEADERS,
             compression: OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
             timeout: OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+            certificate: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+            client_certificate: OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
+            client_key: OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
         },
         Signal::Logs => SignalVars {
             endpoint: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
@@ -49,6 +59,9 @@ fn vars(signal: Signal) -> SignalVars {
             headers: OTEL_EXPORTER_OTLP_LOGS_HEADERS,
             compression: OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
             timeout: OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
+            certificate: OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+            client_certificate: OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
+            client_key: OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
         },
     }
 }
@@ -127,12 +140,45 @@ pub(crate) fn resolve(
         },
     };
 
+    let tls = match &code.tls {
+        Some(t) => t.clone(),
+        None => TlsFiles {
+            ca_certificate: pem_file(env, &[v.certificate, OTEL_EXPORTER_OTLP_CERTIFICATE])?,
+            client_certificate: pem_file(
+                env,
+                &[v.client_certificate, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE],
+            )?,
+            client_key: pem_file(env, &[v.client_key, OTEL_EXPORTER_OTLP_CLIENT_KEY])?,
+        },
+    };
+    if tls.client_certificate.is_some() != tls.client_key.is_some() {
+        return Err(InitError::config(format!(
+            "mutual TLS needs both {OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE} and {OTEL_EXPORTER_OTLP_CLIENT_KEY} \
+             (or their per-signal forms); only one is set"
+        )));
+    }
+
     Ok(OtlpConfig {
         protocol,
         endpoint,
         headers,
         compression,
         timeout,
+        tls,
+    })
+}
+
+/// Reads the PEM file the first set variable of `names` points to.
+fn pem_file(env: &Env<'_>, names: &[&'static str]) -> Result<Option<Vec<u8>>, InitError> {
+    let Some((name, path)) = env.first(names) else {
+        return Ok(None);
+    };
+    std::fs::read(&path).map(Some).map_err(|e| {
+        InitError::invalid(
+            name,
+            &path,
+            format!("the path of a readable PEM file ({e})"),
+        )
     })
 }
 

@@ -90,12 +90,36 @@ struct Shared {
 /// doing (even a current-thread runtime blocked in `shutdown()`).
 pub struct HttpReceiver {
     addr: SocketAddr,
+    scheme: &'static str,
     shared: Arc<Shared>,
     _runtime: tokio::runtime::Runtime,
 }
 
 impl HttpReceiver {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// An `https` receiver presenting `cert_pem` (chain) with `key_pem`.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Self {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("cert pem");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("key pem");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server cert");
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+    }
+
+    fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -109,6 +133,7 @@ impl HttpReceiver {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let tls_on = tls.is_some();
         let state = Arc::clone(&shared);
         runtime.spawn(async move {
             loop {
@@ -116,24 +141,38 @@ impl HttpReceiver {
                     return;
                 };
                 let state = Arc::clone(&state);
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let service =
                         hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        Some(acceptor) => {
+                            let Ok(stream) = acceptor.accept(stream).await else {
+                                return;
+                            };
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = http.serve_connection(io, service).await;
+                        }
+                        None => {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let _ = http.serve_connection(io, service).await;
+                        }
+                    }
                 });
             }
         });
+        let scheme = if tls_on { "https" } else { "http" };
         Self {
             addr,
+            scheme,
             shared,
             _runtime: runtime,
         }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Waits until `done` holds for what was received, or `timeout` passes; returns whether it
