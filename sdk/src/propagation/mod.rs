@@ -34,8 +34,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-//TMP mod b3;
-//TMP mod jaeger;
+mod b3;
+mod hex;
+mod jaeger;
 
 use std::sync::Arc;
 
@@ -45,8 +46,8 @@ use opentelemetry::propagation::{
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-//TMP pub use b3::B3Propagator;
-//TMP pub use jaeger::JaegerPropagator;
+pub use b3::B3Propagator;
+pub use jaeger::JaegerPropagator;
 pub use tracing_opentelemetry::OpenTelemetrySpanExt as SpanExt;
 
 use crate::config::Propagator;
@@ -73,9 +74,9 @@ impl Propagators {
                 match p {
                     Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
                     Propagator::Baggage => Box::new(BaggagePropagator::new()),
-                    Propagator::B3 => todo!(),
-                    Propagator::B3Multi => todo!(),
-                    Propagator::Jaeger => todo!(),
+                    Propagator::B3 => Box::new(B3Propagator::single()),
+                    Propagator::B3Multi => Box::new(B3Propagator::multi()),
+                    Propagator::Jaeger => Box::new(JaegerPropagator::new()),
                 }
             })
             .collect();
