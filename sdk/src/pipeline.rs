@@ -108,7 +108,11 @@ pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
         &logger_provider,
         config
             .console_logs
-            .then(|| tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)),
+            .then(|| {
+                // Colours only for a terminal, never into a log file or a pipe.
+                let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                (tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr), ansi)
+            }),
     );
     let pipeline = Pipeline {
         tracer_provider,

@@ -54,7 +54,7 @@ pub(crate) fn dispatch(
     filter: EnvFilter,
     tracer_provider: &SdkTracerProvider,
     logger_provider: &SdkLoggerProvider,
-    console: Option<BoxMakeWriter>,
+    console: Option<(BoxMakeWriter, bool)>,
 ) -> Dispatch {
     let scope = InstrumentationScope::builder("beacon")
         .with_version(env!("CARGO_PKG_VERSION"))
@@ -66,8 +66,9 @@ pub(crate) fn dispatch(
         .with_tracer(tracer)
         .with_tracked_inactivity(false);
     let logs = OpenTelemetryTracingBridge::new(logger_provider);
-    let console = console.map(|writer| {
+    let console = console.map(|(writer, ansi)| {
         tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
             .with_writer(writer)
             .event_format(WithTraceId(Format::default()))
     });
@@ -136,7 +137,7 @@ mod tests {
             BoxMakeWriter::new(move || b.clone())
         };
         let filter = filter("info").expect("filter");
-        let dispatch = dispatch(filter, &tracer_provider, &logger_provider, Some(writer));
+        let dispatch = dispatch(filter, &tracer_provider, &logger_provider, Some((writer, false)));
         let trace_id = tracing::dispatcher::with_default(&dispatch, || {
             use tracing_opentelemetry::OpenTelemetrySpanExt as _;
             let span = tracing::info_span!("request");

@@ -1,0 +1,77 @@
+//! Installs the real backends the end-to-end tests talk to, when they are missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The OTLP collector the end-to-end tests run: `rotel` from PyPI.
+const ROTEL: &str = "rotel==0.0.1a15";
+
+pub(crate) struct Backends {
+    rotel: Option<PathBuf>,
+}
+
+impl Backends {
+    /// Variables that tell the tests where the backends are.
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        if let Some(r) = &self.rotel {
+            env.push(("BEACON_ROTEL_AGENT".into(), r.display().to_string()));
+        }
+        env
+    }
+}
+
+/// Finds or installs every backend. In CI a backend that cannot be had fails the run;
+/// elsewhere it is a loud warning and the tests that need it say they skipped.
+pub(crate) fn ensure(root: &Path) -> Result<Backends, String> {
+    let rotel = match rotel(root) {
+        Ok(path) => {
+            println!("backend: rotel-agent at {}", path.display());
+            Some(path)
+        }
+        Err(e) if crate::in_ci() => return Err(format!("rotel is required in CI: {e}")),
+        Err(e) => {
+            eprintln!("WARNING: rotel unavailable ({e}); end-to-end tests will be skipped");
+            None
+        }
+    };
+    Ok(Backends { rotel })
+}
+
+fn rotel(root: &Path) -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("BEACON_ROTEL_AGENT").map(PathBuf::from) {
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    let cache = root.join(".cache/rotel");
+    let installed = cache.join("rotel/rotel-agent");
+    if installed.is_file() {
+        return Ok(installed);
+    }
+    println!("backend: installing {ROTEL} into {}", cache.display());
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&cache)
+        .arg(ROTEL)
+        .status()
+        .map_err(|e| format!("cannot run python3 -m pip: {e}"))?;
+    if !status.success() {
+        return Err(format!("pip install {ROTEL} failed ({status})"));
+    }
+    if installed.is_file() {
+        Ok(installed)
+    } else {
+        Err(format!(
+            "{ROTEL} installed, but {} is missing",
+            installed.display()
+        ))
+    }
+}
