@@ -106,13 +106,14 @@ pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
         filter,
         &tracer_provider,
         &logger_provider,
-        config
-            .console_logs
-            .then(|| {
-                // Colours only for a terminal, never into a log file or a pipe.
-                let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-                (tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr), ansi)
-            }),
+        config.console_logs.then(|| {
+            // Colours only for a terminal, never into a log file or a pipe.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            (
+                tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+                ansi,
+            )
+        }),
     );
     let pipeline = Pipeline {
         tracer_provider,

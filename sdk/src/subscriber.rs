@@ -137,7 +137,12 @@ mod tests {
             BoxMakeWriter::new(move || b.clone())
         };
         let filter = filter("info").expect("filter");
-        let dispatch = dispatch(filter, &tracer_provider, &logger_provider, Some((writer, false)));
+        let dispatch = dispatch(
+            filter,
+            &tracer_provider,
+            &logger_provider,
+            Some((writer, false)),
+        );
         let trace_id = tracing::dispatcher::with_default(&dispatch, || {
             use tracing_opentelemetry::OpenTelemetrySpanExt as _;
             let span = tracing::info_span!("request");
