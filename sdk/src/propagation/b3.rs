@@ -8,7 +8,7 @@
 use opentelemetry::propagation::{
     text_map_propagator::FieldIter, Extractor, Injector, TextMapPropagator,
 };
-use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use opentelemetry::Context;
 
 use super::hex;
@@ -64,7 +64,7 @@ impl B3Propagator {
         if parts.next().is_some() {
             return None;
         }
-        Some(context(
+        Some(hex::remote_context(
             hex::trace_id_fixed(trace)?,
             hex::span_id_fixed(span)?,
             sampled,
@@ -81,21 +81,8 @@ impl B3Propagator {
             Some("0") | Some("false") => debug,
             Some(_) => return None,
         };
-        Some(context(trace, span, sampled || debug))
+        Some(hex::remote_context(trace, span, sampled || debug))
     }
-}
-
-fn context(
-    trace_id: opentelemetry::trace::TraceId,
-    span_id: opentelemetry::trace::SpanId,
-    sampled: bool,
-) -> SpanContext {
-    let flags = if sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    SpanContext::new(trace_id, span_id, flags, true, TraceState::default())
 }
 
 impl TextMapPropagator for B3Propagator {
@@ -135,7 +122,7 @@ impl TextMapPropagator for B3Propagator {
 mod tests {
     use std::collections::HashMap;
 
-    use opentelemetry::trace::{SpanId, TraceId};
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
     use super::*;
 

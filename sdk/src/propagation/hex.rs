@@ -1,6 +1,6 @@
 //! Strict hexadecimal id parsing for the propagators (no sign, no whitespace, bounded length).
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 /// Parses 1 to `max_len` hex digits (either case) into a number; `None` for anything else.
 fn parse(s: &str, max_len: usize) -> Option<u128> {
@@ -36,6 +36,16 @@ pub(super) fn span_id_fixed(s: &str) -> Option<SpanId> {
 pub(super) fn span_id_upto(s: &str) -> Option<SpanId> {
     let v = u64::try_from(parse(s, 16)?).ok()?;
     (v != 0).then(|| SpanId::from_bytes(v.to_be_bytes()))
+}
+
+/// A remote span context with the sampled flag as given.
+pub(super) fn remote_context(trace_id: TraceId, span_id: SpanId, sampled: bool) -> SpanContext {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    SpanContext::new(trace_id, span_id, flags, true, TraceState::default())
 }
 
 #[cfg(test)]

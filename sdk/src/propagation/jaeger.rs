@@ -5,7 +5,7 @@
 use opentelemetry::propagation::{
     text_map_propagator::FieldIter, Extractor, Injector, TextMapPropagator,
 };
-use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use opentelemetry::Context;
 
 use super::hex;
@@ -54,18 +54,7 @@ impl JaegerPropagator {
         let flags = u8::from_str_radix(flags, 16).ok()?;
         // 0x1 sampled, 0x2 debug (implies sampled).
         let sampled = flags & 0x03 != 0;
-        let trace_flags = if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        };
-        Some(SpanContext::new(
-            trace_id,
-            span_id,
-            trace_flags,
-            true,
-            TraceState::default(),
-        ))
+        Some(hex::remote_context(trace_id, span_id, sampled))
     }
 }
 
@@ -99,7 +88,7 @@ impl TextMapPropagator for JaegerPropagator {
 mod tests {
     use std::collections::HashMap;
 
-    use opentelemetry::trace::{SpanId, TraceId};
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
     use super::*;
 
