@@ -1,0 +1,170 @@
+//! Values that cannot be used are errors naming the variable, the value and the choices.
+
+use super::err;
+
+#[test]
+fn unusable_values_are_errors_naming_variable_value_and_choices() {
+    type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let table: &[Row<'_>] = &[
+        (
+            &[("OTEL_TRACES_SAMPLER", "sometimes")],
+            "OTEL_TRACES_SAMPLER=\"sometimes\"",
+            "always_on",
+        ),
+        (
+            &[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "abc"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG=\"abc\"",
+            "between 0 and 1",
+        ),
+        (
+            &[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG=\"1.5\"",
+            "between 0 and 1",
+        ),
+        (
+            &[("OTEL_PROPAGATORS", "tracecontext,xray")],
+            "OTEL_PROPAGATORS",
+            "b3multi",
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "zipkin")],
+            "OTEL_TRACES_EXPORTER=\"zipkin\"",
+            "otlp",
+        ),
+        (
+            &[("OTEL_METRICS_EXPORTER", "prometheus")],
+            "OTEL_METRICS_EXPORTER=\"prometheus\"",
+            "console",
+        ),
+        (
+            &[("OTEL_LOGS_EXPORTER", "file")],
+            "OTEL_LOGS_EXPORTER",
+            "none",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpcc")],
+            "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpcc\"",
+            "http/protobuf",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http")],
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "grpc",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT=\"not a url\"",
+            "http://",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "absolute",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "::")],
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "URL",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "api-key")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "no `=`",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=1")],
+            "bad header",
+            "header name",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "k=%0A")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "header value",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")],
+            "OTEL_EXPORTER_OTLP_COMPRESSION=\"zstd\"",
+            "gzip or none",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_TIMEOUT", "-5")],
+            "OTEL_EXPORTER_OTLP_TIMEOUT=\"-5\"",
+            "non-negative",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "1s")],
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "milliseconds",
+        ),
+        (
+            &[("OTEL_BSP_SCHEDULE_DELAY", "soon")],
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "milliseconds",
+        ),
+        (
+            &[("OTEL_BSP_MAX_QUEUE_SIZE", "0")],
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "at least 1",
+        ),
+        (
+            &[
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "11"),
+            ],
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "queue size (10)",
+        ),
+        (
+            &[("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "x")],
+            "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+            "whole number",
+        ),
+        (
+            &[("OTEL_METRIC_EXPORT_INTERVAL", "0")],
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "positive",
+        ),
+        (
+            &[("OTEL_METRIC_EXPORT_TIMEOUT", "-1")],
+            "OTEL_METRIC_EXPORT_TIMEOUT",
+            "milliseconds",
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "many")],
+            "OTEL_ATTRIBUTE_COUNT_LIMIT",
+            "whole number",
+        ),
+        (
+            &[("OTEL_SPAN_EVENT_COUNT_LIMIT", "-1")],
+            "OTEL_SPAN_EVENT_COUNT_LIMIT",
+            "whole number",
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "1.5")],
+            "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            "whole number",
+        ),
+    ];
+    for (vars, names, hint) in table {
+        let message = err(vars);
+        assert!(
+            message.contains(names),
+            "{vars:?}: `{message}` should name {names}"
+        );
+        assert!(
+            message.contains(hint),
+            "{vars:?}: `{message}` should say {hint}"
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! The environment table: every supported variable, valid and invalid values.
+
+mod invalid;
+mod table;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use beacon_exporter::otlp::{Compression, Protocol};
+use opentelemetry::Key;
+
+use super::{Builder, Config, Exporter, Propagator, Sampler};
+
+pub(super) fn resolve(vars: &[(&str, &str)]) -> Result<Config, super::InitError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Config::resolve(Builder::default().env_source(move |k| map.get(k).cloned()))
+}
+
+pub(super) fn ok(vars: &[(&str, &str)]) -> Config {
+    match resolve(vars) {
+        Ok(c) => c,
+        Err(e) => panic!("{vars:?} should resolve: {e}"),
+    }
+}
+
+pub(super) fn err(vars: &[(&str, &str)]) -> String {
+    match resolve(vars) {
+        Ok(_) => panic!("{vars:?} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub(super) fn resource(c: &Config, key: &'static str) -> Option<String> {
+    c.resource
+        .get(&Key::from_static_str(key))
+        .map(|v| v.to_string())
+}
+
+#[test]
+fn defaults_follow_the_spec() {
+    let c = ok(&[]);
+    assert!(!c.disabled);
+    assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
+    assert_eq!(
+        c.propagators,
+        vec![Propagator::TraceContext, Propagator::Baggage]
+    );
+    let t = c.traces.otlp.as_ref().expect("otlp by default");
+    assert_eq!(t.protocol, Protocol::HttpProtobuf);
+    assert_eq!(t.endpoint.to_string(), "http://localhost:4318/v1/traces");
+    assert_eq!(t.timeout, Duration::from_secs(10));
+    assert_eq!(t.compression, Compression::None);
+    assert_eq!(c.span_batch.scheduled_delay, Duration::from_millis(5000));
+    assert_eq!(c.span_batch.max_queue_size, 2048);
+    assert_eq!(c.span_batch.max_export_batch_size, 512);
+    assert_eq!(c.log_batch.scheduled_delay, Duration::from_millis(1000));
+    assert_eq!(c.metric_interval, Duration::from_secs(60));
+    assert_eq!(c.metric_timeout, Duration::from_secs(30));
+    assert_eq!(c.limits.span_attributes, 128);
+    assert_eq!(c.limits.attribute_value_length, None);
+    assert_eq!(c.filter, "info");
+    assert!(resource(&c, "service.name").is_some_and(|s| s.starts_with("unknown_service:")));
+    for key in [
+        "service.instance.id",
+        "os.type",
+        "process.pid",
+        "process.executable.name",
+        "process.runtime.name",
+        "process.runtime.version",
+        "telemetry.sdk.name",
+        "telemetry.sdk.language",
+        "telemetry.sdk.version",
+    ] {
+        assert!(resource(&c, key).is_some(), "resource lacks {key}");
+    }
+}
+
+#[test]
+fn the_spec_warn_and_continue_cases_warn_and_continue() {
+    let c = ok(&[("OTEL_SDK_DISABLED", "yes")]);
+    assert!(!c.disabled);
+    assert!(c.warnings.iter().any(|w| w.contains("OTEL_SDK_DISABLED")));
+
+    let c = ok(&[("OTEL_RESOURCE_ATTRIBUTES", "team=ok,broken")]);
+    assert_eq!(resource(&c, "team"), None, "the whole value is discarded");
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.contains("OTEL_RESOURCE_ATTRIBUTES")));
+}
+
+#[test]
+fn an_unused_signal_does_not_fail_on_its_otlp_settings() {
+    let c = ok(&[
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "nonsense"),
+    ]);
+    assert!(c.traces.is_empty());
+}
+
+#[test]
+fn code_wins_over_the_environment() {
+    let map: HashMap<String, String> = [
+        ("OTEL_SERVICE_NAME", "env-name"),
+        ("OTEL_TRACES_SAMPLER", "not-a-sampler"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpcc"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "k=env"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let b = Builder::default()
+        .env_source(move |k| map.get(k).cloned())
+        .service_name("code-name")
+        .sampler(Sampler::AlwaysOff)
+        .otlp_endpoint("http://code:4317")
+        .otlp_protocol(Protocol::Grpc)
+        .otlp_header("k", "code")
+        .metrics_exporter(Exporter::Console)
+        .logs_exporter(Exporter::None);
+    let c = Config::resolve(b).expect("resolves");
+    assert_eq!(resource(&c, "service.name").as_deref(), Some("code-name"));
+    assert_eq!(c.sampler, Sampler::AlwaysOff);
+    let t = c.traces.otlp.as_ref().expect("otlp");
+    assert_eq!(t.endpoint.to_string(), "http://code:4317/");
+    assert_eq!(t.protocol, Protocol::Grpc);
+    assert_eq!(t.headers["k"], "code");
+    assert!(c.metrics.console && c.metrics.otlp.is_none());
+    assert!(c.logs.is_empty());
+}
