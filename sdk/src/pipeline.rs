@@ -16,7 +16,7 @@ use crate::config::{Config, InitError};
 use crate::propagation::Propagators;
 use crate::telemetry::{Pipeline, Telemetry};
 
-pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
+pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     if config.disabled {
         return Ok(Telemetry::disabled(config.warnings));
     }
@@ -53,6 +53,9 @@ pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
         )
         .with_value_length_limit(limits.attribute_value_length);
         stats.push((Signal::Traces, "console", processor.stats()));
+        traces = traces.with_span_processor(processor);
+    }
+    for processor in std::mem::take(&mut config.span_processors) {
         traces = traces.with_span_processor(processor);
     }
     let tracer_provider = traces.build();
@@ -98,6 +101,9 @@ pub(crate) fn build(config: Config) -> Result<Telemetry, InitError> {
             &runtime,
         );
         stats.push((Signal::Logs, "console", processor.stats()));
+        logs = logs.with_log_processor(processor);
+    }
+    for processor in std::mem::take(&mut config.log_processors) {
         logs = logs.with_log_processor(processor);
     }
     let logger_provider = logs.build();

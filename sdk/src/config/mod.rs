@@ -41,6 +41,7 @@
 //! ```
 
 mod error;
+mod extra;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
@@ -63,7 +64,7 @@ use crate::Telemetry;
 
 /// Builds Beacon's telemetry pipeline. Start from [`crate::builder()`]; every setter overrides
 /// the matching `OTEL_*` variable.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Builder {
     pub(crate) env: Option<Arc<parse::Lookup>>,
     pub(crate) disabled: Option<bool>,
@@ -84,6 +85,8 @@ pub struct Builder {
     pub(crate) filter: Option<String>,
     pub(crate) console_logs: bool,
     pub(crate) shutdown_timeout: Option<Duration>,
+    pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
+    pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -272,6 +275,29 @@ impl Builder {
     #[must_use]
     pub fn console_logs(mut self, on: bool) -> Self {
         self.console_logs = on;
+        self
+    }
+
+    /// Adds a span processor beside the configured exporters (for example a test capture, or
+    /// a processor of your own). It sees every sampled span when it ends.
+    #[must_use]
+    pub fn with_span_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::trace::SpanProcessor + 'static,
+    ) -> Self {
+        self.span_processors
+            .push(extra::BoxedSpanProcessor(Box::new(processor)));
+        self
+    }
+
+    /// Adds a log processor beside the configured exporters.
+    #[must_use]
+    pub fn with_log_processor(
+        mut self,
+        processor: impl opentelemetry_sdk::logs::LogProcessor + 'static,
+    ) -> Self {
+        self.log_processors
+            .push(extra::BoxedLogProcessor(Box::new(processor)));
         self
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct Config {
     pub(crate) console_logs: bool,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) warnings: Vec<String>,
+    pub(crate) span_processors: Vec<super::extra::BoxedSpanProcessor>,
+    pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
 }
 
 /// Where one signal goes.
@@ -49,7 +51,7 @@ fn process_env(name: &str) -> Option<String> {
 }
 
 impl Config {
-    pub(crate) fn resolve(b: Builder) -> Result<Self, InitError> {
+    pub(crate) fn resolve(mut b: Builder) -> Result<Self, InitError> {
         let lookup: &Lookup = match &b.env {
             Some(f) => f.as_ref(),
             None => &process_env,
@@ -140,6 +142,8 @@ impl Config {
             .unwrap_or_else(|| "info".to_owned());
 
         let warnings = env.warnings.take();
+        let span_processors = std::mem::take(&mut b.span_processors);
+        let log_processors = std::mem::take(&mut b.log_processors);
         Ok(Self {
             disabled,
             resource,
@@ -157,6 +161,8 @@ impl Config {
             console_logs: b.console_logs,
             shutdown_timeout: b.shutdown_timeout.unwrap_or(Duration::from_secs(10)),
             warnings,
+            span_processors,
+            log_processors,
         })
     }
 }
