@@ -57,7 +57,9 @@ fn ensure_installed() -> Result<(), CaptureError> {
     }
     let result = INSTALLED.get_or_init(|| {
         let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "trace".to_owned());
-        crate::attach(beacon::builder())
+        beacon::builder()
+            .with_span_processor(crate::SpanSink)
+            .with_log_processor(crate::LogSink)
             .env_source(|_| None)
             .sampler(beacon::config::Sampler::AlwaysOn)
             .traces_exporter(beacon::config::Exporter::None)
