@@ -198,6 +198,7 @@ impl Telemetry {
                 slot.dropped += snap.dropped;
                 slot.exported += snap.exported;
                 slot.failed += snap.failed;
+                slot.retained += snap.retained;
             }
         }
         stats

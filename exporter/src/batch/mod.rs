@@ -4,8 +4,12 @@
 //! a tonic or async-HTTP exporter needs some tokio runtime to be around, and it does not tell
 //! the application how much it dropped. These processors keep the same contract (a bounded
 //! queue; `on_end` never blocks; a full queue drops and counts) and add: the batch worker is a
-//! task on Beacon's export runtime, exports are bounded by a timeout, and every item is counted
-//! as accepted, exported, dropped or failed ([`PipelineStats`]).
+//! task on Beacon's export runtime, exports are bounded by a timeout, a batch whose export failed
+//! for a reason the OTLP spec calls retryable (collector unreachable, `UNAVAILABLE`, HTTP
+//! 429/502/503/504, a timeout) is **kept** — up to [`BatchConfig::max_retained`] items — and
+//! sent again, oldest first, before newer data, until the collector takes it; and every item is
+//! counted as accepted, exported, dropped or failed ([`PipelineStats`]), so that after shutdown
+//! `accepted == exported + dropped + failed` exactly.
 //!
 //! # Example
 //! ```
@@ -28,6 +32,7 @@
 //! ```
 
 mod limits;
+mod retry;
 mod stats;
 mod worker;
 
@@ -56,8 +61,12 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
     /// How long an item may wait before a partial batch is exported.
     pub scheduled_delay: Duration,
-    /// How long one export may take before it is abandoned and counted as failed.
+    /// How long one export may take before it is abandoned.
     pub export_timeout: Duration,
+    /// The most items kept for another try after a retryable export failure (collector down,
+    /// overloaded or unreachable). Past this, the oldest kept batch is given up and counted as
+    /// failed. `0` keeps nothing: a failed batch is lost at once, as in the SDK's processor.
+    pub max_retained: usize,
 }
 
 impl Default for BatchConfig {
@@ -68,6 +77,7 @@ impl Default for BatchConfig {
             max_export_batch_size: 512,
             scheduled_delay: Duration::from_millis(5000),
             export_timeout: Duration::from_millis(30000),
+            max_retained: 2048,
         }
     }
 }
@@ -91,9 +101,10 @@ impl BatchConfig {
 /// What the batch worker needs from an exporter, for spans and logs alike.
 pub(crate) trait BatchExport: Send + 'static {
     type Item: Send + 'static;
+    /// Exports a batch the worker keeps, so it can be sent again after a retryable failure.
     fn export(
         &mut self,
-        batch: Vec<Self::Item>,
+        batch: &[Self::Item],
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send;
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
@@ -103,8 +114,10 @@ struct Spans<E>(E);
 
 impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
     type Item = SpanData;
-    async fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.export(batch).await
+    async fn export(&mut self, batch: &[SpanData]) -> OTelSdkResult {
+        // The SDK's exporter takes the spans by value (and opentelemetry-otlp clones them
+        // again per attempt); one copy here lets Beacon keep the batch if the collector is away.
+        self.0.export(batch.to_vec()).await
     }
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
         self.0.shutdown_with_timeout(timeout)
@@ -118,7 +131,7 @@ struct Logs<E>(E);
 
 impl<E: LogExporter + 'static> BatchExport for Logs<E> {
     type Item = Box<(SdkLogRecord, InstrumentationScope)>;
-    async fn export(&mut self, batch: Vec<Self::Item>) -> OTelSdkResult {
+    async fn export(&mut self, batch: &[Self::Item]) -> OTelSdkResult {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
             batch.iter().map(|b| (&b.0, &b.1)).collect();
         self.0.export(LogBatch::new(&refs)).await
@@ -367,6 +380,7 @@ mod tests {
             max_export_batch_size: 2,
             scheduled_delay: Duration::from_millis(1),
             export_timeout: Duration::from_secs(30),
+            max_retained: 2048,
         };
         let processor = BatchSpanProcessor::new(exporter, config, &rt);
         let stats = processor.stats();
@@ -391,25 +405,144 @@ mod tests {
     }
 
     #[test]
-    fn an_export_that_hangs_is_abandoned_at_the_timeout_and_counted_as_failed() {
+    fn an_export_that_hangs_is_abandoned_at_the_timeout_and_kept_or_counted() {
+        for (max_retained, kept, failed) in [(2048, 1, 0), (0, 0, 1)] {
+            let rt = ExportRuntime::new().expect("runtime");
+            let exporter = Gated {
+                gate: Arc::new(tokio::sync::Semaphore::new(0)),
+                seen: Arc::new(AtomicUsize::new(0)),
+            };
+            let config = BatchConfig {
+                export_timeout: Duration::from_millis(50),
+                max_retained,
+                ..BatchConfig::default()
+            };
+            let processor = BatchSpanProcessor::new(exporter, config, &rt);
+            let stats = processor.stats();
+            let provider = SdkTracerProvider::builder()
+                .with_span_processor(processor)
+                .build();
+            provider.tracer("test").in_span("s", |_| {});
+            let flushed = provider.force_flush();
+            assert!(flushed.is_err(), "a timed-out export is reported");
+            let snap = stats.snapshot();
+            assert_eq!((snap.retained, snap.failed), (kept, failed), "{snap:?}");
+        }
+    }
+
+    /// An exporter that fails with a given message until told the collector is back.
+    #[derive(Debug, Clone)]
+    struct Outage {
+        up: Arc<std::sync::atomic::AtomicBool>,
+        message: &'static str,
+        seen: Arc<AtomicUsize>,
+    }
+
+    impl SpanExporter for Outage {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            if self.up.load(Ordering::SeqCst) {
+                self.seen.fetch_add(batch.len(), Ordering::SeqCst);
+                Ok(())
+            } else {
+                Err(OTelSdkError::InternalFailure(self.message.to_owned()))
+            }
+        }
+    }
+
+    fn outage(
+        message: &'static str,
+        max_retained: usize,
+    ) -> (SdkTracerProvider, Arc<PipelineStats>, Outage, ExportRuntime) {
         let rt = ExportRuntime::new().expect("runtime");
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        let exporter = Gated {
-            gate,
+        let exporter = Outage {
+            up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            message,
             seen: Arc::new(AtomicUsize::new(0)),
         };
         let config = BatchConfig {
-            export_timeout: Duration::from_millis(50),
+            max_export_batch_size: 10,
+            max_retained,
             ..BatchConfig::default()
         };
-        let processor = BatchSpanProcessor::new(exporter, config, &rt);
+        let processor = BatchSpanProcessor::new(exporter.clone(), config, &rt);
         let stats = processor.stats();
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
             .build();
+        (provider, stats, exporter, rt)
+    }
+
+    #[test]
+    fn batches_that_fail_while_the_collector_is_away_are_kept_and_delivered_later() {
+        let (provider, stats, exporter, _rt) = outage(
+            "TonicTracesClient export failed with gRPC code: Unavailable",
+            2048,
+        );
+        let tracer = provider.tracer("test");
+        for _ in 0..35 {
+            tracer.in_span("s", |_| {});
+        }
+        assert!(provider.force_flush().is_err(), "the collector is away");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.exported, snap.failed, snap.retained),
+            (0, 0, 35),
+            "{snap:?}"
+        );
+
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("the collector is back");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.exported, snap.failed, snap.retained, snap.dropped),
+            (35, 0, 0, 0),
+            "{snap:?}"
+        );
+        assert_eq!(exporter.seen.load(Ordering::SeqCst), 35);
+    }
+
+    #[test]
+    fn the_retry_buffer_is_bounded_and_gives_up_the_oldest() {
+        let (provider, stats, _exporter, _rt) = outage("HTTP export failed: network error", 20);
+        let tracer = provider.tracer("test");
+        for _ in 0..35 {
+            tracer.in_span("s", |_| {});
+        }
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert!(snap.retained <= 20, "{snap:?}");
+        assert_eq!(snap.retained + snap.failed, 35, "{snap:?}");
+    }
+
+    #[test]
+    fn a_rejected_batch_is_not_sent_again() {
+        let (provider, stats, exporter, _rt) =
+            outage("HTTP export failed with status code: 400", 2048);
         provider.tracer("test").in_span("s", |_| {});
-        let flushed = provider.force_flush();
-        assert!(flushed.is_err(), "a timed-out export is reported");
-        assert_eq!(stats.snapshot().failed, 1);
+        let _ = provider.force_flush();
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("nothing left to send");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.exported, snap.failed, snap.retained),
+            (0, 1, 0),
+            "{snap:?}"
+        );
+    }
+
+    #[test]
+    fn what_is_still_kept_at_shutdown_is_counted_as_failed() {
+        let (provider, stats, _exporter, _rt) = outage(
+            "TonicTracesClient export failed with gRPC code: Unavailable",
+            2048,
+        );
+        provider.tracer("test").in_span("s", |_| {});
+        let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.accepted, snap.exported, snap.failed, snap.retained),
+            (1, 0, 1, 0),
+            "{snap:?}"
+        );
     }
 }

@@ -9,6 +9,7 @@ pub struct PipelineStats {
     dropped: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
+    retained: AtomicU64,
 }
 
 /// A point-in-time copy of [`PipelineStats`].
@@ -20,8 +21,11 @@ pub struct StatsSnapshot {
     pub dropped: u64,
     /// Items the exporter reported as delivered.
     pub exported: u64,
-    /// Items in batches whose export failed or timed out.
+    /// Items given up after their export failed: a non-retryable failure, evicted from the
+    /// retry buffer when it was full, or still failing at shutdown.
     pub failed: u64,
+    /// Items currently kept for another try after a retryable failure.
+    pub retained: u64,
 }
 
 impl StatsSnapshot {
@@ -50,6 +54,9 @@ impl PipelineStats {
     pub(crate) fn failed(&self, n: usize) {
         self.failed.fetch_add(n as u64, Ordering::Relaxed);
     }
+    pub(crate) fn set_retained(&self, n: usize) {
+        self.retained.store(n as u64, Ordering::Relaxed);
+    }
 
     /// Reads the counters.
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -58,6 +65,7 @@ impl PipelineStats {
             dropped: self.dropped.load(Ordering::Relaxed),
             exported: self.exported.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            retained: self.retained.load(Ordering::Relaxed),
         }
     }
 }

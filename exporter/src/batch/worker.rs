@@ -1,5 +1,6 @@
 //! The batch worker: a task on the export runtime that drains the queue into export calls.
 
+use std::collections::VecDeque;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub(super) struct Worker<E: BatchExport> {
     control: mpsc::UnboundedReceiver<Control>,
     stats: Arc<PipelineStats>,
     buffer: Vec<E::Item>,
+    /// Batches that failed for a retryable reason, oldest first, and their item count.
+    retained: VecDeque<Vec<E::Item>>,
+    retained_items: usize,
 }
 
 impl<E: BatchExport> Worker<E> {
@@ -43,6 +47,8 @@ impl<E: BatchExport> Worker<E> {
             control,
             stats,
             buffer,
+            retained: VecDeque::new(),
+            retained_items: 0,
         }
     }
 
@@ -60,6 +66,7 @@ impl<E: BatchExport> Worker<E> {
                     Some(Control::Shutdown(done, timeout)) => {
                         self.items.close();
                         let result = self.drain().await;
+                        self.give_up_retained();
                         let shut = self.exporter.shutdown(timeout);
                         let _ = done.send(result.and(shut));
                         return;
@@ -83,6 +90,7 @@ impl<E: BatchExport> Worker<E> {
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => {
+                    let _ = self.resend_retained().await;
                     let _ = self.export_buffer().await;
                     deadline = Instant::now() + self.config.scheduled_delay;
                 }
@@ -90,9 +98,12 @@ impl<E: BatchExport> Worker<E> {
         }
     }
 
-    /// Exports everything queued so far, batch by batch. Returns the first failure.
+    /// Exports everything queued so far, batch by batch, kept batches first. Once the
+    /// collector has failed a retryable export, the rest is kept without more attempts.
+    /// Returns the first failure.
     async fn drain(&mut self) -> OTelSdkResult {
-        let mut result = Ok(());
+        let mut result = self.resend_retained().await;
+        let mut away = !self.retained.is_empty();
         loop {
             while self.buffer.len() < self.config.max_export_batch_size {
                 match self.items.try_recv() {
@@ -103,7 +114,13 @@ impl<E: BatchExport> Worker<E> {
             if self.buffer.is_empty() {
                 return result;
             }
+            if away {
+                let batch = std::mem::take(&mut self.buffer);
+                self.retain(batch);
+                continue;
+            }
             let exported = self.export_buffer().await;
+            away = !self.retained.is_empty();
             if result.is_ok() {
                 result = exported;
             }
@@ -118,21 +135,94 @@ impl<E: BatchExport> Worker<E> {
             &mut self.buffer,
             Vec::with_capacity(self.config.max_export_batch_size),
         );
+        // Older data first: while kept batches wait for the collector, new ones join them.
+        if !self.retained.is_empty() {
+            if let Err(err) = self.resend_retained().await {
+                self.retain(batch);
+                return Err(err);
+            }
+        }
+        match self.export(batch).await {
+            Ok(()) => Ok(()),
+            Err((err, Some(batch))) => {
+                self.retain(batch);
+                Err(err)
+            }
+            Err((err, None)) => Err(err),
+        }
+    }
+
+    /// Sends kept batches, oldest first, until one fails again (the collector is still away:
+    /// stop and keep it) or none are left.
+    async fn resend_retained(&mut self) -> OTelSdkResult {
+        while let Some(batch) = self.retained.pop_front() {
+            self.retained_items -= batch.len();
+            self.stats.set_retained(self.retained_items);
+            match self.export(batch).await {
+                Ok(()) => {}
+                Err((err, Some(batch))) => {
+                    self.retained_items += batch.len();
+                    self.retained.push_front(batch);
+                    self.stats.set_retained(self.retained_items);
+                    return Err(err);
+                }
+                Err((_, None)) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Exports one batch. On a retryable failure the batch comes back to be kept; on any
+    /// other failure it is counted as failed.
+    async fn export(
+        &mut self,
+        batch: Vec<E::Item>,
+    ) -> Result<(), (OTelSdkError, Option<Vec<E::Item>>)> {
         let n = batch.len();
         let timeout = self.config.export_timeout;
-        match tokio::time::timeout(timeout, self.exporter.export(batch)).await {
+        let keep = self.config.max_retained > 0;
+        let outcome = tokio::time::timeout(timeout, self.exporter.export(&batch)).await;
+        let keep = keep.then_some(batch);
+        match outcome {
             Ok(Ok(())) => {
                 self.stats.exported(n);
                 Ok(())
             }
+            Ok(Err(err)) if super::retry::is_retryable(&err) && keep.is_some() => Err((err, keep)),
+            Err(_) if keep.is_some() => Err((OTelSdkError::Timeout(timeout), keep)),
             Ok(Err(err)) => {
                 self.stats.failed(n);
-                Err(err)
+                Err((err, None))
             }
             Err(_) => {
                 self.stats.failed(n);
-                Err(OTelSdkError::Timeout(timeout))
+                Err((OTelSdkError::Timeout(timeout), None))
             }
         }
+    }
+
+    /// Keeps a batch for another try, giving up the oldest ones past `max_retained` items.
+    fn retain(&mut self, batch: Vec<E::Item>) {
+        self.retained_items += batch.len();
+        self.retained.push_back(batch);
+        while self.retained_items > self.config.max_retained {
+            match self.retained.pop_front() {
+                Some(old) => {
+                    self.retained_items -= old.len();
+                    self.stats.failed(old.len());
+                }
+                None => break,
+            }
+        }
+        self.stats.set_retained(self.retained_items);
+    }
+
+    /// At shutdown, whatever is still kept is lost: count it.
+    fn give_up_retained(&mut self) {
+        for batch in self.retained.drain(..) {
+            self.stats.failed(batch.len());
+        }
+        self.retained_items = 0;
+        self.stats.set_retained(0);
     }
 }

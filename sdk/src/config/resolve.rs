@@ -268,6 +268,7 @@ fn batch(
         export_timeout: env.millis(timeout)?.unwrap_or(defaults.export_timeout),
         max_queue_size: env.count(queue)?.unwrap_or(defaults.max_queue_size),
         max_export_batch_size: env.count(size)?.unwrap_or(defaults.max_export_batch_size),
+        max_retained: defaults.max_retained,
     };
     if config.max_queue_size == 0 {
         return Err(InitError::invalid(queue, "0", "a queue size of at least 1"));
