@@ -41,13 +41,21 @@ impl Rotel {
     /// # Errors
     /// When the agent is missing or does not start within 30 s.
     pub fn start() -> Result<Self, String> {
+        let grpc_port = crate::free_port().map_err(|e| e.to_string())?;
+        let http_port = crate::free_port().map_err(|e| e.to_string())?;
+        Self::start_on(grpc_port, http_port)
+    }
+
+    /// Starts rotel on the given loopback ports (to bring a collector back where it was).
+    ///
+    /// # Errors
+    /// When the agent is missing or does not start within 30 s.
+    pub fn start_on(grpc_port: u16, http_port: u16) -> Result<Self, String> {
         let agent = agent().ok_or_else(|| {
             "rotel-agent not found: run `cargo xtask ci` (it installs rotel==0.0.1a15 into .cache/rotel) \
              or set BEACON_ROTEL_AGENT"
                 .to_owned()
         })?;
-        let grpc_port = crate::free_port().map_err(|e| e.to_string())?;
-        let http_port = crate::free_port().map_err(|e| e.to_string())?;
         let mut child = Command::new(&agent)
             .args(["start", "--exporter", "blackhole"])
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])

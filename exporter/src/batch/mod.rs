@@ -449,9 +449,10 @@ mod tests {
         }
     }
 
-    fn outage(
+    fn outage_with_delay(
         message: &'static str,
         max_retained: usize,
+        scheduled_delay: Duration,
     ) -> (SdkTracerProvider, Arc<PipelineStats>, Outage, ExportRuntime) {
         let rt = ExportRuntime::new().expect("runtime");
         let exporter = Outage {
@@ -462,6 +463,7 @@ mod tests {
         let config = BatchConfig {
             max_export_batch_size: 10,
             max_retained,
+            scheduled_delay,
             ..BatchConfig::default()
         };
         let processor = BatchSpanProcessor::new(exporter.clone(), config, &rt);
@@ -470,6 +472,36 @@ mod tests {
             .with_span_processor(processor)
             .build();
         (provider, stats, exporter, rt)
+    }
+
+    fn outage(
+        message: &'static str,
+        max_retained: usize,
+    ) -> (SdkTracerProvider, Arc<PipelineStats>, Outage, ExportRuntime) {
+        outage_with_delay(message, max_retained, Duration::from_secs(5))
+    }
+
+    #[test]
+    fn kept_batches_survive_timer_driven_exports_too() {
+        let (provider, stats, exporter, _rt) = outage_with_delay(
+            "TonicTracesClient export failed with gRPC code: Unavailable",
+            2048,
+            Duration::from_millis(1),
+        );
+        let tracer = provider.tracer("test");
+        for _ in 0..300 {
+            tracer.in_span("s", |_| {});
+        }
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.exported, snap.failed, snap.retained),
+            (0, 0, 300),
+            "{snap:?}"
+        );
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("back");
+        assert_eq!(stats.snapshot().exported, 300);
     }
 
     #[test]

@@ -156,17 +156,22 @@ impl<E: BatchExport> Worker<E> {
     /// stop and keep it) or none are left.
     async fn resend_retained(&mut self) -> OTelSdkResult {
         while let Some(batch) = self.retained.pop_front() {
-            self.retained_items -= batch.len();
-            self.stats.set_retained(self.retained_items);
+            // The batch stays counted as retained while it is in flight, so the counters add
+            // up at every moment.
+            let n = batch.len();
             match self.export(batch).await {
-                Ok(()) => {}
-                Err((err, Some(batch))) => {
-                    self.retained_items += batch.len();
-                    self.retained.push_front(batch);
+                Ok(()) => {
+                    self.retained_items -= n;
                     self.stats.set_retained(self.retained_items);
+                }
+                Err((err, Some(batch))) => {
+                    self.retained.push_front(batch);
                     return Err(err);
                 }
-                Err((_, None)) => {}
+                Err((_, None)) => {
+                    self.retained_items -= n;
+                    self.stats.set_retained(self.retained_items);
+                }
             }
         }
         Ok(())
