@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 lat.push(d);
             }
             made += 1;
-            if made % 100_000 == 0 {
+            if made.is_multiple_of(100_000) {
                 rss_peak = rss_peak.max(rss_kib());
             }
         }
