@@ -39,6 +39,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | the [`Builder`], typed values ([`config::Sampler`], [`config::Exporter`]…), the variable names ([`config::vars`]) and the rules for invalid values |
+//! | [`sampling`] | samplers beyond the spec's: at most N traces per second |
 //! | [`propagation`] | inject/extract on any string map (message headers), task spawning that keeps the trace, B3 and Jaeger propagators |
 //! | [`otel`] | the OpenTelemetry crates Beacon is built on, re-exported so versions always match |
 //!
@@ -57,6 +58,7 @@ pub mod config;
 mod pipeline;
 pub mod propagation;
 mod resource;
+pub mod sampling;
 mod subscriber;
 mod telemetry;
 

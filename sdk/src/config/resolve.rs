@@ -193,6 +193,7 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
         "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
         "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
         "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
+        "beacon_ratelimit" => Sampler::ParentBasedRateLimited(rate(env)?),
         _ => {
             return Err(InitError::invalid(
                 OTEL_TRACES_SAMPLER,
@@ -201,6 +202,21 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
             ))
         }
     })
+}
+
+/// `OTEL_TRACES_SAMPLER_ARG` for `beacon_ratelimit`: traces per second (default 100).
+fn rate(env: &Env<'_>) -> Result<f64, InitError> {
+    let Some(arg) = env.get(OTEL_TRACES_SAMPLER_ARG) else {
+        return Ok(100.0);
+    };
+    match arg.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(InitError::invalid(
+            OTEL_TRACES_SAMPLER_ARG,
+            &arg,
+            "a number of traces per second, such as 100, for OTEL_TRACES_SAMPLER=beacon_ratelimit",
+        )),
+    }
 }
 
 fn propagators(env: &Env<'_>) -> Result<Vec<Propagator>, InitError> {

@@ -21,12 +21,15 @@ pub enum Sampler {
     ParentBasedAlwaysOff,
     /// Follow the parent's decision; record this fraction of roots (`parentbased_traceidratio`).
     ParentBasedTraceIdRatio(f64),
+    /// Follow the parent's decision; record at most this many new traces per second
+    /// (`beacon_ratelimit`, Beacon's own; see [`crate::sampling::RateLimited`]).
+    ParentBasedRateLimited(f64),
 }
 
 impl Sampler {
     /// The accepted `OTEL_TRACES_SAMPLER` values.
     pub const NAMES: &'static str = "one of always_on, always_off, traceidratio, \
-        parentbased_always_on, parentbased_always_off, parentbased_traceidratio";
+        parentbased_always_on, parentbased_always_off, parentbased_traceidratio, beacon_ratelimit";
 
     pub(crate) fn to_sdk(self) -> SdkSampler {
         match self {
@@ -39,6 +42,9 @@ impl Sampler {
             }
             Sampler::ParentBasedTraceIdRatio(r) => {
                 SdkSampler::ParentBased(Box::new(SdkSampler::TraceIdRatioBased(r)))
+            }
+            Sampler::ParentBasedRateLimited(per_second) => {
+                SdkSampler::ParentBased(Box::new(crate::sampling::RateLimited::new(per_second)))
             }
         }
     }

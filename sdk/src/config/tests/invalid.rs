@@ -28,6 +28,14 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
             "between 0 and 1",
         ),
         (
+            &[
+                ("OTEL_TRACES_SAMPLER", "beacon_ratelimit"),
+                ("OTEL_TRACES_SAMPLER_ARG", "-5"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG=\"-5\"",
+            "traces per second",
+        ),
+        (
             &[("OTEL_PROPAGATORS", "tracecontext,xray")],
             "OTEL_PROPAGATORS",
             "b3multi",

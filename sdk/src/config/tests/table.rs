@@ -67,6 +67,16 @@ fn every_variable_is_read() {
             &[("OTEL_PROPAGATORS", "b3,b3multi,jaeger,tracecontext,baggage")],
             |c| c.propagators.len() == 5,
         ),
+        (
+            &[
+                ("OTEL_TRACES_SAMPLER", "beacon_ratelimit"),
+                ("OTEL_TRACES_SAMPLER_ARG", "50"),
+            ],
+            |c| c.sampler == Sampler::ParentBasedRateLimited(50.0),
+        ),
+        (&[("OTEL_TRACES_SAMPLER", "beacon_ratelimit")], |c| {
+            c.sampler == Sampler::ParentBasedRateLimited(100.0)
+        }),
         (&[("OTEL_PROPAGATORS", "none")], |c| {
             c.propagators.is_empty()
         }),
