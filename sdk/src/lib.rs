@@ -39,7 +39,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | the [`Builder`], typed values ([`config::Sampler`], [`config::Exporter`]…), the variable names ([`config::vars`]) and the rules for invalid values |
-//! | [`sampling`] | samplers beyond the spec's: at most N traces per second |
+//! | [`sampling`] | samplers beyond the spec's: at most N traces per second; tail sampling |
 //! | [`propagation`] | inject/extract on any string map (message headers), task spawning that keeps the trace, B3 and Jaeger propagators |
 //! | [`otel`] | the OpenTelemetry crates Beacon is built on, re-exported so versions always match |
 //!

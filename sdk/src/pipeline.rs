@@ -10,10 +10,12 @@ use beacon_exporter::otlp::{self, Signal};
 use beacon_exporter::{ExportRuntime, RuntimeMetricExporter};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanLimits};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanLimits, SpanProcessor};
 
+use crate::config::extra::BoxedSpanProcessor;
 use crate::config::{Config, InitError};
 use crate::propagation::Propagators;
+use crate::sampling::TailSampling;
 use crate::telemetry::{Pipeline, Telemetry};
 
 pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
@@ -35,6 +37,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
             max_attributes_per_event: limits.event_attributes,
             max_attributes_per_link: limits.link_attributes,
         });
+    // Exporting processors; behind the tail sampler when there is one.
+    let mut exporting: Vec<Box<dyn SpanProcessor>> = Vec::new();
     if let Some(cfg) = &config.traces.otlp {
         let processor = BatchSpanProcessor::new(
             otlp::span_exporter(cfg, &runtime)?,
@@ -43,7 +47,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         )
         .with_value_length_limit(limits.attribute_value_length);
         stats.push((Signal::Traces, "otlp", processor.stats()));
-        traces = traces.with_span_processor(processor);
+        exporting.push(Box::new(processor));
     }
     if config.traces.console {
         let processor = BatchSpanProcessor::new(
@@ -53,7 +57,20 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         )
         .with_value_length_limit(limits.attribute_value_length);
         stats.push((Signal::Traces, "console", processor.stats()));
-        traces = traces.with_span_processor(processor);
+        exporting.push(Box::new(processor));
+    }
+    let mut tail_stats = None;
+    match config.tail_sampling.take() {
+        Some(tail) => {
+            let processor = TailSampling::new(tail, exporting);
+            tail_stats = Some(processor.stats());
+            traces = traces.with_span_processor(processor);
+        }
+        None => {
+            for processor in exporting {
+                traces = traces.with_span_processor(BoxedSpanProcessor(processor));
+            }
+        }
     }
     for processor in std::mem::take(&mut config.span_processors) {
         traces = traces.with_span_processor(processor);
@@ -128,6 +145,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         dispatch,
         propagators: Propagators::new(&config.propagators),
         stats,
+        tail_stats,
         _runtime: runtime,
         shutdown_timeout: config.shutdown_timeout,
         destinations: describe(&config),

@@ -23,6 +23,7 @@ pub(crate) struct Pipeline {
     pub(crate) dispatch: Dispatch,
     pub(crate) propagators: Propagators,
     pub(crate) stats: Vec<(Signal, &'static str, Arc<PipelineStats>)>,
+    pub(crate) tail_stats: Option<Arc<crate::sampling::TailStats>>,
     /// Owned so the export runtime lives exactly as long as the pipeline.
     pub(crate) _runtime: ExportRuntime,
     pub(crate) shutdown_timeout: Duration,
@@ -49,11 +50,15 @@ impl fmt::Debug for Telemetry {
 
 /// What each signal's pipeline did, summed over its destinations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Spans.
     pub traces: StatsSnapshot,
     /// Log records.
     pub logs: StatsSnapshot,
+    /// The tail sampler's decisions, when [`crate::Builder::tail_sampling`] is on. Spans it
+    /// dropped on purpose are not counted as lost.
+    pub tail_sampling: Option<crate::sampling::TailSnapshot>,
 }
 
 impl Stats {
@@ -74,8 +79,8 @@ impl Stats {
 pub struct ShutdownError {
     /// `(signal, what went wrong)` for each provider that failed to flush or shut down.
     pub failures: Vec<(&'static str, String)>,
-    /// The counters after shutdown.
-    pub stats: Stats,
+    /// The counters after shutdown (boxed: this error travels through `Result`s).
+    pub stats: Box<Stats>,
 }
 
 impl fmt::Display for ShutdownError {
@@ -200,6 +205,7 @@ impl Telemetry {
                 slot.failed += snap.failed;
                 slot.retained += snap.retained;
             }
+            stats.tail_sampling = p.tail_stats.as_ref().map(|s| s.snapshot());
         }
         stats
     }
@@ -276,7 +282,10 @@ impl Telemetry {
         if failures.is_empty() {
             Ok(stats)
         } else {
-            Err(ShutdownError { failures, stats })
+            Err(ShutdownError {
+                failures,
+                stats: Box::new(stats),
+            })
         }
     }
 }
@@ -288,7 +297,7 @@ impl Drop for Telemetry {
         }
         let stats = match self.shutdown() {
             Ok(stats) => stats,
-            Err(e) => e.stats,
+            Err(e) => *e.stats,
         };
         // Reported once, here, because nobody reads a result from a drop.
         if stats.undelivered() > 0 {

@@ -44,7 +44,7 @@ fn export_one_span(endpoint: String, ca_file: Option<std::path::PathBuf>) -> bea
     });
     match t.shutdown() {
         Ok(stats) => stats,
-        Err(e) => e.stats,
+        Err(e) => *e.stats,
     }
 }
 

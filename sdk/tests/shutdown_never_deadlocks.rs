@@ -138,7 +138,7 @@ fn with_a_dead_collector_returns_in_time_and_counts_the_loss() {
         Ok(stats) => stats,
         Err(e) => {
             assert!(e.to_string().contains("not delivered"), "{e}");
-            e.stats
+            *e.stats
         }
     };
     assert_eq!(stats.traces.accepted, 5);

@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
     let stats = match telemetry.shutdown() {
         Ok(s) => s,
-        Err(e) => e.stats,
+        Err(e) => *e.stats,
     };
     let t = stats.traces;
     println!(

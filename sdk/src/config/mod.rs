@@ -41,7 +41,7 @@
 //! ```
 
 mod error;
-mod extra;
+pub(crate) mod extra;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
@@ -86,6 +86,7 @@ pub struct Builder {
     pub(crate) console_logs: bool,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
+    pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
 }
 
@@ -287,6 +288,17 @@ impl Builder {
     ) -> Self {
         self.span_processors
             .push(extra::BoxedSpanProcessor(Box::new(processor)));
+        self
+    }
+
+    /// Decides which traces to export after they end: keeps every trace with an error, a slow
+    /// root or a matching attribute, and a ratio of the rest (see
+    /// [`crate::sampling::TailSampling`] for the memory bounds and trade-offs). Applies to the
+    /// exporters configured here, not to processors added with
+    /// [`Builder::with_span_processor`]. Its counters are in [`Telemetry::stats`].
+    #[must_use]
+    pub fn tail_sampling(mut self, config: crate::sampling::TailSamplingConfig) -> Self {
+        self.tail_sampling = Some(config);
         self
     }
 

@@ -30,6 +30,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) warnings: Vec<String>,
     pub(crate) span_processors: Vec<super::extra::BoxedSpanProcessor>,
+    pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
 }
 
@@ -162,6 +163,7 @@ impl Config {
             shutdown_timeout: b.shutdown_timeout.unwrap_or(Duration::from_secs(10)),
             warnings,
             span_processors,
+            tail_sampling: b.tail_sampling.take(),
             log_processors,
         })
     }

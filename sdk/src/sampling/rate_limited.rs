@@ -1,21 +1,4 @@
-//! Samplers beyond the spec's: [`RateLimited`] keeps at most N new traces per second.
-//!
-//! Selected with `OTEL_TRACES_SAMPLER=beacon_ratelimit` and `OTEL_TRACES_SAMPLER_ARG=<traces
-//! per second>` (parent-based: a span with a parent follows its parent's decision; only roots
-//! are rate-limited), or [`crate::config::Sampler::ParentBasedRateLimited`] in code.
-//!
-//! # Example
-//! ```
-//! use beacon::sampling::RateLimited;
-//! use beacon::otel::sdk::trace::{SamplingDecision, ShouldSample};
-//! use beacon::otel::api::trace::{SpanKind, TraceId};
-//!
-//! let sampler = RateLimited::new(2.0); // a burst of 2, then 2 per second
-//! let decide = || sampler.should_sample(None, TraceId::from(1), "root", &SpanKind::Server, &[], &[]).decision;
-//! assert_eq!(decide(), SamplingDecision::RecordAndSample);
-//! assert_eq!(decide(), SamplingDecision::RecordAndSample);
-//! assert_eq!(decide(), SamplingDecision::Drop); // within the same second
-//! ```
+//! The rate-limiting head sampler.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
