@@ -85,6 +85,7 @@
 mod capture;
 mod hub;
 mod matcher;
+mod metrics;
 mod record;
 mod step;
 mod wait;
@@ -92,6 +93,7 @@ mod wait;
 pub use capture::{Capture, CaptureError, DEFAULT_TIMEOUT};
 pub use hub::{LogSink, SpanSink};
 pub use matcher::{LogMatcher, Matcher, SpanMatcher};
+pub use metrics::{MetricPoint, MetricsCapture, PointValue};
 pub use record::{CapturedLog, CapturedSpan, Item};
 pub use step::Expect;
 pub use wait::{Wait, WaitError};

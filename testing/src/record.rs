@@ -28,6 +28,8 @@ pub struct CapturedSpan {
     pub attributes: Vec<(Key, Value)>,
     /// Names of the span's events.
     pub events: Vec<String>,
+    /// When it started.
+    pub start_time: SystemTime,
     /// When it ended.
     pub end_time: SystemTime,
 }
@@ -47,6 +49,7 @@ impl CapturedSpan {
                 .map(|kv| (kv.key.clone(), kv.value.clone()))
                 .collect(),
             events: data.events.iter().map(|e| e.name.to_string()).collect(),
+            start_time: data.start_time,
             end_time: data.end_time,
         }
     }
@@ -57,6 +60,13 @@ impl CapturedSpan {
             .iter()
             .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v)
+    }
+
+    /// How long the span lasted.
+    pub fn duration(&self) -> std::time::Duration {
+        self.end_time
+            .duration_since(self.start_time)
+            .unwrap_or_default()
     }
 
     /// Whether the span's status is Error.

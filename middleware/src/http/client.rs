@@ -1,0 +1,322 @@
+//! The HTTP client layer.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use beacon::propagation::Propagators;
+use http::{Request, Response};
+use http_body::Body;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::KeyValue;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Side};
+use super::{semconv, Propagation};
+use crate::headers::{HeaderCapture, HeaderInjector};
+
+#[derive(Clone)]
+struct Config {
+    instruments: Instruments,
+    propagation: Propagation,
+    request_headers: HeaderCapture,
+    response_headers: HeaderCapture,
+    sensitive_query: Vec<Cow<'static, str>>,
+}
+
+/// Instruments an HTTP client: each request gets its own client span, a child of the current
+/// span, and carries *that* span's context to the server (so three calls from one handler
+/// reach their servers with three distinct parent ids).
+///
+/// Works on any `tower::Service<http::Request<B>>`, such as hyper-util's client.
+///
+/// # What it records
+/// - Span `{method}`, kind client, with `http.request.method`, `server.address`,
+///   `server.port`, `url.full` (credentials and secret query values redacted), `url.scheme`,
+///   `http.response.status_code`, `network.protocol.version`, `error.type`; status Error for
+///   4xx, 5xx and transport errors. A request the caller abandons is not an error.
+/// - `http.client.request.duration` (s, the advised buckets), timed until the response body
+///   has been read to its end, `http.client.active_requests`, and the body sizes.
+///
+/// # Example
+/// ```
+/// use beacon_middleware::http::ClientLayer;
+/// use tower::ServiceBuilder;
+///
+/// # fn wrap<S>(client: S) {
+/// let client = ServiceBuilder::new().layer(ClientLayer::new()).service(client);
+/// # drop(client); }
+/// ```
+#[derive(Clone)]
+pub struct ClientLayer {
+    config: Config,
+}
+
+impl std::fmt::Debug for ClientLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientLayer").finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientLayer {
+    /// The defaults: global propagator and meter provider, no headers captured.
+    pub fn new() -> Self {
+        Self {
+            config: Config {
+                instruments: Instruments::new(&super::global_meter(), Side::Client),
+                propagation: Propagation::Global,
+                request_headers: HeaderCapture::default(),
+                response_headers: HeaderCapture::default(),
+                sensitive_query: super::default_sensitive_keys(),
+            },
+        }
+    }
+
+    /// Records metrics with this provider instead of the global one.
+    #[must_use]
+    pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
+        self.config.instruments = Instruments::new(&super::meter_from(provider), Side::Client);
+        self
+    }
+
+    /// Injects the context with these propagators instead of the global ones.
+    #[must_use]
+    pub fn propagator(mut self, propagators: Propagators) -> Self {
+        self.config.propagation = Propagation::Given(propagators);
+        self
+    }
+
+    /// Records these request headers as `http.request.header.<name>` (secrets redacted).
+    #[must_use]
+    pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.request_headers = HeaderCapture::new("http.request.header.", names);
+        self
+    }
+
+    /// Records these response headers as `http.response.header.<name>` (secrets redacted).
+    #[must_use]
+    pub fn capture_response_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.response_headers = HeaderCapture::new("http.response.header.", names);
+        self
+    }
+
+    /// Query keys (any case) whose values are recorded as `REDACTED` in `url.full`; replaces
+    /// the default list.
+    #[must_use]
+    pub fn sensitive_query_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config.sensitive_query = keys.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl<S> Layer<S> for ClientLayer {
+    type Service = ClientService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientService {
+            inner,
+            config: Arc::new(self.config.clone()),
+        }
+    }
+}
+
+/// The service [`ClientLayer`] wraps around a client.
+#[derive(Clone)]
+pub struct ClientService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> std::fmt::Debug for ClientService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientService").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ClientService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: std::fmt::Display,
+    ResBody: Body,
+    ResBody::Error: std::fmt::Display,
+{
+    type Response = Response<InstrumentedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ClientFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let config = &self.config;
+        let (method, original) = semconv::method(request.method());
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let (host, port) = match semconv::host_and_port(uri, request.headers()) {
+            Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
+            None => (None, None),
+        };
+        let version = semconv::protocol_version(request.version());
+        let span = tracing::info_span!(
+            target: "beacon_middleware::http",
+            "HTTP client request",
+            otel.name = semconv::span_method(method),
+            otel.kind = "client",
+            otel.status_code = Empty,
+            http.request.method = method,
+            http.request.method_original = original,
+            url.full = %semconv::full_url(uri, &config.sensitive_query),
+            url.scheme = scheme,
+            server.address = host,
+            server.port = port.map(i64::from),
+            http.response.status_code = Empty,
+            network.protocol.version = version,
+            error.type = Empty,
+            http.request.body.size = Empty,
+            http.response.body.size = Empty,
+            beacon.http.abandoned = Empty,
+        );
+
+        let scheme_value: Cow<'static, str> = match scheme {
+            "https" => Cow::Borrowed("https"),
+            "http" => Cow::Borrowed("http"),
+            other => Cow::Owned(other.to_owned()),
+        };
+        let mut attrs = Vec::with_capacity(7);
+        attrs.push(KeyValue::new("http.request.method", method));
+        attrs.push(KeyValue::new("url.scheme", scheme_value));
+        if let Some(host) = host {
+            attrs.push(KeyValue::new("server.address", host.to_owned()));
+        }
+        if let Some(port) = port {
+            attrs.push(KeyValue::new("server.port", i64::from(port)));
+        }
+        let active_len = attrs.len();
+        attrs.push(KeyValue::new("network.protocol.version", version));
+
+        if !span.is_disabled() {
+            if !config.request_headers.is_empty() {
+                for kv in config.request_headers.attributes(request.headers()) {
+                    span.set_attribute(kv.key, kv.value);
+                }
+            }
+            config
+                .propagation
+                .inject(&span.context(), &mut HeaderInjector(request.headers_mut()));
+        }
+        let request_size = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let exchange = Exchange {
+            side: Side::Client,
+            span,
+            start,
+            instruments: config.instruments.clone(),
+            attrs,
+            active_len,
+            request_size,
+            response_size: None,
+            status: None,
+        };
+        exchange.begin();
+        let guard = Guard::new(exchange);
+        let inner = {
+            let _entered = guard.span().map(tracing::Span::enter);
+            self.inner.call(request)
+        };
+        ClientFuture {
+            inner,
+            guard: Some(guard),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ClientService`].
+    pub struct ClientFuture<F> {
+        #[pin]
+        inner: F,
+        guard: Option<Guard>,
+        config: Arc<Config>,
+    }
+}
+
+impl<F> std::fmt::Debug for ClientFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for ClientFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    E: std::fmt::Display,
+    ResBody: Body,
+{
+    type Output = Result<Response<InstrumentedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = {
+            let _entered = this
+                .guard
+                .as_ref()
+                .and_then(Guard::span)
+                .map(tracing::Span::enter);
+            this.inner.poll(cx)
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let Some(guard) = this.guard.as_mut() else {
+            return Poll::Ready(result.map(|r| r.map(|b| InstrumentedBody::new(b, None))));
+        };
+        match result {
+            Ok(response) => {
+                if let Some(exchange) = guard.exchange_mut() {
+                    exchange.response(&response);
+                    if !this.config.response_headers.is_empty() {
+                        for kv in this.config.response_headers.attributes(response.headers()) {
+                            exchange.span.set_attribute(kv.key, kv.value);
+                        }
+                    }
+                }
+                let guard = this.guard.take();
+                Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
+            }
+            Err(error) => {
+                guard.fail(semconv::error_type::<E>(), error.to_string());
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! HTTP: [`ServerLayer`] for services (axum, hyper), [`ClientLayer`] for clients.
+//!
+//! Both follow the stable HTTP semantic conventions for span names, attributes, status and the
+//! `http.{server,client}.request.duration` histograms (with the advised bucket boundaries),
+//! and add the development-status `active_requests` and body-size metrics.
+
+mod client;
+mod exchange;
+mod semconv;
+mod server;
+
+use std::borrow::Cow;
+
+use beacon::propagation::Propagators;
+use opentelemetry::metrics::{Meter, MeterProvider};
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::InstrumentationScope;
+
+pub use client::{ClientLayer, ClientService};
+pub use exchange::InstrumentedBody;
+pub use server::{ServerFuture, ServerLayer, ServerService};
+
+/// Where the propagator comes from.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Propagation {
+    /// The global propagator at the time of each request (what `beacon::init()` installs).
+    #[default]
+    Global,
+    /// A given set, for example `telemetry.propagator()` of a pipeline that is not global.
+    Given(Propagators),
+}
+
+impl Propagation {
+    pub(crate) fn extract(&self, carrier: &dyn Extractor) -> opentelemetry::Context {
+        match self {
+            Self::Global => opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier)),
+            Self::Given(p) => p.extract(carrier),
+        }
+    }
+
+    pub(crate) fn inject(&self, cx: &opentelemetry::Context, carrier: &mut dyn Injector) {
+        match self {
+            Self::Global => {
+                opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, carrier));
+            }
+            Self::Given(p) => p.inject_context(cx, carrier),
+        }
+    }
+}
+
+/// The instrumentation scope of everything this crate records.
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("beacon-middleware")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url("https://opentelemetry.io/schemas/1.37.0")
+        .build()
+}
+
+pub(crate) fn global_meter() -> Meter {
+    opentelemetry::global::meter_with_scope(scope())
+}
+
+pub(crate) fn meter_from(provider: &dyn MeterProvider) -> Meter {
+    provider.meter_with_scope(scope())
+}
+
+pub(crate) fn default_sensitive_keys() -> Vec<Cow<'static, str>> {
+    semconv::DEFAULT_SENSITIVE_QUERY_KEYS
+        .iter()
+        .map(|k| Cow::Borrowed(*k))
+        .collect()
+}

@@ -1,0 +1,314 @@
+//! The HTTP semantic conventions' rules for names and values: method normalisation, protocol
+//! versions, host and port, and the redaction of secrets in URLs.
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, Method, Uri, Version};
+
+use crate::headers::REDACTED;
+
+/// Histogram boundaries the conventions advise for `http.*.request.duration` (seconds).
+pub(crate) const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Query keys whose values are replaced by `REDACTED` by default: the conventions' list
+/// (signed-URL credentials) plus the names secrets usually travel under.
+pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 20] = [
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "session",
+    "auth",
+];
+
+/// `http.request.method`, and the original when it had to be normalised.
+///
+/// Known methods are RFC 9110's, `PATCH` and `QUERY`, matched case-sensitively as the
+/// conventions say; anything else is `_OTHER`.
+pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
+    let known = match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ if method.as_str() == "QUERY" => "QUERY",
+        _ => return ("_OTHER", Some(method.as_str())),
+    };
+    (known, None)
+}
+
+/// The `{method}` part of a span name: `HTTP` stands for `_OTHER`.
+pub(crate) fn span_method(normalised: &'static str) -> &'static str {
+    if normalised == "_OTHER" {
+        "HTTP"
+    } else {
+        normalised
+    }
+}
+
+/// `network.protocol.version`.
+pub(crate) fn protocol_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "_OTHER",
+    }
+}
+
+/// `url.scheme` as the server sees it: the request URI's, a trusted-proxy `X-Forwarded-Proto`
+/// of `http` or `https`, or `http`.
+pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap) -> &'static str {
+    match uri.scheme_str() {
+        Some("https") => return "https",
+        Some("http") => return "http",
+        _ => {}
+    }
+    match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+    {
+        Some(p) if p.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// `server.address` and `server.port` from the request URI's authority (HTTP/2 `:authority`)
+/// or the `Host` header. The port is given only when it is explicit; IPv6 brackets are removed.
+pub(crate) fn host_and_port<'a>(
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+) -> Option<(&'a str, Option<u16>)> {
+    let text = match uri.authority() {
+        Some(authority) => authority.as_str().rsplit('@').next().unwrap_or(""),
+        None => headers.get(http::header::HOST)?.to_str().ok()?.trim(),
+    };
+    let (host, port) = match text.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match text.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        },
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((host, port.and_then(|p| p.parse().ok())))
+}
+
+/// The client's address from `Forwarded: for=` or the first `X-Forwarded-For` entry.
+pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
+    if let Some(forwarded) = headers.get("forwarded").and_then(|v| v.to_str().ok()) {
+        let first = forwarded.split(',').next().unwrap_or("");
+        for pair in first.split(';') {
+            let (k, v) = pair.trim().split_once('=')?;
+            if k.trim().eq_ignore_ascii_case("for") {
+                let v = v.trim().trim_matches('"');
+                // `for="[2001:db8::1]:4711"` → `2001:db8::1`; `for=192.0.2.60:80` → `192.0.2.60`.
+                let v = match v.strip_prefix('[') {
+                    Some(rest) => rest.split(']').next().unwrap_or(rest),
+                    None => v.split(':').next().unwrap_or(v),
+                };
+                return (!v.is_empty()).then_some(v);
+            }
+        }
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// `query` with the values of `sensitive` keys (compared without regard to case) replaced by
+/// `REDACTED`. Borrows when nothing needs replacing.
+pub(crate) fn redact_query<'a>(query: &'a str, sensitive: &[Cow<'static, str>]) -> Cow<'a, str> {
+    let is_sensitive = |pair: &str| {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        sensitive.iter().any(|s| s.eq_ignore_ascii_case(key))
+    };
+    if !query
+        .split('&')
+        .any(|pair| pair.contains('=') && is_sensitive(pair))
+    {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if is_sensitive(pair) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `url.full` for a client request: credentials become `REDACTED:REDACTED` and sensitive query
+/// values `REDACTED`, as the conventions require.
+pub(crate) fn full_url(uri: &Uri, sensitive: &[Cow<'static, str>]) -> String {
+    let mut out = String::new();
+    if let Some(scheme) = uri.scheme_str() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        if authority.as_str().contains('@') {
+            out.push_str(REDACTED);
+            out.push(':');
+            out.push_str(REDACTED);
+            out.push('@');
+        }
+        out.push_str(authority.host());
+        if let Some(port) = authority.port_u16() {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+    }
+    out.push_str(uri.path());
+    if let Some(query) = uri.query() {
+        out.push('?');
+        out.push_str(&redact_query(query, sensitive));
+    }
+    out
+}
+
+/// The default port of a scheme, for a client's `server.port`.
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// The short type name of an error, for `error.type` when there is no status code.
+pub(crate) fn error_type<E>() -> &'static str {
+    std::any::type_name::<E>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<Cow<'static, str>> {
+        DEFAULT_SENSITIVE_QUERY_KEYS
+            .iter()
+            .map(|k| Cow::Borrowed(*k))
+            .collect()
+    }
+
+    #[test]
+    fn methods_are_normalised_per_the_conventions() {
+        assert_eq!(method(&Method::GET), ("GET", None));
+        assert_eq!(
+            method(&Method::from_bytes(b"QUERY").unwrap()),
+            ("QUERY", None)
+        );
+        // Case-sensitive: `get` is not `GET`.
+        assert_eq!(
+            method(&Method::from_bytes(b"get").unwrap()),
+            ("_OTHER", Some("get"))
+        );
+        assert_eq!(
+            method(&Method::from_bytes(b"PURGE").unwrap()),
+            ("_OTHER", Some("PURGE"))
+        );
+        assert_eq!(span_method("_OTHER"), "HTTP");
+    }
+
+    #[test]
+    fn secrets_in_queries_are_redacted_and_the_rest_kept() {
+        let k = keys();
+        assert!(matches!(
+            redact_query("page=2&sort=asc", &k),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            redact_query("page=2&TOKEN=abc&x", &k),
+            "page=2&TOKEN=REDACTED&x"
+        );
+        assert_eq!(
+            redact_query("X-Amz-Signature=zz&sig=1&a=b", &k),
+            "X-Amz-Signature=REDACTED&sig=REDACTED&a=b"
+        );
+        // A key without a value carries no secret.
+        assert_eq!(redact_query("token", &k), "token");
+    }
+
+    #[test]
+    fn full_url_hides_credentials_and_secret_query_values() {
+        let uri: Uri = "https://alice:pw@api.example.com:8443/v1/x?token=t&q=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            full_url(&uri, &keys()),
+            "https://REDACTED:REDACTED@api.example.com:8443/v1/x?token=REDACTED&q=1"
+        );
+    }
+
+    #[test]
+    fn host_and_port_from_the_host_header() {
+        let uri: Uri = "/x".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("host", "example.com:8080".parse().unwrap());
+        assert_eq!(host_and_port(&uri, &h), Some(("example.com", Some(8080))));
+        h.insert("host", "example.com".parse().unwrap());
+        assert_eq!(host_and_port(&uri, &h), Some(("example.com", None)));
+        h.insert("host", "[::1]:9000".parse().unwrap());
+        assert_eq!(host_and_port(&uri, &h), Some(("::1", Some(9000))));
+        let abs: Uri = "http://user@svc.local:81/x".parse().unwrap();
+        assert_eq!(host_and_port(&abs, &h), Some(("svc.local", Some(81))));
+    }
+
+    #[test]
+    fn client_address_from_forwarding_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
+        assert_eq!(forwarded_client(&h), Some("203.0.113.7"));
+        h.insert(
+            "forwarded",
+            "for=\"[2001:db8::1]:4711\";proto=https".parse().unwrap(),
+        );
+        assert_eq!(forwarded_client(&h), Some("2001:db8::1"));
+        h.insert(
+            "forwarded",
+            "for=192.0.2.60:80, for=198.51.100.17".parse().unwrap(),
+        );
+        assert_eq!(forwarded_client(&h), Some("192.0.2.60"));
+    }
+}

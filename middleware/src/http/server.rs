@@ -1,0 +1,577 @@
+//! The HTTP server layer.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use beacon::propagation::Propagators;
+use http::request::Parts;
+use http::{HeaderValue, Request, Response};
+use http_body::Body;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::KeyValue;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Side};
+use super::{semconv, Propagation};
+use crate::headers::{HeaderCapture, HeaderExtractor};
+
+type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
+type RequestHook = Arc<dyn Fn(&Parts, &tracing::Span) + Send + Sync>;
+
+/// Paths that are not instrumented unless [`ServerLayer::exclude_paths`] says otherwise:
+/// health checks and the metrics endpoint, which would otherwise drown the real traffic.
+const DEFAULT_EXCLUDED: [&str; 7] = [
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+];
+
+#[derive(Clone)]
+struct Config {
+    instruments: Instruments,
+    propagation: Propagation,
+    excluded: Vec<Cow<'static, str>>,
+    route: Option<RouteFn>,
+    request_headers: HeaderCapture,
+    response_headers: HeaderCapture,
+    sensitive_query: Vec<Cow<'static, str>>,
+    on_request: Option<RequestHook>,
+    catch_panic: bool,
+    trace_response: bool,
+}
+
+/// Instruments an HTTP service: a server span per request (the parent of everything the
+/// handler does, continuing the caller's trace), and the `http.server.*` metrics.
+///
+/// Works on any `tower::Service<http::Request<B>>`: an axum `Router` (add it with
+/// `Router::layer`, so that `http.route` is read from axum's `MatchedPath`), or a hyper
+/// service.
+///
+/// # What it records
+/// - Span `{method} {http.route}` (or `{method}` when no route is known — the raw path is
+///   never used, so 10,000 distinct `/orders/{id}` paths are one span name and one metric
+///   series), kind server, with `http.request.method` (+ `http.request.method_original` when
+///   normalised to `_OTHER`), `url.path`, `url.scheme`, `url.query` (secret values redacted),
+///   `http.route`, `http.response.status_code`, `server.address`, `server.port`,
+///   `client.address`, `user_agent.original`, `network.protocol.version`, `error.type` and the
+///   body sizes. Status Error for 5xx (and for failures and panics); 4xx left unset.
+/// - `http.server.request.duration` (s, the advised buckets), `http.server.active_requests`,
+///   `http.server.request.body.size` and `http.server.response.body.size` (By).
+/// - The duration runs until the response body has been sent to its end; a peer that goes
+///   away first is recorded (`beacon.http.abandoned = true`), not reported as an error.
+///
+/// The metric instruments come from the global meter provider when the layer is created (so
+/// create it after `beacon::init()`), or from [`ServerLayer::meter_provider`].
+///
+/// # Example
+/// ```
+/// use axum::{routing::get, Router};
+/// use beacon_middleware::http::ServerLayer;
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "ok" }))
+///     .layer(ServerLayer::new());
+/// # drop(app);
+/// ```
+#[derive(Clone)]
+pub struct ServerLayer {
+    config: Config,
+}
+
+impl std::fmt::Debug for ServerLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLayer")
+            .field("excluded", &self.config.excluded)
+            .field("catch_panic", &self.config.catch_panic)
+            .field("trace_response", &self.config.trace_response)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerLayer {
+    /// The defaults: global propagator and meter provider, health and metrics paths excluded,
+    /// no headers captured, panics recorded and re-raised.
+    pub fn new() -> Self {
+        Self {
+            config: Config {
+                instruments: Instruments::new(&super::global_meter(), Side::Server),
+                propagation: Propagation::Global,
+                excluded: DEFAULT_EXCLUDED.iter().map(|p| Cow::Borrowed(*p)).collect(),
+                route: default_route(),
+                request_headers: HeaderCapture::default(),
+                response_headers: HeaderCapture::default(),
+                sensitive_query: super::default_sensitive_keys(),
+                on_request: None,
+                catch_panic: false,
+                trace_response: false,
+            },
+        }
+    }
+
+    /// Records metrics with this provider instead of the global one.
+    #[must_use]
+    pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
+        self.config.instruments = Instruments::new(&super::meter_from(provider), Side::Server);
+        self
+    }
+
+    /// Extracts the caller's context with these propagators instead of the global ones (for a
+    /// pipeline built with `beacon::builder().build()` and not installed).
+    #[must_use]
+    pub fn propagator(mut self, propagators: Propagators) -> Self {
+        self.config.propagation = Propagation::Given(propagators);
+        self
+    }
+
+    /// Paths (exact matches) that get no span and no metrics; replaces the default list
+    /// (`/health`, `/health/live`, `/health/ready`, `/healthz`, `/livez`, `/readyz`, `/metrics`).
+    #[must_use]
+    pub fn exclude_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config.excluded = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How to find `http.route` (the route template, such as `/users/{id}`) for a request,
+    /// when the router is not axum's. Return `None` when the request matched no route.
+    #[must_use]
+    pub fn route_with(
+        mut self,
+        route: impl Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.route = Some(Arc::new(route));
+        self
+    }
+
+    /// Records these request headers as `http.request.header.<name>` attributes.
+    /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are recorded as
+    /// `REDACTED` whatever the list says.
+    #[must_use]
+    pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.request_headers = HeaderCapture::new("http.request.header.", names);
+        self
+    }
+
+    /// Records these response headers as `http.response.header.<name>` attributes (secrets
+    /// redacted as for requests).
+    #[must_use]
+    pub fn capture_response_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.response_headers = HeaderCapture::new("http.response.header.", names);
+        self
+    }
+
+    /// Query keys (any case) whose values are recorded as `REDACTED` in `url.query`; replaces
+    /// the default list (`token`, `access_token`, `api_key`, `key`, `password`, `secret`,
+    /// `sig`, `Signature`, `X-Amz-Signature` and the like).
+    #[must_use]
+    pub fn sensitive_query_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config.sensitive_query = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs `hook` on each instrumented request with its server span, to add attributes
+    /// (`beacon::propagation::SpanExt::set_attribute`) or record declared fields.
+    #[must_use]
+    pub fn on_request(
+        mut self,
+        hook: impl Fn(&Parts, &tracing::Span) + Send + Sync + 'static,
+    ) -> Self {
+        self.config.on_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// When a handler panics, answer 500 instead of letting the panic unwind into the server
+    /// (which closes the connection). Either way the span gets status Error with the panic
+    /// message.
+    #[must_use]
+    pub fn catch_panic(mut self, on: bool) -> Self {
+        self.config.catch_panic = on;
+        self
+    }
+
+    /// Adds the trace id to every response, as `traceresponse: 00-{trace}-{span}-{flags}` and
+    /// `Server-Timing: traceparent;desc="…"` (readable by browser agents), so a client can
+    /// quote the trace of a failed call.
+    #[must_use]
+    pub fn trace_response(mut self, on: bool) -> Self {
+        self.config.trace_response = on;
+        self
+    }
+}
+
+#[cfg(feature = "axum")]
+fn default_route() -> Option<RouteFn> {
+    Some(Arc::new(|parts: &Parts| {
+        parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| Cow::Owned(p.as_str().to_owned()))
+    }))
+}
+
+#[cfg(not(feature = "axum"))]
+fn default_route() -> Option<RouteFn> {
+    None
+}
+
+#[cfg(feature = "axum")]
+fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+#[cfg(not(feature = "axum"))]
+fn peer_address(_: &Parts) -> Option<std::net::IpAddr> {
+    None
+}
+
+impl<S> Layer<S> for ServerLayer {
+    type Service = ServerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ServerService {
+            inner,
+            config: Arc::new(self.config.clone()),
+        }
+    }
+}
+
+/// The service [`ServerLayer`] wraps around yours.
+#[derive(Clone)]
+pub struct ServerService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> std::fmt::Debug for ServerService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerService").finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ServerService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: std::fmt::Display,
+    ResBody: Body,
+    ResBody::Error: std::fmt::Display,
+{
+    type Response = Response<InstrumentedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ServerFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let config = Arc::clone(&self.config);
+        if config.excluded.iter().any(|p| p == request.uri().path()) {
+            return ServerFuture {
+                inner: Some(self.inner.call(request)),
+                guard: None,
+                config,
+            };
+        }
+        let start = Instant::now();
+        let (parts, body) = request.into_parts();
+        let guard = start_exchange(&config, &parts, start);
+        let request = Request::from_parts(parts, body);
+        let inner = if config.catch_panic {
+            let call = {
+                let _entered = guard.span().map(tracing::Span::enter);
+                std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+            };
+            match call {
+                Ok(future) => Some(future),
+                Err(panic) => return ServerFuture::panicked(guard, config, &*panic),
+            }
+        } else {
+            let _entered = guard.span().map(tracing::Span::enter);
+            Some(self.inner.call(request))
+        };
+        ServerFuture {
+            inner,
+            guard: Some(guard),
+            config,
+        }
+    }
+}
+
+/// Opens the span and counts the request as active.
+fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
+    let (method, original) = semconv::method(&parts.method);
+    let route = config.route.as_ref().and_then(|f| f(parts));
+    let span_method = semconv::span_method(method);
+    let name: Cow<'static, str> = match &route {
+        Some(route) => Cow::Owned(format!("{span_method} {route}")),
+        None => Cow::Borrowed(span_method),
+    };
+    let scheme = semconv::server_scheme(&parts.uri, &parts.headers);
+    let version = semconv::protocol_version(parts.version);
+    let span = tracing::info_span!(
+        target: "beacon_middleware::http",
+        parent: None,
+        "HTTP request",
+        otel.name = %name,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = method,
+        http.request.method_original = original,
+        url.path = parts.uri.path(),
+        url.scheme = scheme,
+        url.query = Empty,
+        http.route = route.as_deref(),
+        http.response.status_code = Empty,
+        server.address = Empty,
+        server.port = Empty,
+        client.address = Empty,
+        user_agent.original = Empty,
+        network.protocol.version = version,
+        error.type = Empty,
+        http.request.body.size = Empty,
+        http.response.body.size = Empty,
+        beacon.http.abandoned = Empty,
+    );
+    if !span.is_disabled() {
+        let parent = config.propagation.extract(&HeaderExtractor(&parts.headers));
+        if parent.span().span_context().is_valid() || parent.has_active_span() {
+            // A rejected parent only means the span stays a root.
+            let _ = span.set_parent(parent);
+        }
+        if let Some(query) = parts.uri.query() {
+            span.record(
+                "url.query",
+                &*semconv::redact_query(query, &config.sensitive_query),
+            );
+        }
+        if let Some((host, port)) = semconv::host_and_port(&parts.uri, &parts.headers) {
+            span.record("server.address", host);
+            if let Some(port) = port {
+                span.record("server.port", i64::from(port));
+            }
+        }
+        match semconv::forwarded_client(&parts.headers) {
+            Some(client) => {
+                span.record("client.address", client);
+            }
+            None => {
+                if let Some(ip) = peer_address(parts) {
+                    span.record("client.address", tracing::field::display(ip));
+                }
+            }
+        }
+        if let Some(agent) = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            span.record("user_agent.original", agent);
+        }
+        if !config.request_headers.is_empty() {
+            for kv in config.request_headers.attributes(&parts.headers) {
+                span.set_attribute(kv.key, kv.value);
+            }
+        }
+        if let Some(hook) = &config.on_request {
+            hook(parts, &span);
+        }
+    }
+
+    let mut attrs = Vec::with_capacity(7);
+    attrs.push(KeyValue::new("http.request.method", method));
+    attrs.push(KeyValue::new("url.scheme", scheme));
+    let active_len = attrs.len();
+    if let Some(route) = route {
+        attrs.push(KeyValue::new("http.route", route));
+    }
+    attrs.push(KeyValue::new("network.protocol.version", version));
+    let request_size = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let exchange = Exchange {
+        side: Side::Server,
+        span,
+        start,
+        instruments: config.instruments.clone(),
+        attrs,
+        active_len,
+        request_size,
+        response_size: None,
+        status: None,
+    };
+    exchange.begin();
+    Guard::new(exchange)
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ServerService`].
+    pub struct ServerFuture<F> {
+        #[pin]
+        inner: Option<F>,
+        guard: Option<Guard>,
+        config: Arc<Config>,
+    }
+}
+
+impl<F> std::fmt::Debug for ServerFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> ServerFuture<F> {
+    fn panicked(mut guard: Guard, config: Arc<Config>, panic: &(dyn std::any::Any + Send)) -> Self {
+        record_panic(&mut guard, panic);
+        Self {
+            inner: None,
+            guard: None,
+            config,
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_owned()
+    }
+}
+
+/// A panic is a 500 with an error span that carries the panic message.
+fn record_panic(guard: &mut Guard, panic: &(dyn std::any::Any + Send)) {
+    if let Some(exchange) = guard.exchange_mut() {
+        let head = Response::builder()
+            .status(http::StatusCode::INTERNAL_SERVER_ERROR)
+            .body(())
+            .unwrap_or_default();
+        exchange.response(&head);
+    }
+    guard.fail("panic", panic_message(panic));
+}
+
+fn internal_error<B>() -> Response<InstrumentedBody<B>> {
+    let mut response = Response::new(InstrumentedBody::empty(None));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+impl<F, ResBody, E> Future for ServerFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    E: std::fmt::Display,
+    ResBody: Body,
+{
+    type Output = Result<Response<InstrumentedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(inner) = this.inner.as_pin_mut() else {
+            // The handler panicked in `call` and `catch_panic` is on.
+            return Poll::Ready(Ok(internal_error()));
+        };
+        let Some(guard) = this.guard.as_mut() else {
+            // An excluded path: no span, no metrics.
+            return inner
+                .poll(cx)
+                .map_ok(|response| response.map(|body| InstrumentedBody::new(body, None)));
+        };
+        let polled = {
+            let _entered = guard.span().map(tracing::Span::enter);
+            std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        let result = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => result,
+            Err(panic) => {
+                record_panic(guard, &*panic);
+                if this.config.catch_panic {
+                    return Poll::Ready(Ok(internal_error()));
+                }
+                std::panic::resume_unwind(panic);
+            }
+        };
+        match result {
+            Ok(mut response) => {
+                if let Some(exchange) = guard.exchange_mut() {
+                    exchange.response(&response);
+                    if !this.config.response_headers.is_empty() {
+                        for kv in this.config.response_headers.attributes(response.headers()) {
+                            exchange.span.set_attribute(kv.key, kv.value);
+                        }
+                    }
+                    if this.config.trace_response {
+                        add_trace_response(&exchange.span, response.headers_mut());
+                    }
+                }
+                let guard = this.guard.take();
+                Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
+            }
+            Err(error) => {
+                guard.fail(semconv::error_type::<E>(), error.to_string());
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+fn add_trace_response(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    if !sc.is_valid() {
+        return;
+    }
+    let value = format!(
+        "00-{}-{}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert("traceresponse", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("traceparent;desc=\"{value}\"")) {
+        headers.append("server-timing", v);
+    }
+}

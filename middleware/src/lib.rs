@@ -1,0 +1,28 @@
+//! # beacon-middleware: tower layers that instrument HTTP services and clients
+//!
+//! One layer per side gives the spans, the RED metrics and context propagation the
+//! OpenTelemetry semantic conventions describe, with bounded cardinality:
+//!
+//! | layer | for |
+//! |---|---|
+//! | [`http::ServerLayer`] | axum `Router`s and any `tower::Service<http::Request<B>>` |
+//! | [`http::ClientLayer`] | hyper-util's client and any `tower::Service<http::Request<B>>` |
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let _telemetry = beacon::init()?;
+//! let app = Router::new()
+//!     .route("/users/{id}", get(|| async { "hello" }))
+//!     .layer(beacon_middleware::http::ServerLayer::new());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Create the layers after `beacon::init()`: they take the global meter provider and
+//! propagator (or pass them explicitly with `meter_provider` and `propagator`).
+
+pub mod headers;
+pub mod http;
