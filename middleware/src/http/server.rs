@@ -13,7 +13,6 @@ use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::KeyValue;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -370,11 +369,10 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         beacon.http.abandoned = Empty,
     );
     if !span.is_disabled() {
+        // The caller's span (if valid) and baggage. Without a valid parent the span stays a
+        // root of a new trace; a rejected parent changes nothing else.
         let parent = config.propagation.extract(&HeaderExtractor(&parts.headers));
-        if parent.span().span_context().is_valid() || parent.has_active_span() {
-            // A rejected parent only means the span stays a root.
-            let _ = span.set_parent(parent);
-        }
+        let _ = span.set_parent(parent);
         if let Some(query) = parts.uri.query() {
             span.record(
                 "url.query",
@@ -557,6 +555,7 @@ where
 }
 
 fn add_trace_response(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    use opentelemetry::trace::TraceContextExt as _;
     let cx = span.context();
     let sc = cx.span().span_context().clone();
     if !sc.is_valid() {

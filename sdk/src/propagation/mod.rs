@@ -37,6 +37,7 @@
 mod b3;
 mod hex;
 mod jaeger;
+mod w3c;
 
 use std::sync::Arc;
 
@@ -44,11 +45,12 @@ use opentelemetry::propagation::{
     Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
 };
 use opentelemetry::Context;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::propagation::BaggagePropagator;
 
 pub use b3::B3Propagator;
 pub use jaeger::JaegerPropagator;
 pub use tracing_opentelemetry::OpenTelemetrySpanExt as SpanExt;
+pub use w3c::TraceContextPropagator;
 
 use crate::config::Propagator;
 

@@ -1,0 +1,191 @@
+//! W3C Trace Context (`traceparent`, `tracestate`), conformant in every rule.
+//!
+//! Replaces `opentelemetry_sdk`'s `TraceContextPropagator` because that one accepts what the
+//! Recommendation rejects and loses what it must carry: it reads only the first of two
+//! `traceparent` headers (the spec says: treat as none), only the first of several
+//! `tracestate` headers (the spec says: join them), accepts malformed version, parent-id and
+//! flags lengths, and masks the Level 2 `random` flag. Each rule below has a unit test that
+//! quotes it.
+
+use opentelemetry::propagation::text_map_propagator::FieldIter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::Context;
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+
+/// The flags this version defines: `sampled` (0x01) and `random` (0x02, Level 2). Other bits
+/// are reserved and set to zero, as the spec requires.
+const KNOWN_FLAGS: u8 = 0x03;
+/// The most list-members a `tracestate` may have.
+const MAX_MEMBERS: usize = 32;
+
+/// The W3C Trace Context propagator Beacon installs for `tracecontext`.
+#[derive(Clone, Debug, Default)]
+pub struct TraceContextPropagator {
+    _private: (),
+}
+
+impl TraceContextPropagator {
+    /// A new propagator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Parses one `traceparent` value; `None` when it must be ignored.
+pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
+    let value = value.trim_matches([' ', '\t']);
+    // version "-" trace-id "-" parent-id "-" trace-flags: 2+1+32+1+16+1+2 = 55.
+    if value.len() < 55 || !value.is_ascii() {
+        return None;
+    }
+    let (version, rest) = (&value[..2], &value[2..]);
+    if !is_lower_hex(version) || version == "ff" {
+        return None;
+    }
+    // Version 00 is exactly 55 characters; a higher version may carry more fields after a
+    // dash, which are ignored.
+    if version == "00" && value.len() != 55 {
+        return None;
+    }
+    if value.len() > 55 && value.as_bytes()[55] != b'-' {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    if bytes[0] != b'-' || bytes[33] != b'-' || bytes[50] != b'-' {
+        return None;
+    }
+    let (trace, parent, flags) = (&rest[1..33], &rest[34..50], &rest[51..53]);
+    if !is_lower_hex(trace) || !is_lower_hex(parent) || !is_lower_hex(flags) {
+        return None;
+    }
+    let trace_id = TraceId::from_hex(trace)
+        .ok()
+        .filter(|t| *t != TraceId::INVALID)?;
+    let span_id = SpanId::from_hex(parent)
+        .ok()
+        .filter(|s| *s != SpanId::INVALID)?;
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    Some((trace_id, span_id, TraceFlags::new(flags & KNOWN_FLAGS)))
+}
+
+fn valid_key(key: &str) -> bool {
+    let extra = |b: u8| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+    };
+    match key.split_once('@') {
+        // simple-key = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
+        None => {
+            let b = key.as_bytes();
+            !b.is_empty()
+                && b.len() <= 256
+                && b[0].is_ascii_lowercase()
+                && b.iter().all(|&c| extra(c))
+        }
+        // tenant-id "@" system-id: (lcalpha / DIGIT) 0*240(...) "@" lcalpha 0*13(...)
+        Some((tenant, system)) => {
+            let (t, s) = (tenant.as_bytes(), system.as_bytes());
+            !t.is_empty()
+                && t.len() <= 241
+                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
+                && t.iter().all(|&c| extra(c))
+                && !s.is_empty()
+                && s.len() <= 14
+                && s[0].is_ascii_lowercase()
+                && s.iter().all(|&c| extra(c))
+        }
+    }
+}
+
+/// value = 0*255(chr) nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E; chr = %x20 / nblk-chr
+fn valid_value(value: &str) -> bool {
+    let nblk = |b: u8| matches!(b, 0x21..=0x2B | 0x2D..=0x3C | 0x3E..=0x7E);
+    let b = value.as_bytes();
+    !b.is_empty()
+        && b.len() <= 256
+        && b.last().is_some_and(|&c| nblk(c))
+        && b.iter().all(|&c| c == 0x20 || nblk(c))
+}
+
+/// Parses the `tracestate` headers, joined in order; `None` when the list is invalid (then it
+/// is dropped whole, never truncated).
+pub(crate) fn parse_tracestate(headers: &[&str]) -> Option<TraceState> {
+    let mut members: Vec<(&str, &str)> = Vec::new();
+    for header in headers {
+        for member in header.split(',') {
+            // OWS around members; empty members are allowed and ignored.
+            let member = member.trim_matches([' ', '\t']);
+            if member.is_empty() {
+                continue;
+            }
+            let (key, value) = member.split_once('=')?;
+            if !valid_key(key) || !valid_value(value) {
+                return None;
+            }
+            if members.iter().any(|(k, _)| *k == key) {
+                // Keys are unique in a valid list.
+                return None;
+            }
+            members.push((key, value));
+            if members.len() > MAX_MEMBERS {
+                return None;
+            }
+        }
+    }
+    TraceState::from_key_value(members).ok()
+}
+
+impl TextMapPropagator for TraceContextPropagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let span = cx.span();
+        let sc = span.span_context();
+        if !sc.is_valid() {
+            return;
+        }
+        // Version 00, with the sampled and random flags as they are.
+        let flags = sc.trace_flags().to_u8() & KNOWN_FLAGS;
+        injector.set(
+            TRACEPARENT,
+            format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id()),
+        );
+        let state = sc.trace_state().header();
+        if !state.is_empty() {
+            injector.set(TRACESTATE, state);
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let parents = extractor
+            .get_all(TRACEPARENT)
+            .unwrap_or_else(|| extractor.get(TRACEPARENT).into_iter().collect());
+        // Two traceparent headers: the request carries none.
+        let [parent] = parents.as_slice() else {
+            return cx.clone();
+        };
+        let Some((trace_id, span_id, flags)) = parse_traceparent(parent) else {
+            return cx.clone();
+        };
+        let states = extractor
+            .get_all(TRACESTATE)
+            .unwrap_or_else(|| extractor.get(TRACESTATE).into_iter().collect());
+        let state = parse_tracestate(&states).unwrap_or_default();
+        cx.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state))
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        static NAMES: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+        FieldIter::new(NAMES.get_or_init(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]))
+    }
+}
+
+#[cfg(test)]
+mod tests;
