@@ -588,7 +588,8 @@ async fn hostile_propagation_headers_never_fail_the_request() {
         .collect::<Vec<_>>()
         .join(",");
     let huge_baggage = format!("big={}", "x".repeat(9000));
-    let cases: Vec<(&str, Vec<(&str, String)>, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "invalid traceparent starts a new trace",
             vec![("traceparent", "00-zz-00-01".into())],
