@@ -7,6 +7,8 @@
 //! |---|---|
 //! | [`http::ServerLayer`] | axum `Router`s and any `tower::Service<http::Request<B>>` |
 //! | [`http::ClientLayer`] | hyper-util's client and any `tower::Service<http::Request<B>>` |
+//! | [`grpc::GrpcServerLayer`] | tonic servers (`Server::builder().layer(…)`) |
+//! | [`grpc::GrpcClientLayer`] | tonic channels |
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -24,5 +26,6 @@
 //! Create the layers after `beacon::init()`: they take the global meter provider and
 //! propagator (or pass them explicitly with `meter_provider` and `propagator`).
 
+pub mod grpc;
 pub mod headers;
 pub mod http;

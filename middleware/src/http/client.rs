@@ -1,8 +1,6 @@
 //! The HTTP client layer.
 
 use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -17,7 +15,9 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Side};
+use super::exchange::{
+    Exchange, ExchangeFuture, Guard, InstrumentedBody, Instruments, Protocol, Side,
+};
 use super::{semconv, Propagation};
 use crate::headers::{HeaderCapture, HeaderInjector};
 
@@ -26,7 +26,7 @@ struct Config {
     instruments: Instruments,
     propagation: Propagation,
     request_headers: HeaderCapture,
-    response_headers: HeaderCapture,
+    response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
 }
 
@@ -78,7 +78,7 @@ impl ClientLayer {
                 instruments: Instruments::new(&super::global_meter(), Side::Client),
                 propagation: Propagation::Global,
                 request_headers: HeaderCapture::default(),
-                response_headers: HeaderCapture::default(),
+                response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
             },
         }
@@ -116,7 +116,7 @@ impl ClientLayer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.config.response_headers = HeaderCapture::new("http.response.header.", names);
+        self.config.response_headers = Arc::new(HeaderCapture::new("http.response.header.", names));
         self
     }
 
@@ -166,7 +166,7 @@ where
 {
     type Response = Response<InstrumentedBody<ResBody>>;
     type Error = S::Error;
-    type Future = ClientFuture<S::Future>;
+    type Future = ExchangeFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -237,6 +237,7 @@ where
             .and_then(|v| v.parse().ok());
         let exchange = Exchange {
             side: Side::Client,
+            protocol: Protocol::Http,
             span,
             start,
             instruments: config.instruments.clone(),
@@ -252,71 +253,10 @@ where
             let _entered = guard.span().map(tracing::Span::enter);
             self.inner.call(request)
         };
-        ClientFuture {
+        ExchangeFuture::new(
             inner,
-            guard: Some(guard),
-            config: Arc::clone(&self.config),
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The response future of [`ClientService`].
-    pub struct ClientFuture<F> {
-        #[pin]
-        inner: F,
-        guard: Option<Guard>,
-        config: Arc<Config>,
-    }
-}
-
-impl<F> std::fmt::Debug for ClientFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, ResBody, E> Future for ClientFuture<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-    E: std::fmt::Display,
-    ResBody: Body,
-{
-    type Output = Result<Response<InstrumentedBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let polled = {
-            let _entered = this
-                .guard
-                .as_ref()
-                .and_then(Guard::span)
-                .map(tracing::Span::enter);
-            this.inner.poll(cx)
-        };
-        let Poll::Ready(result) = polled else {
-            return Poll::Pending;
-        };
-        let Some(guard) = this.guard.as_mut() else {
-            return Poll::Ready(result.map(|r| r.map(|b| InstrumentedBody::new(b, None))));
-        };
-        match result {
-            Ok(response) => {
-                if let Some(exchange) = guard.exchange_mut() {
-                    exchange.response(&response);
-                    if !this.config.response_headers.is_empty() {
-                        for kv in this.config.response_headers.attributes(response.headers()) {
-                            exchange.span.set_attribute(kv.key, kv.value);
-                        }
-                    }
-                }
-                let guard = this.guard.take();
-                Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
-            }
-            Err(error) => {
-                guard.fail(semconv::error_type::<E>(), error.to_string());
-                Poll::Ready(Err(error))
-            }
-        }
+            guard,
+            Some(Arc::clone(&self.config.response_headers)),
+        )
     }
 }

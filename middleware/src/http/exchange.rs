@@ -2,8 +2,10 @@
 //! timer and the metric attributes, finished exactly once — when the response body ends, when
 //! it is dropped early (the peer went away), or when the service fails.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -15,6 +17,7 @@ use opentelemetry::KeyValue;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::semconv::DURATION_BUCKETS;
+use crate::headers::HeaderCapture;
 
 /// Which side of the exchange we instrument; it decides metric names and status rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,16 +26,50 @@ pub(crate) enum Side {
     Client,
 }
 
-/// The HTTP metrics of one side, created once per layer.
+/// Plain HTTP, or gRPC over it (status in `grpc-status`, RPC conventions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Http,
+    Grpc,
+}
+
+/// The metrics of one side, created once per layer.
 #[derive(Debug, Clone)]
 pub(crate) struct Instruments {
     duration: Histogram<f64>,
-    active: UpDownCounter<i64>,
-    request_size: Histogram<u64>,
-    response_size: Histogram<u64>,
+    /// Seconds are multiplied by this: 1 for `s`, 1000 for the RPC conventions' `ms`.
+    duration_scale: f64,
+    active: Option<UpDownCounter<i64>>,
+    request_size: Option<Histogram<u64>>,
+    response_size: Option<Histogram<u64>>,
 }
 
 impl Instruments {
+    /// `rpc.{server,client}.duration`, in milliseconds as the RPC conventions (v1.37) say.
+    pub(crate) fn grpc(meter: &Meter, side: Side) -> Self {
+        let (name, description) = match side {
+            Side::Server => (
+                "rpc.server.duration",
+                "Measures the duration of inbound RPC.",
+            ),
+            Side::Client => (
+                "rpc.client.duration",
+                "Measures the duration of outbound RPC.",
+            ),
+        };
+        Self {
+            duration: meter
+                .f64_histogram(name)
+                .with_unit("ms")
+                .with_description(description)
+                .build(),
+            duration_scale: 1000.0,
+            active: None,
+            request_size: None,
+            response_size: None,
+        }
+    }
+
     pub(crate) fn new(meter: &Meter, side: Side) -> Self {
         let (duration, active, request, response) = match side {
             Side::Server => (
@@ -59,21 +96,28 @@ impl Instruments {
                 .with_description(format!("Duration of HTTP {who} requests."))
                 .with_boundaries(DURATION_BUCKETS.to_vec())
                 .build(),
-            active: meter
-                .i64_up_down_counter(active)
-                .with_unit("{request}")
-                .with_description(format!("Number of active HTTP {who} requests."))
-                .build(),
-            request_size: meter
-                .u64_histogram(request)
-                .with_unit("By")
-                .with_description(format!("Size of HTTP {who} request bodies."))
-                .build(),
-            response_size: meter
-                .u64_histogram(response)
-                .with_unit("By")
-                .with_description(format!("Size of HTTP {who} response bodies."))
-                .build(),
+            duration_scale: 1.0,
+            active: Some(
+                meter
+                    .i64_up_down_counter(active)
+                    .with_unit("{request}")
+                    .with_description(format!("Number of active HTTP {who} requests."))
+                    .build(),
+            ),
+            request_size: Some(
+                meter
+                    .u64_histogram(request)
+                    .with_unit("By")
+                    .with_description(format!("Size of HTTP {who} request bodies."))
+                    .build(),
+            ),
+            response_size: Some(
+                meter
+                    .u64_histogram(response)
+                    .with_unit("By")
+                    .with_description(format!("Size of HTTP {who} response bodies."))
+                    .build(),
+            ),
         }
     }
 }
@@ -92,6 +136,7 @@ pub(crate) enum End<'a> {
 /// The state of one exchange until it finishes.
 pub(crate) struct Exchange {
     pub(crate) side: Side,
+    pub(crate) protocol: Protocol,
     pub(crate) span: tracing::Span,
     pub(crate) start: Instant,
     pub(crate) instruments: Instruments,
@@ -106,14 +151,18 @@ pub(crate) struct Exchange {
 impl Exchange {
     /// Counts the request as active; call once, right after construction.
     pub(crate) fn begin(&self) {
-        self.instruments
-            .active
-            .add(1, &self.attrs[..self.active_len]);
+        if let Some(active) = &self.instruments.active {
+            active.add(1, &self.attrs[..self.active_len]);
+        }
     }
 
     /// Records the response head: status code on span and metrics, span status per the rules
     /// for this side.
     pub(crate) fn response<B>(&mut self, response: &http::Response<B>) {
+        if self.protocol == Protocol::Grpc {
+            self.grpc_head(response);
+            return;
+        }
         let code = response.status().as_u16();
         self.status = Some(code);
         self.response_size = response
@@ -139,6 +188,54 @@ impl Exchange {
         }
     }
 
+    /// A gRPC response head: an HTTP status other than 200 is a transport failure; a
+    /// `grpc-status` here is a trailers-only response.
+    fn grpc_head<B>(&mut self, response: &http::Response<B>) {
+        if response.status() != http::StatusCode::OK {
+            let code = response.status().as_str().to_owned();
+            self.span.record("error.type", code.as_str());
+            self.span.record("otel.status_code", "ERROR");
+            self.attrs.push(KeyValue::new("error.type", code));
+            return;
+        }
+        self.grpc_status(response.headers());
+    }
+
+    /// Records `rpc.grpc.status_code` from `grpc-status`, if present, and the span status:
+    /// on a server only UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and
+    /// DATA_LOSS are errors; on a client every code but OK.
+    pub(crate) fn grpc_status(&mut self, headers: &http::HeaderMap) {
+        if self.status.is_some() {
+            return;
+        }
+        let Some(code) = headers
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u16>().ok())
+        else {
+            return;
+        };
+        self.status = Some(code);
+        self.span.record("rpc.grpc.status_code", i64::from(code));
+        self.attrs
+            .push(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+        let error = match self.side {
+            Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+            Side::Client => code != 0,
+        };
+        if error {
+            let message = headers
+                .get("grpc-message")
+                .map(|v| {
+                    percent_encoding::percent_decode(v.as_bytes())
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+                .unwrap_or_default();
+            self.span.set_status(Status::error(message));
+        }
+    }
+
     fn finish(mut self, end: End<'_>, streamed: u64) {
         let elapsed = self.start.elapsed().as_secs_f64();
         match end {
@@ -158,18 +255,21 @@ impl Exchange {
                 self.span.set_status(Status::error(message));
             }
         }
-        if let Some(size) = self.request_size {
+        if let (Some(size), Some(histogram)) = (self.request_size, &self.instruments.request_size) {
             self.span.record("http.request.body.size", size);
-            self.instruments.request_size.record(size, &self.attrs);
+            histogram.record(size, &self.attrs);
         }
-        if let Some(size) = self.response_size {
+        if let (Some(size), Some(histogram)) = (self.response_size, &self.instruments.response_size)
+        {
             self.span.record("http.response.body.size", size);
-            self.instruments.response_size.record(size, &self.attrs);
+            histogram.record(size, &self.attrs);
         }
-        self.instruments.duration.record(elapsed, &self.attrs);
         self.instruments
-            .active
-            .add(-1, &self.attrs[..self.active_len]);
+            .duration
+            .record(elapsed * self.instruments.duration_scale, &self.attrs);
+        if let Some(active) = &self.instruments.active {
+            active.add(-1, &self.attrs[..self.active_len]);
+        }
         // The span ends when the last handle (this one) is dropped.
     }
 }
@@ -280,6 +380,10 @@ where
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(data) = frame.data_ref() {
                         guard.streamed += data.remaining() as u64;
+                    } else if let Some(trailers) = frame.trailers_ref() {
+                        if let Some(exchange) = guard.exchange_mut() {
+                            exchange.grpc_status(trailers);
+                        }
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -306,5 +410,81 @@ where
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of the client and gRPC services: records the response head, then
+    /// hands the exchange to the body.
+    pub struct ExchangeFuture<F> {
+        #[pin]
+        inner: F,
+        guard: Option<Guard>,
+        response_headers: Option<Arc<HeaderCapture>>,
+    }
+}
+
+impl<F> std::fmt::Debug for ExchangeFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> ExchangeFuture<F> {
+    pub(crate) fn new(
+        inner: F,
+        guard: Guard,
+        response_headers: Option<Arc<HeaderCapture>>,
+    ) -> Self {
+        Self {
+            inner,
+            guard: Some(guard),
+            response_headers,
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for ExchangeFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    E: std::fmt::Display,
+    ResBody: Body,
+{
+    type Output = Result<http::Response<InstrumentedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = {
+            let _entered = this
+                .guard
+                .as_ref()
+                .and_then(Guard::span)
+                .map(tracing::Span::enter);
+            this.inner.poll(cx)
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let Some(guard) = this.guard.as_mut() else {
+            return Poll::Ready(result.map(|r| r.map(|b| InstrumentedBody::new(b, None))));
+        };
+        match result {
+            Ok(response) => {
+                if let Some(exchange) = guard.exchange_mut() {
+                    exchange.response(&response);
+                    if let Some(capture) = this.response_headers.as_deref() {
+                        for kv in capture.attributes(response.headers()) {
+                            exchange.span.set_attribute(kv.key, kv.value);
+                        }
+                    }
+                }
+                let guard = this.guard.take();
+                Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
+            }
+            Err(error) => {
+                guard.fail(std::any::type_name::<E>(), error.to_string());
+                Poll::Ready(Err(error))
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! and add the development-status `active_requests` and body-size metrics.
 
 mod client;
-mod exchange;
-mod semconv;
+pub(crate) mod exchange;
+pub(crate) mod semconv;
 mod server;
 
 use std::borrow::Cow;

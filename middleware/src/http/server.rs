@@ -19,7 +19,7 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Side};
+use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Protocol, Side};
 use super::{semconv, Propagation};
 use crate::headers::{HeaderCapture, HeaderExtractor};
 
@@ -427,6 +427,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         .and_then(|v| v.parse().ok());
     let exchange = Exchange {
         side: Side::Server,
+        protocol: Protocol::Http,
         span,
         start,
         instruments: config.instruments.clone(),

@@ -1,0 +1,279 @@
+//! gRPC: [`GrpcServerLayer`] for tonic servers, [`GrpcClientLayer`] for tonic channels.
+//!
+//! gRPC is HTTP/2 with a status in `grpc-status` (in the trailers, or in the head of a
+//! trailers-only response), so these layers work on the `http` types tonic uses and need no
+//! tonic dependency. They follow the RPC semantic conventions (v1.37): span
+//! `{package.Service}/{Method}`, `rpc.system = "grpc"`, `rpc.service`, `rpc.method`,
+//! `rpc.grpc.status_code`; on a server only UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+//! INTERNAL, UNAVAILABLE and DATA_LOSS make the span an error, on a client every status but
+//! OK; `rpc.server.duration` / `rpc.client.duration` histograms in milliseconds, timed to the
+//! end of the response stream. Context travels in the request metadata (HTTP/2 headers).
+//!
+//! # Example
+//! ```
+//! use beacon_middleware::grpc::{GrpcClientLayer, GrpcServerLayer};
+//!
+//! // Server: tonic::transport::Server::builder().layer(GrpcServerLayer::new()).add_service(…)
+//! // Client: tower::ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)
+//! let (_server, _client) = (GrpcServerLayer::new(), GrpcClientLayer::new());
+//! ```
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use beacon::propagation::Propagators;
+use http::{Request, Response};
+use http_body::Body;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::KeyValue;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::headers::{HeaderExtractor, HeaderInjector};
+use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Instruments, Protocol, Side};
+use crate::http::{semconv, InstrumentedBody, Propagation};
+
+#[derive(Clone, Debug)]
+struct Config {
+    side: Side,
+    instruments: Instruments,
+    propagation: Propagation,
+    /// `server.address` and `server.port` for a client whose requests carry only a path (as
+    /// tonic's do above the channel).
+    server: Option<(Arc<str>, u16)>,
+}
+
+impl Config {
+    fn new(side: Side) -> Self {
+        Self {
+            server: None,
+            side,
+            instruments: Instruments::grpc(&crate::http::global_meter(), side),
+            propagation: Propagation::Global,
+        }
+    }
+}
+
+macro_rules! layer {
+    ($(#[$doc:meta])* $layer:ident, $service:ident, $side:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $layer {
+            config: Config,
+        }
+
+        impl Default for $layer {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $layer {
+            /// The defaults: global propagator and meter provider.
+            pub fn new() -> Self {
+                Self { config: Config::new($side) }
+            }
+
+            /// Records metrics with this provider instead of the global one.
+            #[must_use]
+            pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
+                self.config.instruments =
+                    Instruments::grpc(&crate::http::meter_from(provider), $side);
+                self
+            }
+
+            /// Propagates with these propagators instead of the global ones.
+            #[must_use]
+            pub fn propagator(mut self, propagators: Propagators) -> Self {
+                self.config.propagation = Propagation::Given(propagators);
+                self
+            }
+        }
+
+        impl<S> Layer<S> for $layer {
+            type Service = $service<S>;
+
+            fn layer(&self, inner: S) -> Self::Service {
+                $service { inner, config: Arc::new(self.config.clone()) }
+            }
+        }
+
+        /// The service the matching layer wraps around yours.
+        #[derive(Clone, Debug)]
+        pub struct $service<S> {
+            inner: S,
+            config: Arc<Config>,
+        }
+
+        impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for $service<S>
+        where
+            S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+            S::Error: std::fmt::Display,
+            ResBody: Body,
+            ResBody::Error: std::fmt::Display,
+        {
+            type Response = Response<InstrumentedBody<ResBody>>;
+            type Error = S::Error;
+            type Future = ExchangeFuture<S::Future>;
+
+            fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+                self.inner.poll_ready(cx)
+            }
+
+            fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+                let guard = start(&self.config, &mut request);
+                let inner = {
+                    let _entered = guard.span().map(tracing::Span::enter);
+                    self.inner.call(request)
+                };
+                ExchangeFuture::new(inner, guard, None)
+            }
+        }
+    };
+}
+
+layer!(
+    /// Instruments a gRPC server (add it with `tonic::transport::Server::builder().layer(…)`):
+    /// a server span per call, continuing the caller's trace, and `rpc.server.duration`.
+    GrpcServerLayer,
+    GrpcServerService,
+    Side::Server
+);
+
+layer!(
+    /// Instruments a gRPC client (wrap a tonic `Channel` with it): a client span per call,
+    /// whose context travels in the request metadata, and `rpc.client.duration`.
+    GrpcClientLayer,
+    GrpcClientService,
+    Side::Client
+);
+
+impl GrpcClientLayer {
+    /// The server this client talks to, for `server.address` and `server.port` (tonic's
+    /// requests carry only the method path at this layer).
+    #[must_use]
+    pub fn server(mut self, address: impl AsRef<str>, port: u16) -> Self {
+        self.config.server = Some((Arc::from(address.as_ref()), port));
+        self
+    }
+}
+
+/// `/package.Service/Method` → (`package.Service/Method`, `package.Service`, `Method`).
+fn names(path: &str) -> (&str, &str, &str) {
+    let full = path.strip_prefix('/').unwrap_or(path);
+    match full.rsplit_once('/') {
+        Some((service, method)) if !service.is_empty() && !method.is_empty() => {
+            (full, service, method)
+        }
+        _ => (full, "", ""),
+    }
+}
+
+fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
+    let start = Instant::now();
+    let (name, service, method) = names(request.uri().path());
+    let (host, port) = match (
+        semconv::host_and_port(request.uri(), request.headers()),
+        &config.server,
+    ) {
+        (Some((host, port)), _) => (Some(host), port),
+        (None, Some((host, port))) => (Some(&**host), Some(*port)),
+        (None, None) => (None, None),
+    };
+    let span = match config.side {
+        Side::Server => tracing::info_span!(
+            target: "beacon_middleware::grpc",
+            parent: None,
+            "gRPC request",
+            otel.name = name,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+            rpc.grpc.status_code = Empty,
+            server.address = host,
+            server.port = port.map(i64::from),
+            error.type = Empty,
+            beacon.http.abandoned = Empty,
+        ),
+        Side::Client => tracing::info_span!(
+            target: "beacon_middleware::grpc",
+            "gRPC client request",
+            otel.name = name,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+            rpc.grpc.status_code = Empty,
+            server.address = host,
+            server.port = port.map(i64::from),
+            error.type = Empty,
+            beacon.http.abandoned = Empty,
+        ),
+    };
+    let mut attrs = Vec::with_capacity(6);
+    attrs.push(KeyValue::new("rpc.system", "grpc"));
+    attrs.push(KeyValue::new("rpc.service", service.to_owned()));
+    attrs.push(KeyValue::new("rpc.method", method.to_owned()));
+    if config.side == Side::Client {
+        if let Some(host) = host {
+            attrs.push(KeyValue::new("server.address", host.to_owned()));
+        }
+        if let Some(port) = port {
+            attrs.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    if !span.is_disabled() {
+        match config.side {
+            Side::Server => {
+                let parent = config
+                    .propagation
+                    .extract(&HeaderExtractor(request.headers()));
+                let _ = span.set_parent(parent);
+            }
+            Side::Client => {
+                config
+                    .propagation
+                    .inject(&span.context(), &mut HeaderInjector(request.headers_mut()));
+            }
+        }
+    }
+    let active_len = attrs.len();
+    let exchange = Exchange {
+        side: config.side,
+        protocol: Protocol::Grpc,
+        span,
+        start,
+        instruments: config.instruments.clone(),
+        attrs,
+        active_len,
+        request_size: None,
+        response_size: None,
+        status: None,
+    };
+    exchange.begin();
+    Guard::new(exchange)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+
+    #[test]
+    fn paths_split_into_service_and_method() {
+        assert_eq!(
+            names("/grpc.health.v1.Health/Check"),
+            (
+                "grpc.health.v1.Health/Check",
+                "grpc.health.v1.Health",
+                "Check"
+            )
+        );
+        assert_eq!(names("/nonsense"), ("nonsense", "", ""));
+    }
+}

@@ -1,0 +1,160 @@
+//! The gRPC layers around a real tonic server (the standard health service) and a tonic
+//! channel on loopback: one trace across client and server, RPC conventions, status mapping.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use beacon_middleware::grpc::{GrpcClientLayer, GrpcServerLayer};
+use beacon_test::{capture, span, MetricsCapture};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::Value;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+fn text(v: Option<&Value>) -> String {
+    v.map(|v| v.as_str().into_owned()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_one_trace_with_rpc_spans_status_mapping_and_duration() {
+    let metrics = MetricsCapture::new();
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("shop.Orders", tonic_health::ServingStatus::Serving)
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tonic::transport::Server::builder()
+        .layer(GrpcServerLayer::new().meter_provider(metrics.provider()))
+        .add_service(health)
+        .serve_with_incoming(tokio_stream_from(listener));
+    tokio::spawn(server);
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(
+            GrpcClientLayer::new()
+                .meter_provider(metrics.provider())
+                .server("127.0.0.1", addr.port()),
+        )
+        .service(channel);
+    let mut client = HealthClient::new(channel.clone());
+
+    let cap = capture();
+    let ok = client
+        .check(HealthCheckRequest {
+            service: "shop.Orders".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(ok.into_inner().status, 1, "SERVING");
+    let missing = client
+        .check(HealthCheckRequest {
+            service: "shop.Nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    let server = cap
+        .wait_for_span(
+            span::named("grpc.health.v1.Health/Check")
+                .kind(SpanKind::Server)
+                .attr("rpc.grpc.status_code", 0_i64),
+        )
+        .await
+        .unwrap();
+    let client_span = cap
+        .wait_for_span(
+            span::named("grpc.health.v1.Health/Check")
+                .kind(SpanKind::Client)
+                .attr("rpc.grpc.status_code", 0_i64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server.trace_id, cap.trace_id().unwrap());
+    assert_eq!(
+        server.parent_span_id, client_span.span_id,
+        "context travelled in the metadata"
+    );
+    for (key, expected) in [
+        ("rpc.system", "grpc"),
+        ("rpc.service", "grpc.health.v1.Health"),
+        ("rpc.method", "Check"),
+    ] {
+        assert_eq!(text(server.attr(key)), expected, "{key}");
+        assert_eq!(text(client_span.attr(key)), expected, "{key}");
+    }
+    assert_eq!(text(client_span.attr("server.address")), "127.0.0.1");
+    assert_eq!(server.status, Status::Unset);
+
+    // NOT_FOUND (5) is the caller's problem: an error on the client, not on the server.
+    let server_nf = cap
+        .wait_for_span(
+            span::named("grpc.health.v1.Health/Check")
+                .kind(SpanKind::Server)
+                .attr("rpc.grpc.status_code", 5_i64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server_nf.status, Status::Unset);
+    let client_nf = cap
+        .wait_for_span(
+            span::named("grpc.health.v1.Health/Check")
+                .kind(SpanKind::Client)
+                .attr("rpc.grpc.status_code", 5_i64),
+        )
+        .await
+        .unwrap();
+    assert!(client_nf.is_error(), "{client_nf}");
+
+    // UNIMPLEMENTED (12) is an error on both sides.
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let unimplemented = grpc
+        .unary::<HealthCheckRequest, HealthCheckRequest, _>(
+            tonic::Request::new(HealthCheckRequest::default()),
+            http::uri::PathAndQuery::from_static("/shop.Orders/Cancel"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
+    let server_unimpl = cap
+        .wait_for_span(span::named("shop.Orders/Cancel").kind(SpanKind::Server))
+        .await
+        .unwrap();
+    assert!(server_unimpl.is_error());
+    assert_eq!(
+        server_unimpl.attr("rpc.grpc.status_code"),
+        Some(&Value::I64(12))
+    );
+
+    let duration = metrics
+        .point(
+            "rpc.server.duration",
+            &[("rpc.method", "Check"), ("rpc.grpc.status_code", "0")],
+        )
+        .expect("server duration");
+    assert_eq!(duration.unit, "ms");
+    assert_eq!(duration.value.count(), Some(1));
+    let client_duration = metrics
+        .point(
+            "rpc.client.duration",
+            &[("rpc.method", "Check"), ("rpc.grpc.status_code", "5")],
+        )
+        .expect("client duration");
+    assert_eq!(client_duration.value.count(), Some(1));
+}
+
+fn tokio_stream_from(
+    listener: tokio::net::TcpListener,
+) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures_util::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
