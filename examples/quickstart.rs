@@ -65,7 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/orders/{id}", get(get_order))
         .route("/checkout/{id}", post(checkout))
-        .with_state(AppState { orders });
+        .with_state(AppState { orders })
+        // A server span and the `http.server.*` metrics for every request, continuing the
+        // caller's trace.
+        .layer(beacon_middleware::http::ServerLayer::new());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -84,12 +87,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         async {
             let got = client
                 .get(format!("http://{addr}/orders/{id}"))
+                .headers(trace_headers())
                 .send()
                 .await?;
             info!(status = got.status().as_u16(), "looked up order");
             if got.status().is_success() {
                 let paid = client
                     .post(format!("http://{addr}/checkout/{id}"))
+                    .headers(trace_headers())
                     .send()
                     .await?;
                 info!(status = paid.status().as_u16(), "checked out");
@@ -113,8 +118,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The current trace context as request headers, so the server continues this trace.
+fn trace_headers() -> reqwest::header::HeaderMap {
+    let mut headers = reqwest::header::HeaderMap::new();
+    beacon::propagation::inject(&mut beacon_middleware::headers::HeaderInjector(
+        &mut headers,
+    ));
+    headers
+}
+
 async fn get_order(Path(id): Path<u64>) -> Result<String, StatusCode> {
-    let span = info_span!("order.lookup", order.id = id, otel.kind = "server");
+    let span = info_span!("order.lookup", order.id = id);
     async move {
         if id == 404 {
             warn!(order.id = id, "order not found");
@@ -128,7 +142,7 @@ async fn get_order(Path(id): Path<u64>) -> Result<String, StatusCode> {
 }
 
 async fn checkout(State(state): State<AppState>, Path(id): Path<u64>) -> StatusCode {
-    let span = info_span!("checkout", order.id = id, otel.kind = "server");
+    let span = info_span!("checkout", order.id = id);
     async move {
         state
             .orders
