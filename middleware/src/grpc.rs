@@ -62,7 +62,7 @@ macro_rules! layer {
         $(#[$doc])*
         #[derive(Clone, Debug)]
         pub struct $layer {
-            config: Config,
+            config: Arc<Config>,
         }
 
         impl Default for $layer {
@@ -74,13 +74,13 @@ macro_rules! layer {
         impl $layer {
             /// The defaults: global propagator and meter provider.
             pub fn new() -> Self {
-                Self { config: Config::new($side) }
+                Self { config: Arc::new(Config::new($side)) }
             }
 
             /// Records metrics with this provider instead of the global one.
             #[must_use]
             pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-                self.config.instruments =
+                Arc::make_mut(&mut self.config).instruments =
                     Instruments::grpc(&crate::http::meter_from(provider), $side);
                 self
             }
@@ -88,7 +88,7 @@ macro_rules! layer {
             /// Propagates with these propagators instead of the global ones.
             #[must_use]
             pub fn propagator(mut self, propagators: Propagators) -> Self {
-                self.config.propagation = Propagation::Given(propagators);
+                Arc::make_mut(&mut self.config).propagation = Propagation::Given(propagators);
                 self
             }
         }
@@ -97,7 +97,7 @@ macro_rules! layer {
             type Service = $service<S>;
 
             fn layer(&self, inner: S) -> Self::Service {
-                $service { inner, config: Arc::new(self.config.clone()) }
+                $service { inner, config: Arc::clone(&self.config) }
             }
         }
 
@@ -156,7 +156,7 @@ impl GrpcClientLayer {
     /// requests carry only the method path at this layer).
     #[must_use]
     pub fn server(mut self, address: impl AsRef<str>, port: u16) -> Self {
-        self.config.server = Some((Arc::from(address.as_ref()), port));
+        Arc::make_mut(&mut self.config).server = Some((Arc::from(address.as_ref()), port));
         self
     }
 }

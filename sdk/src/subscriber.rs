@@ -64,7 +64,11 @@ pub(crate) fn dispatch(
     // reads per enter/exit; Beacon leaves it off.
     let spans = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_tracked_inactivity(false);
+        .with_tracked_inactivity(false)
+        // `thread.id`/`thread.name` and a `target` attribute on every span cost an allocation
+        // each and are not what span readers look for; `code.*` (the location) stays.
+        .with_threads(false)
+        .with_target(false);
     let logs = OpenTelemetryTracingBridge::new(logger_provider);
     let console = console.map(|(writer, ansi)| {
         tracing_subscriber::fmt::layer()

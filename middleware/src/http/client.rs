@@ -55,7 +55,7 @@ struct Config {
 /// ```
 #[derive(Clone)]
 pub struct ClientLayer {
-    config: Config,
+    config: Arc<Config>,
 }
 
 impl std::fmt::Debug for ClientLayer {
@@ -74,27 +74,31 @@ impl ClientLayer {
     /// The defaults: global propagator and meter provider, no headers captured.
     pub fn new() -> Self {
         Self {
-            config: Config {
+            config: Arc::new(Config {
                 instruments: Instruments::new(&super::global_meter(), Side::Client),
                 propagation: Propagation::Global,
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
-            },
+            }),
         }
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
     }
 
     /// Records metrics with this provider instead of the global one.
     #[must_use]
     pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-        self.config.instruments = Instruments::new(&super::meter_from(provider), Side::Client);
+        self.config().instruments = Instruments::new(&super::meter_from(provider), Side::Client);
         self
     }
 
     /// Injects the context with these propagators instead of the global ones.
     #[must_use]
     pub fn propagator(mut self, propagators: Propagators) -> Self {
-        self.config.propagation = Propagation::Given(propagators);
+        self.config().propagation = Propagation::Given(propagators);
         self
     }
 
@@ -105,7 +109,7 @@ impl ClientLayer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.config.request_headers = HeaderCapture::new("http.request.header.", names);
+        self.config().request_headers = HeaderCapture::new("http.request.header.", names);
         self
     }
 
@@ -116,7 +120,8 @@ impl ClientLayer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.config.response_headers = Arc::new(HeaderCapture::new("http.response.header.", names));
+        self.config().response_headers =
+            Arc::new(HeaderCapture::new("http.response.header.", names));
         self
     }
 
@@ -128,7 +133,7 @@ impl ClientLayer {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
-        self.config.sensitive_query = keys.into_iter().map(Into::into).collect();
+        self.config().sensitive_query = keys.into_iter().map(Into::into).collect();
         self
     }
 }
@@ -139,7 +144,7 @@ impl<S> Layer<S> for ClientLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ClientService {
             inner,
-            config: Arc::new(self.config.clone()),
+            config: Arc::clone(&self.config),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use beacon::propagation::Propagators;
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::InstrumentationScope;
 
 pub use client::{ClientLayer, ClientService};
@@ -31,6 +31,24 @@ pub(crate) enum Propagation {
 }
 
 impl Propagation {
+    /// The caller's context from `headers`, or `None` when they carry none of the
+    /// propagators' fields (the common case for a request from outside: nothing to parse).
+    pub(crate) fn extract_from(&self, headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
+        let carrier = crate::headers::HeaderExtractor(headers);
+        // Compared as text, without parsing a header name per field.
+        let present = |p: &dyn TextMapPropagator| {
+            headers
+                .keys()
+                .any(|name| p.fields().any(|f| f.eq_ignore_ascii_case(name.as_str())))
+        };
+        match self {
+            Self::Global => opentelemetry::global::get_text_map_propagator(|p| {
+                present(p).then(|| p.extract(&carrier))
+            }),
+            Self::Given(p) => present(p).then(|| p.extract(&carrier)),
+        }
+    }
+
     pub(crate) fn extract(&self, carrier: &dyn Extractor) -> opentelemetry::Context {
         match self {
             Self::Global => opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier)),

@@ -7,6 +7,9 @@ use http::{HeaderMap, Method, Uri, Version};
 
 use crate::headers::REDACTED;
 
+const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
 /// Histogram boundaries the conventions advise for `http.*.request.duration` (seconds).
 pub(crate) const DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -88,7 +91,7 @@ pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap) -> &'static str {
         _ => {}
     }
     match headers
-        .get("x-forwarded-proto")
+        .get(X_FORWARDED_PROTO)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
     {
@@ -125,7 +128,10 @@ pub(crate) fn host_and_port<'a>(
 
 /// The client's address from `Forwarded: for=` or the first `X-Forwarded-For` entry.
 pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
-    if let Some(forwarded) = headers.get("forwarded").and_then(|v| v.to_str().ok()) {
+    if let Some(forwarded) = headers
+        .get(http::header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+    {
         let first = forwarded.split(',').next().unwrap_or("");
         for pair in first.split(';') {
             let (k, v) = pair.trim().split_once('=')?;
@@ -141,7 +147,7 @@ pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
         }
     }
     headers
-        .get("x-forwarded-for")
+        .get(X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(str::trim)

@@ -21,7 +21,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Protocol, Side};
 use super::{semconv, Propagation};
-use crate::headers::{HeaderCapture, HeaderExtractor};
+use crate::headers::HeaderCapture;
 
 type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
 type RequestHook = Arc<dyn Fn(&Parts, &tracing::Span) + Send + Sync>;
@@ -87,7 +87,8 @@ struct Config {
 /// ```
 #[derive(Clone)]
 pub struct ServerLayer {
-    config: Config,
+    // Shared: axum applies the layer to each route and may clone it per request.
+    config: Arc<Config>,
 }
 
 impl std::fmt::Debug for ServerLayer {
@@ -111,7 +112,7 @@ impl ServerLayer {
     /// no headers captured, panics recorded and re-raised.
     pub fn new() -> Self {
         Self {
-            config: Config {
+            config: Arc::new(Config {
                 instruments: Instruments::new(&super::global_meter(), Side::Server),
                 propagation: Propagation::Global,
                 excluded: DEFAULT_EXCLUDED.iter().map(|p| Cow::Borrowed(*p)).collect(),
@@ -122,14 +123,18 @@ impl ServerLayer {
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
-            },
+            }),
         }
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
     }
 
     /// Records metrics with this provider instead of the global one.
     #[must_use]
     pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-        self.config.instruments = Instruments::new(&super::meter_from(provider), Side::Server);
+        self.config().instruments = Instruments::new(&super::meter_from(provider), Side::Server);
         self
     }
 
@@ -137,7 +142,7 @@ impl ServerLayer {
     /// pipeline built with `beacon::builder().build()` and not installed).
     #[must_use]
     pub fn propagator(mut self, propagators: Propagators) -> Self {
-        self.config.propagation = Propagation::Given(propagators);
+        self.config().propagation = Propagation::Given(propagators);
         self
     }
 
@@ -149,7 +154,7 @@ impl ServerLayer {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
-        self.config.excluded = paths.into_iter().map(Into::into).collect();
+        self.config().excluded = paths.into_iter().map(Into::into).collect();
         self
     }
 
@@ -160,7 +165,7 @@ impl ServerLayer {
         mut self,
         route: impl Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     ) -> Self {
-        self.config.route = Some(Arc::new(route));
+        self.config().route = Some(Arc::new(route));
         self
     }
 
@@ -173,7 +178,7 @@ impl ServerLayer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.config.request_headers = HeaderCapture::new("http.request.header.", names);
+        self.config().request_headers = HeaderCapture::new("http.request.header.", names);
         self
     }
 
@@ -185,7 +190,7 @@ impl ServerLayer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.config.response_headers = HeaderCapture::new("http.response.header.", names);
+        self.config().response_headers = HeaderCapture::new("http.response.header.", names);
         self
     }
 
@@ -198,7 +203,7 @@ impl ServerLayer {
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
-        self.config.sensitive_query = keys.into_iter().map(Into::into).collect();
+        self.config().sensitive_query = keys.into_iter().map(Into::into).collect();
         self
     }
 
@@ -209,7 +214,7 @@ impl ServerLayer {
         mut self,
         hook: impl Fn(&Parts, &tracing::Span) + Send + Sync + 'static,
     ) -> Self {
-        self.config.on_request = Some(Arc::new(hook));
+        self.config().on_request = Some(Arc::new(hook));
         self
     }
 
@@ -218,7 +223,7 @@ impl ServerLayer {
     /// message.
     #[must_use]
     pub fn catch_panic(mut self, on: bool) -> Self {
-        self.config.catch_panic = on;
+        self.config().catch_panic = on;
         self
     }
 
@@ -227,7 +232,7 @@ impl ServerLayer {
     /// quote the trace of a failed call.
     #[must_use]
     pub fn trace_response(mut self, on: bool) -> Self {
-        self.config.trace_response = on;
+        self.config().trace_response = on;
         self
     }
 }
@@ -266,7 +271,7 @@ impl<S> Layer<S> for ServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ServerService {
             inner,
-            config: Arc::new(self.config.clone()),
+            config: Arc::clone(&self.config),
         }
     }
 }
@@ -333,6 +338,21 @@ where
     }
 }
 
+/// `client.address`: what a proxy said, or the peer's address.
+enum ClientAddress<'a> {
+    Forwarded(&'a str),
+    Peer(std::net::IpAddr),
+}
+
+impl std::fmt::Display for ClientAddress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Forwarded(s) => f.write_str(s),
+            Self::Peer(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
 /// Opens the span and counts the request as active.
 fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
     let (method, original) = semconv::method(&parts.method);
@@ -344,24 +364,41 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
     };
     let scheme = semconv::server_scheme(&parts.uri, &parts.headers);
     let version = semconv::protocol_version(parts.version);
+    // Every attribute known now is given at creation: one pass through the subscriber, and
+    // samplers see them, as the conventions ask.
+    let query = parts
+        .uri
+        .query()
+        .map(|q| semconv::redact_query(q, &config.sensitive_query));
+    let (host, port) = match semconv::host_and_port(&parts.uri, &parts.headers) {
+        Some((host, port)) => (Some(host), port.map(i64::from)),
+        None => (None, None),
+    };
+    let client = semconv::forwarded_client(&parts.headers)
+        .map(ClientAddress::Forwarded)
+        .or_else(|| peer_address(parts).map(ClientAddress::Peer));
+    let agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     let span = tracing::info_span!(
         target: "beacon_middleware::http",
         parent: None,
         "HTTP request",
-        otel.name = %name,
+        otel.name = name.as_ref(),
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
         url.path = parts.uri.path(),
         url.scheme = scheme,
-        url.query = Empty,
+        url.query = query.as_deref(),
         http.route = route.as_deref(),
         http.response.status_code = Empty,
-        server.address = Empty,
-        server.port = Empty,
-        client.address = Empty,
-        user_agent.original = Empty,
+        server.address = host,
+        server.port = port,
+        client.address = client.as_ref().map(tracing::field::display),
+        user_agent.original = agent,
         network.protocol.version = version,
         error.type = Empty,
         http.request.body.size = Empty,
@@ -371,36 +408,8 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
     if !span.is_disabled() {
         // The caller's span (if valid) and baggage. Without a valid parent the span stays a
         // root of a new trace; a rejected parent changes nothing else.
-        let parent = config.propagation.extract(&HeaderExtractor(&parts.headers));
-        let _ = span.set_parent(parent);
-        if let Some(query) = parts.uri.query() {
-            span.record(
-                "url.query",
-                &*semconv::redact_query(query, &config.sensitive_query),
-            );
-        }
-        if let Some((host, port)) = semconv::host_and_port(&parts.uri, &parts.headers) {
-            span.record("server.address", host);
-            if let Some(port) = port {
-                span.record("server.port", i64::from(port));
-            }
-        }
-        match semconv::forwarded_client(&parts.headers) {
-            Some(client) => {
-                span.record("client.address", client);
-            }
-            None => {
-                if let Some(ip) = peer_address(parts) {
-                    span.record("client.address", tracing::field::display(ip));
-                }
-            }
-        }
-        if let Some(agent) = parts
-            .headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            span.record("user_agent.original", agent);
+        if let Some(parent) = config.propagation.extract_from(&parts.headers) {
+            let _ = span.set_parent(parent);
         }
         if !config.request_headers.is_empty() {
             for kv in config.request_headers.attributes(&parts.headers) {

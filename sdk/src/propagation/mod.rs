@@ -108,6 +108,18 @@ impl Propagators {
     }
 }
 
+impl TextMapPropagator for Propagators {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.inner.inject_context(cx, injector);
+    }
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        self.inner.extract_with_context(cx, extractor)
+    }
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        self.inner.fields()
+    }
+}
+
 /// Lets the global propagator share Beacon's composite.
 #[derive(Debug)]
 pub(crate) struct TextMapCompositePropagatorHandle(Arc<TextMapCompositePropagator>);
