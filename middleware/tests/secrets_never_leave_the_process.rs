@@ -73,7 +73,9 @@ fn no_secret_reaches_the_collector() {
         )
         .service(transport);
 
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     tracing::dispatcher::with_default(&telemetry.dispatch(), || {
         rt.block_on(async {
             let request = Request::get(
@@ -110,9 +112,15 @@ fn no_secret_reaches_the_collector() {
         "http.request.header.authorization",
         "http.response.header.set-cookie",
     ] {
-        assert!(everything.contains(expected), "{expected} missing from what was exported");
+        assert!(
+            everything.contains(expected),
+            "{expected} missing from what was exported"
+        );
     }
     for secret in SECRETS {
-        assert!(!everything.contains(secret), "{secret} was exported:\n{everything}");
+        assert!(
+            !everything.contains(secret),
+            "{secret} was exported:\n{everything}"
+        );
     }
 }

@@ -83,6 +83,7 @@
 //! the test instant and exact, rather than a real sleep.
 
 mod capture;
+mod hostile;
 mod hub;
 mod matcher;
 mod metrics;
@@ -91,6 +92,7 @@ mod step;
 mod wait;
 
 pub use capture::{Capture, CaptureError, DEFAULT_TIMEOUT};
+pub use hostile::HostileStrings;
 pub use hub::{LogSink, SpanSink};
 pub use matcher::{LogMatcher, Matcher, SpanMatcher};
 pub use metrics::{MetricPoint, MetricsCapture, PointValue};

@@ -317,4 +317,35 @@ mod tests {
         );
         assert_eq!(forwarded_client(&h), Some("192.0.2.60"));
     }
+
+    #[test]
+    fn hostile_input_never_panics_and_stays_bounded() {
+        let mut gen = beacon_test::HostileStrings::new(8);
+        let k = keys();
+        for _ in 0..20_000 {
+            let text = gen.next_string(12);
+            let redacted = redact_query(&text, &k);
+            // Each sensitive value becomes REDACTED: at most 8 extra bytes per pair.
+            assert!(redacted.len() <= text.len() + 8 * (text.matches('&').count() + 1));
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&text) {
+                headers.insert(http::header::HOST, v.clone());
+                headers.insert(http::header::FORWARDED, v.clone());
+                headers.insert(X_FORWARDED_FOR, v);
+            }
+            let uri = Uri::from_static("/");
+            if let Some((host, _)) = host_and_port(&uri, &headers) {
+                assert!(host.len() <= text.len());
+            }
+            if let Some(client) = forwarded_client(&headers) {
+                assert!(client.len() <= text.len());
+            }
+            if let Ok(uri) = text.parse::<Uri>() {
+                assert!(full_url(&uri, &k).len() <= text.len() + 64);
+                let _ = host_and_port(&uri, &HeaderMap::new());
+            }
+            let capture = crate::headers::HeaderCapture::new("http.request.header.", [&text]);
+            let _ = capture.attributes(&headers);
+        }
+    }
 }
