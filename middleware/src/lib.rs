@@ -26,6 +26,9 @@
 //! Create the layers after `beacon::init()`: they take the global meter provider and
 //! propagator (or pass them explicitly with `meter_provider` and `propagator`).
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod grpc;
 pub mod headers;
+pub mod health;
 pub mod http;

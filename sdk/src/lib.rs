@@ -39,6 +39,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`config`] | the [`Builder`], typed values ([`config::Sampler`], [`config::Exporter`]…), the variable names ([`config::vars`]) and the rules for invalid values |
+//! | [`health`] | named async health checks with timeouts, and the JSON report `/health/ready` serves |
 //! | [`sampling`] | samplers beyond the spec's: at most N traces per second; tail sampling |
 //! | [`propagation`] | inject/extract on any string map (message headers), task spawning that keeps the trace, B3 and Jaeger propagators |
 //! | [`otel`] | the OpenTelemetry crates Beacon is built on, re-exported so versions always match |
@@ -55,6 +56,7 @@
 //! with no tokio at all, and shutdown cannot deadlock waiting on the runtime it blocks.
 
 pub mod config;
+pub mod health;
 mod pipeline;
 pub mod propagation;
 mod resource;

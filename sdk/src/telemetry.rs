@@ -73,6 +73,25 @@ impl Stats {
     }
 }
 
+/// Sums the per-destination counters by signal.
+fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
+    let mut stats = Stats::default();
+    for (signal, _, s) in list {
+        let snap = s.snapshot();
+        let slot = match signal {
+            Signal::Traces => &mut stats.traces,
+            Signal::Logs => &mut stats.logs,
+            Signal::Metrics => continue,
+        };
+        slot.accepted += snap.accepted;
+        slot.dropped += snap.dropped;
+        slot.exported += snap.exported;
+        slot.failed += snap.failed;
+        slot.retained += snap.retained;
+    }
+    stats
+}
+
 /// Why [`Telemetry::shutdown`] did not complete cleanly: which providers failed, and the final
 /// counters (so what was lost is known).
 #[derive(Debug)]
@@ -190,24 +209,46 @@ impl Telemetry {
 
     /// Counters of what each pipeline accepted, exported, dropped and failed so far.
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats::default();
-        if let Some(p) = &self.pipeline {
-            for (signal, _, s) in &p.stats {
-                let snap = s.snapshot();
-                let slot = match signal {
-                    Signal::Traces => &mut stats.traces,
-                    Signal::Logs => &mut stats.logs,
-                    Signal::Metrics => continue,
-                };
-                slot.accepted += snap.accepted;
-                slot.dropped += snap.dropped;
-                slot.exported += snap.exported;
-                slot.failed += snap.failed;
-                slot.retained += snap.retained;
+        match &self.pipeline {
+            Some(p) => {
+                let mut stats = sum_stats(&p.stats);
+                stats.tail_sampling = p.tail_stats.as_ref().map(|s| s.snapshot());
+                stats
             }
-            stats.tail_sampling = p.tail_stats.as_ref().map(|s| s.snapshot());
+            None => Stats::default(),
         }
-        stats
+    }
+
+    /// Registers Beacon's own optional check, `telemetry.export`, in `health`: it fails (the
+    /// service is reported degraded, still ready) when spans or log records failed to export
+    /// or were dropped since the previous check, or are being held for retry because the
+    /// collector does not answer.
+    pub fn register_health(&self, health: &crate::health::Health) {
+        let stats = self
+            .pipeline
+            .as_ref()
+            .map(|p| p.stats.clone())
+            .unwrap_or_default();
+        let last = Arc::new(std::sync::Mutex::new(sum_stats(&stats)));
+        health.register_optional("telemetry.export", Duration::from_millis(100), move || {
+            let now = sum_stats(&stats);
+            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+            let failed = (now.traces.failed + now.logs.failed)
+                .saturating_sub(last.traces.failed + last.logs.failed);
+            let dropped = (now.traces.dropped + now.logs.dropped)
+                .saturating_sub(last.traces.dropped + last.logs.dropped);
+            let retained = now.traces.retained + now.logs.retained;
+            *last = now;
+            let result = if failed + dropped + retained == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "since the last check {failed} items failed to export and {dropped} were \
+                     dropped; {retained} are held for retry"
+                ))
+            };
+            std::future::ready(result)
+        });
     }
 
     /// Installs this pipeline globally: the `tracing` subscriber, the OTel tracer and meter

@@ -1,0 +1,158 @@
+//! `/health/live` and `/health/ready` over a real axum server: 503 while a critical check fails
+//! or hangs (answered within the check's timeout), 200 once it recovers, optional checks only
+//! degrade, and Beacon's own `telemetry.export` check reports a dead collector.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beacon::health::Health;
+use http::StatusCode;
+
+async fn get(addr: std::net::SocketAddr, path: &str) -> (StatusCode, String) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let request = http::Request::get(path)
+        .header("host", "localhost")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_follows_the_checks_and_a_hanging_check_cannot_hang_it() {
+    // 0 = healthy, 1 = failing, 2 = hanging.
+    let mode = Arc::new(AtomicU8::new(0));
+    let health = Health::new().deadline(Duration::from_secs(2));
+    let m = Arc::clone(&mode);
+    health.register("database", Duration::from_millis(150), move || {
+        let m = Arc::clone(&m);
+        async move {
+            match m.load(Ordering::SeqCst) {
+                0 => Ok(()),
+                1 => Err("connection refused".to_owned()),
+                _ => std::future::pending().await,
+            }
+        }
+    });
+    health.register_optional("cache", Duration::from_millis(150), || async {
+        Err("evicted".to_owned())
+    });
+    let app = axum::Router::new().merge(beacon_middleware::axum::health_routes(health));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (status, body) = get(addr, "/health/live").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"up"}"#)
+    );
+
+    let (status, body) = get(addr, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.starts_with(r#"{"status":"degraded","checks":{"database":{"status":"up""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""cache":{"status":"degraded","#) && body.contains(r#""error":"evicted""#),
+        "{body}"
+    );
+
+    mode.store(1, Ordering::SeqCst);
+    let (status, body) = get(addr, "/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body.contains(r#""database":{"status":"down","#) && body.contains("connection refused"),
+        "{body}"
+    );
+
+    mode.store(2, Ordering::SeqCst);
+    let asked = Instant::now();
+    let (status, body) = get(addr, "/health/ready").await;
+    let took = asked.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("timed out after 150 ms"), "{body}");
+    assert!(
+        took < Duration::from_secs(2),
+        "answered within the deadline: {took:?}"
+    );
+
+    mode.store(0, Ordering::SeqCst);
+    let (status, _) = get(addr, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "recovered");
+}
+
+#[test]
+fn the_telemetry_export_check_reports_a_dead_collector() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let telemetry = beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint(format!("http://{closed}"))
+        .otlp_protocol(beacon::config::Protocol::HttpProtobuf)
+        .otlp_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let health = Health::new();
+    telemetry.register_health(&health);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let report = rt.block_on(health.check());
+    assert_eq!(
+        report.status,
+        beacon::health::Status::Up,
+        "nothing failed yet"
+    );
+
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        tracing::info_span!("doomed").in_scope(|| {});
+    });
+    // Flushing makes the export attempt (and its failure) happen now.
+    let _ = telemetry.flush();
+    let report = rt.block_on(health.check());
+    let export = report
+        .checks
+        .iter()
+        .find(|c| c.name == "telemetry.export")
+        .unwrap();
+    assert_eq!(
+        export.status,
+        beacon::health::Status::Degraded,
+        "{report:?}"
+    );
+    assert!(
+        report.is_ready(),
+        "a telemetry problem does not make the service unready"
+    );
+    assert!(
+        export
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("1 are held for retry"),
+        "{export:?}"
+    );
+    // Still degraded while the span waits for the collector.
+    let report = rt.block_on(health.check());
+    assert_eq!(report.status, beacon::health::Status::Degraded);
+}
