@@ -40,6 +40,7 @@
 //! |---|---|
 //! | [`config`] | the [`Builder`], typed values ([`config::Sampler`], [`config::Exporter`]…), the variable names ([`config::vars`]) and the rules for invalid values |
 //! | [`health`] | named async health checks with timeouts, and the JSON report `/health/ready` serves |
+//! | [`self_telemetry`] | the pipelines' own metrics (`otel.sdk.*`, `beacon.exporter.*`): processed, dropped, queued, retained, exported, export duration |
 //! | [`sampling`] | samplers beyond the spec's: at most N traces per second; tail sampling |
 //! | [`propagation`] | inject/extract on any string map (message headers), task spawning that keeps the trace, B3 and Jaeger propagators |
 //! | [`otel`] | the OpenTelemetry crates Beacon is built on, re-exported so versions always match |
@@ -61,6 +62,7 @@ mod pipeline;
 pub mod propagation;
 mod resource;
 pub mod sampling;
+pub mod self_telemetry;
 mod subscriber;
 mod telemetry;
 

@@ -46,6 +46,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
             &runtime,
         )
         .with_value_length_limit(limits.attribute_value_length);
+        processor
+            .stats()
+            .set_destination(format!("traces to OTLP {}", cfg.endpoint));
         stats.push((Signal::Traces, "otlp", processor.stats()));
         exporting.push(Box::new(processor));
     }
@@ -108,6 +111,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
             config.log_batch,
             &runtime,
         );
+        processor
+            .stats()
+            .set_destination(format!("logs to OTLP {}", cfg.endpoint));
         stats.push((Signal::Logs, "otlp", processor.stats()));
         logs = logs.with_log_processor(processor);
     }
@@ -124,6 +130,23 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         logs = logs.with_log_processor(processor);
     }
     let logger_provider = logs.build();
+
+    let capacity = |signal: Signal| match signal {
+        Signal::Logs => config.log_batch.max_queue_size,
+        _ => config.span_batch.max_queue_size,
+    };
+    crate::self_telemetry::register(
+        &meter_provider,
+        stats
+            .iter()
+            .map(|(signal, name, stats)| crate::self_telemetry::Pipe {
+                signal: *signal,
+                name,
+                stats: Arc::clone(stats),
+                capacity: capacity(*signal),
+            })
+            .collect(),
+    );
 
     let dispatch = crate::subscriber::dispatch(
         filter,

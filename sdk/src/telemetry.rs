@@ -88,6 +88,9 @@ fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
         slot.exported += snap.exported;
         slot.failed += snap.failed;
         slot.retained += snap.retained;
+        slot.export_calls += snap.export_calls;
+        slot.export_time += snap.export_time;
+        slot.last_error = snap.last_error.or(slot.last_error);
     }
     stats
 }

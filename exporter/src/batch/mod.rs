@@ -47,7 +47,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc;
 
-pub use stats::{PipelineStats, StatsSnapshot};
+pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
 use worker::{Control, Worker};
 
 use crate::ExportRuntime;

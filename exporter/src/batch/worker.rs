@@ -10,6 +10,7 @@ use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::stats::ExportErrorKind;
 use super::{BatchConfig, BatchExport, PipelineStats};
 
 /// Requests from the application side to the worker.
@@ -186,7 +187,23 @@ impl<E: BatchExport> Worker<E> {
         let n = batch.len();
         let timeout = self.config.export_timeout;
         let keep = self.config.max_retained > 0;
+        let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, self.exporter.export(&batch)).await;
+        let took = started.elapsed();
+        match &outcome {
+            Ok(Ok(())) => self.stats.export_done(took, None),
+            Ok(Err(err)) => {
+                let kind = if super::retry::is_retryable(err) {
+                    ExportErrorKind::Unavailable
+                } else {
+                    ExportErrorKind::Rejected
+                };
+                self.stats.export_done(took, Some((kind, &err.to_string())));
+            }
+            Err(_) => self
+                .stats
+                .export_done(took, Some((ExportErrorKind::Timeout, "no answer in time"))),
+        }
         let keep = keep.then_some(batch);
         match outcome {
             Ok(Ok(())) => {

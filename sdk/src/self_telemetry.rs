@@ -1,0 +1,166 @@
+//! Beacon's pipelines reporting on themselves, as metrics on the same meter provider (so they
+//! reach OTLP, or a scrape, like any other), named per the OpenTelemetry SDK self-observability
+//! conventions (`otel.sdk.*`, development status) plus `beacon.*` for what they do not cover.
+//!
+//! | metric | type | unit | attributes |
+//! |---|---|---|---|
+//! | `otel.sdk.processor.span.processed` / `….log.processed` | counter | `{span}` / `{log_record}` | `otel.component.type`, `otel.component.name`, `error.type=queue_full` for items dropped |
+//! | `otel.sdk.processor.span.queue.size` / `….log.queue.size` | up-down counter | as above | queued or in an export now |
+//! | `otel.sdk.processor.span.queue.capacity` / `….log.queue.capacity` | up-down counter | as above | |
+//! | `otel.sdk.exporter.span.exported` / `….log.exported` | counter | as above | `error.type` (`export_failed`) for items given up |
+//! | `beacon.exporter.span.retained` / `….log.retained` | up-down counter | as above | held for retry while the collector is away |
+//! | `otel.sdk.exporter.operation.duration` | histogram | `s` | `otel.component.name`, `error.type` (`timeout`, `unavailable`, `rejected`) on failure |
+//!
+//! The counters are read from the same atomics as [`crate::Telemetry::stats`] when metrics
+//! are collected, on the metric reader's thread: nothing is added to the application's path.
+
+use std::sync::Arc;
+
+use beacon_exporter::batch::PipelineStats;
+use beacon_exporter::otlp::Signal;
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+
+/// One batch pipeline: its signal, its destination's name, its counters and queue capacity.
+pub(crate) struct Pipe {
+    pub(crate) signal: Signal,
+    pub(crate) name: &'static str,
+    pub(crate) stats: Arc<PipelineStats>,
+    pub(crate) capacity: usize,
+}
+
+pub(crate) fn register(provider: &SdkMeterProvider, pipes: Vec<Pipe>) {
+    if pipes.is_empty() {
+        return;
+    }
+    let meter = provider.meter_with_scope(
+        InstrumentationScope::builder("beacon")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    );
+    let duration = meter
+        .f64_histogram("otel.sdk.exporter.operation.duration")
+        .with_unit("s")
+        .with_description("The duration of exporting a batch of telemetry records.")
+        .build();
+    let pipes: Arc<Vec<(Pipe, Vec<KeyValue>)>> = Arc::new(
+        pipes
+            .into_iter()
+            .filter(|p| !matches!(p.signal, Signal::Metrics))
+            .map(|p| {
+                let kind = match p.signal {
+                    Signal::Logs => "batching_log_processor",
+                    _ => "batching_span_processor",
+                };
+                let attrs = vec![
+                    KeyValue::new("otel.component.type", kind),
+                    KeyValue::new(
+                        "otel.component.name",
+                        format!("{}/{}", signal_name(p.signal), p.name),
+                    ),
+                ];
+                p.stats
+                    .set_duration_histogram(duration.clone(), attrs[1..].to_vec());
+                (p, attrs)
+            })
+            .collect(),
+    );
+    for (signal, item, unit) in [
+        (Signal::Traces, "span", "{span}"),
+        (Signal::Logs, "log", "{log_record}"),
+    ] {
+        if pipes.iter().any(|(p, _)| same(p.signal, signal)) {
+            instruments(&meter, &pipes, signal, item, unit);
+        }
+    }
+}
+
+fn signal_name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "traces",
+        Signal::Metrics => "metrics",
+        Signal::Logs => "logs",
+    }
+}
+
+fn same(a: Signal, b: Signal) -> bool {
+    a == b
+}
+
+fn with(attrs: &[KeyValue], extra: Option<KeyValue>) -> Vec<KeyValue> {
+    let mut out = attrs.to_vec();
+    out.extend(extra);
+    out
+}
+
+fn instruments(
+    meter: &Meter,
+    pipes: &Arc<Vec<(Pipe, Vec<KeyValue>)>>,
+    signal: Signal,
+    item: &str,
+    unit: &'static str,
+) {
+    let each = {
+        let pipes = Arc::clone(pipes);
+        move |f: &mut dyn FnMut(&beacon_exporter::batch::StatsSnapshot, &Pipe, &[KeyValue])| {
+            for (p, attrs) in pipes.iter().filter(|(p, _)| same(p.signal, signal)) {
+                f(&p.stats.snapshot(), p, attrs);
+            }
+        }
+    };
+    let e = each.clone();
+    meter
+        .u64_observable_counter(format!("otel.sdk.processor.{item}.processed"))
+        .with_unit(unit)
+        .with_description(
+            "Items handed to the processor: queued, or dropped when the queue was full.",
+        )
+        .with_callback(move |o| {
+            e(&mut |s, _, attrs| {
+                o.observe(s.accepted - s.dropped, attrs);
+                o.observe(
+                    s.dropped,
+                    &with(attrs, Some(KeyValue::new("error.type", "queue_full"))),
+                );
+            });
+        })
+        .build();
+    let e = each.clone();
+    meter
+        .i64_observable_up_down_counter(format!("otel.sdk.processor.{item}.queue.size"))
+        .with_unit(unit)
+        .with_description("Items queued or in an export now.")
+        .with_callback(move |o| e(&mut |s, _, attrs| o.observe(s.in_flight() as i64, attrs)))
+        .build();
+    let e = each.clone();
+    meter
+        .i64_observable_up_down_counter(format!("otel.sdk.processor.{item}.queue.capacity"))
+        .with_unit(unit)
+        .with_description("The most items the queue holds.")
+        .with_callback(move |o| e(&mut |_, p, attrs| o.observe(p.capacity as i64, attrs)))
+        .build();
+    let e = each.clone();
+    meter
+        .u64_observable_counter(format!("otel.sdk.exporter.{item}.exported"))
+        .with_unit(unit)
+        .with_description("Items delivered, or given up after their export failed.")
+        .with_callback(move |o| {
+            e(&mut |s, _, attrs| {
+                let attrs = &attrs[1..];
+                o.observe(s.exported, attrs);
+                o.observe(
+                    s.failed,
+                    &with(attrs, Some(KeyValue::new("error.type", "export_failed"))),
+                );
+            });
+        })
+        .build();
+    let e = each;
+    meter
+        .i64_observable_up_down_counter(format!("beacon.exporter.{item}.retained"))
+        .with_unit(unit)
+        .with_description("Items held in memory for another try while the collector is away.")
+        .with_callback(move |o| e(&mut |s, _, attrs| o.observe(s.retained as i64, &attrs[1..])))
+        .build();
+}

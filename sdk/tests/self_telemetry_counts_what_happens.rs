@@ -1,0 +1,170 @@
+//! The pipeline's self-metrics, as a real OTLP receiver gets them, match what happened when
+//! the trace collector is down: items dropped on a full queue, held for retry, failed export
+//! attempts timed with their cause — and they agree with `Telemetry::stats()`.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use beacon::config::BatchConfig;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
+use support::{any_value, HttpReceiver, Received};
+
+/// The latest value of `name`'s point whose attributes include `attrs`.
+fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
+    let mut found = None;
+    for m in r
+        .metrics
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .filter(|m| m.name == name)
+    {
+        let points: Vec<(f64, &Vec<_>)> = match &m.data {
+            Some(Data::Sum(s)) => s
+                .data_points
+                .iter()
+                .map(|p| {
+                    let v = match p.value {
+                        Some(Value::AsInt(i)) => i as f64,
+                        Some(Value::AsDouble(d)) => d,
+                        None => f64::NAN,
+                    };
+                    (v, &p.attributes)
+                })
+                .collect(),
+            Some(Data::Histogram(h)) => h
+                .data_points
+                .iter()
+                .map(|p| (p.count as f64, &p.attributes))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (value, point_attrs) in points {
+            let have: HashMap<String, String> = point_attrs
+                .iter()
+                .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
+                .collect();
+            let exact = have.len() == attrs.len();
+            if exact
+                && attrs
+                    .iter()
+                    .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
+            {
+                found = Some(value);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn self_metrics_match_reality_with_the_trace_collector_down() {
+    let receiver = HttpReceiver::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let env: HashMap<&str, String> = [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("http://{closed}/v1/traces"),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            format!("{}/v1/metrics", receiver.endpoint()),
+        ),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let telemetry = beacon::builder()
+        .env_source(move |k| env.get(k).cloned())
+        .span_batch(BatchConfig {
+            max_queue_size: 10,
+            max_export_batch_size: 10,
+            scheduled_delay: Duration::from_secs(3600),
+            ..BatchConfig::default()
+        })
+        .build()
+        .expect("pipeline builds");
+
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        for i in 0..50_i64 {
+            tracing::info_span!("work", i).in_scope(|| {});
+        }
+    });
+    // Exports the queued spans (refused: held for retry), then the metrics.
+    let _ = telemetry.flush();
+    let stats = telemetry.stats().traces;
+    assert_eq!(stats.accepted, 50);
+    assert!(
+        stats.dropped >= 10,
+        "a queue of 10 cannot take 50 at once: {stats:?}"
+    );
+    assert_eq!(stats.retained, stats.accepted - stats.dropped, "{stats:?}");
+    assert!(stats.export_calls >= 1);
+    assert_eq!(
+        stats.last_error,
+        Some(beacon_exporter::batch::ExportErrorKind::Unavailable)
+    );
+
+    let _ = telemetry.flush();
+    let name = [
+        ("otel.component.type", "batching_span_processor"),
+        ("otel.component.name", "traces/otlp"),
+    ];
+    let arrived = receiver.wait_for(Duration::from_secs(10), |r| {
+        latest(r, "otel.sdk.processor.span.processed", &name).is_some()
+    });
+    assert!(
+        arrived,
+        "self-metrics reached the receiver: {:?}",
+        receiver.with(|r| r.metric_names())
+    );
+    receiver.with(|r| {
+        let dropped = [name[0], name[1], ("error.type", "queue_full")];
+        assert_eq!(
+            latest(r, "otel.sdk.processor.span.processed", &name),
+            Some((stats.accepted - stats.dropped) as f64)
+        );
+        assert_eq!(
+            latest(r, "otel.sdk.processor.span.processed", &dropped),
+            Some(stats.dropped as f64)
+        );
+        assert_eq!(
+            latest(r, "otel.sdk.processor.span.queue.capacity", &name),
+            Some(10.0)
+        );
+        assert_eq!(
+            latest(r, "otel.sdk.processor.span.queue.size", &name),
+            Some(0.0)
+        );
+        assert_eq!(
+            latest(r, "beacon.exporter.span.retained", &name[1..]),
+            Some(stats.retained as f64)
+        );
+        assert_eq!(
+            latest(r, "otel.sdk.exporter.span.exported", &name[1..]),
+            Some(0.0)
+        );
+        let failures = latest(
+            r,
+            "otel.sdk.exporter.operation.duration",
+            &[
+                ("otel.component.name", "traces/otlp"),
+                ("error.type", "unavailable"),
+            ],
+        );
+        assert!(
+            failures.is_some_and(|n| n >= 1.0),
+            "failed exports are timed: {failures:?}"
+        );
+    });
+    drop(telemetry);
+}
