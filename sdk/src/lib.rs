@@ -38,6 +38,7 @@
 //! ## Where things are
 //! | module | what |
 //! |---|---|
+//! | [`collectors`] | process, system and tokio runtime metrics in semantic-convention form (feature `system-metrics`) |
 //! | [`config`] | the [`Builder`], typed values ([`config::Sampler`], [`config::Exporter`]…), the variable names ([`config::vars`]) and the rules for invalid values |
 //! | [`health`] | named async health checks with timeouts, and the JSON report `/health/ready` serves |
 //! | [`self_telemetry`] | the pipelines' own metrics (`otel.sdk.*`, `beacon.exporter.*`): processed, dropped, queued, retained, exported, export duration |
@@ -50,12 +51,15 @@
 //! |---|---|---|
 //! | `otlp-grpc` | yes | OTLP over gRPC (tonic) |
 //! | `otlp-http` | yes | OTLP over HTTP, protobuf or JSON |
+//! | `system-metrics` | yes | the [`collectors`] (sysinfo) |
 //!
 //! ## Runtimes
 //! Exporters run on a small runtime Beacon owns (one thread, `beacon-export`), so `init()` and
 //! [`Telemetry::shutdown`] work the same on a multi-thread or current-thread tokio runtime, or
 //! with no tokio at all, and shutdown cannot deadlock waiting on the runtime it blocks.
 
+#[cfg(feature = "system-metrics")]
+pub mod collectors;
 pub mod config;
 pub mod health;
 mod pipeline;

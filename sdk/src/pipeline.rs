@@ -131,6 +131,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     }
     let logger_provider = logs.build();
 
+    #[cfg(feature = "system-metrics")]
+    crate::collectors::register(&meter_provider, &config.collectors);
     let capacity = |signal: Signal| match signal {
         Signal::Logs => config.log_batch.max_queue_size,
         _ => config.span_batch.max_queue_size,

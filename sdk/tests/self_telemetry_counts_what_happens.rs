@@ -8,58 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use beacon::config::BatchConfig;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
-use support::{any_value, HttpReceiver, Received};
-
-/// The latest value of `name`'s point whose attributes include `attrs`.
-fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
-    let mut found = None;
-    for m in r
-        .metrics
-        .iter()
-        .flat_map(|r| &r.resource_metrics)
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .filter(|m| m.name == name)
-    {
-        let points: Vec<(f64, &Vec<_>)> = match &m.data {
-            Some(Data::Sum(s)) => s
-                .data_points
-                .iter()
-                .map(|p| {
-                    let v = match p.value {
-                        Some(Value::AsInt(i)) => i as f64,
-                        Some(Value::AsDouble(d)) => d,
-                        None => f64::NAN,
-                    };
-                    (v, &p.attributes)
-                })
-                .collect(),
-            Some(Data::Histogram(h)) => h
-                .data_points
-                .iter()
-                .map(|p| (p.count as f64, &p.attributes))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (value, point_attrs) in points {
-            let have: HashMap<String, String> = point_attrs
-                .iter()
-                .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
-                .collect();
-            let exact = have.len() == attrs.len();
-            if exact
-                && attrs
-                    .iter()
-                    .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
-            {
-                found = Some(value);
-            }
-        }
-    }
-    found
-}
+use support::{latest, HttpReceiver};
 
 #[test]
 fn self_metrics_match_reality_with_the_trace_collector_down() {

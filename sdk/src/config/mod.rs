@@ -87,6 +87,8 @@ pub struct Builder {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
+    #[cfg(feature = "system-metrics")]
+    pub(crate) collectors: Option<crate::collectors::Collectors>,
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
 }
 
@@ -299,6 +301,15 @@ impl Builder {
     #[must_use]
     pub fn tail_sampling(mut self, config: crate::sampling::TailSamplingConfig) -> Self {
         self.tail_sampling = Some(config);
+        self
+    }
+
+    /// Which process, system and tokio runtime metrics to collect (default: process and
+    /// runtime on, system off); [`crate::collectors::Collectors::none`] turns them all off.
+    #[cfg(feature = "system-metrics")]
+    #[must_use]
+    pub fn collectors(mut self, collectors: crate::collectors::Collectors) -> Self {
+        self.collectors = Some(collectors);
         self
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) warnings: Vec<String>,
     pub(crate) span_processors: Vec<super::extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
+    #[cfg(feature = "system-metrics")]
+    pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
 }
 
@@ -164,6 +166,8 @@ impl Config {
             warnings,
             span_processors,
             tail_sampling: b.tail_sampling.take(),
+            #[cfg(feature = "system-metrics")]
+            collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
         })
     }

@@ -257,3 +257,65 @@ fn decode<M: prost::Message + Default + serde::de::DeserializeOwned>(body: &[u8]
         M::decode(body).expect("valid OTLP protobuf")
     }
 }
+
+/// The latest value of `name`'s point whose attributes are exactly `attrs` (for a histogram,
+/// its count).
+pub fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
+    let mut found = None;
+    for m in r
+        .metrics
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .filter(|m| m.name == name)
+    {
+        let points: Vec<(f64, &Vec<_>)> = match &m.data {
+            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(s)) => s
+                .data_points
+                .iter()
+                .map(|p| {
+                    let v = match p.value {
+                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i as f64,
+                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d)) => d,
+                        None => f64::NAN,
+                    };
+                    (v, &p.attributes)
+                })
+                .collect(),
+            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Gauge(g)) => g
+                .data_points
+                .iter()
+                .map(|p| {
+                    let v = match p.value {
+                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i as f64,
+                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d)) => d,
+                        None => f64::NAN,
+                    };
+                    (v, &p.attributes)
+                })
+                .collect(),
+            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => h
+                .data_points
+                .iter()
+                .map(|p| (p.count as f64, &p.attributes))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (value, point_attrs) in points {
+            let have: std::collections::HashMap<String, String> = point_attrs
+                .iter()
+                .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
+                .collect();
+            let exact = have.len() == attrs.len();
+            if exact
+                && attrs
+                    .iter()
+                    .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
+            {
+                found = Some(value);
+            }
+        }
+    }
+    found
+}
