@@ -100,7 +100,9 @@ impl Collectors {
     }
 }
 
-pub(crate) fn register(provider: &SdkMeterProvider, collectors: &Collectors) {
+/// Registers `collectors` on `provider`: what [`crate::Builder::collectors`] does for Beacon's own
+/// provider, for a meter provider of your own.
+pub fn register(provider: &SdkMeterProvider, collectors: &Collectors) {
     let meter = provider.meter_with_scope(
         InstrumentationScope::builder("beacon.collectors")
             .with_version(env!("CARGO_PKG_VERSION"))
