@@ -62,10 +62,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_description("Orders checked out")
         .with_unit("{order}")
         .build();
+    // Health checks: Beacon's own (is telemetry getting out?) plus any of yours.
+    let health = beacon::health::Health::new();
+    telemetry.register_health(&health);
+    health.register("orders.store", Duration::from_millis(100), || async {
+        Ok(())
+    });
+
     let app = Router::new()
         .route("/orders/{id}", get(get_order))
         .route("/checkout/{id}", post(checkout))
         .with_state(AppState { orders })
+        .merge(beacon_middleware::axum::health_routes(health))
         // A server span and the `http.server.*` metrics for every request, continuing the
         // caller's trace.
         .layer(beacon_middleware::http::ServerLayer::new());
@@ -104,6 +112,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .instrument(span)
         .await?;
     }
+
+    let ready = client
+        .get(format!("http://{addr}/health/ready"))
+        .send()
+        .await?;
+    println!(
+        "GET /health/ready -> {} {}",
+        ready.status(),
+        ready.text().await?
+    );
 
     let _ = stop.send(());
     server.await??;

@@ -48,6 +48,31 @@ fn proc_stat() -> Option<(f64, f64, u64)> {
     Some((utime / USER_HZ, stime / USER_HZ, threads))
 }
 
+/// `(read_bytes, write_bytes)` from `/proc/self/io`: bytes that reached the storage layer.
+fn proc_io() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/self/io").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    Some((field("read_bytes:")?, field("write_bytes:")?))
+}
+
+/// Seconds since this process started: `/proc/uptime` minus the start time in
+/// `/proc/self/stat` (field 22, in clock ticks since boot).
+fn proc_uptime() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let start: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((uptime - start / USER_HZ).max(0.0))
+}
+
 fn fd_count() -> Option<u64> {
     Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
 }
@@ -67,6 +92,8 @@ impl State {
             return;
         };
         let disk = p.disk_usage();
+        let (read, written) =
+            proc_io().unwrap_or((disk.total_read_bytes, disk.total_written_bytes));
         let (user, system, threads) = proc_stat().unwrap_or_else(|| {
             let total = p.accumulated_cpu_time() as f64 / 1000.0;
             (total, 0.0, p.tasks().map_or(0, |t| t.len() as u64))
@@ -92,9 +119,9 @@ impl State {
             fds: fd_count(),
             rss: p.memory(),
             virt: p.virtual_memory(),
-            read: disk.total_read_bytes,
-            written: disk.total_written_bytes,
-            uptime: p.run_time() as f64,
+            read,
+            written,
+            uptime: proc_uptime().unwrap_or(p.run_time() as f64),
             utilization,
         };
     }
@@ -193,6 +220,8 @@ mod tests {
             let (user, system, threads) = super::proc_stat().expect("/proc/self/stat");
             assert!(user >= 0.0 && system >= 0.0);
             assert!(threads >= 1);
+            let uptime = super::proc_uptime().expect("uptime");
+            assert!((0.0..3_600.0).contains(&uptime), "{uptime}");
         }
     }
 }
