@@ -156,3 +156,28 @@ fn the_telemetry_export_check_reports_a_dead_collector() {
     let report = rt.block_on(health.check());
     assert_eq!(report.status, beacon::health::Status::Degraded);
 }
+
+#[tokio::test]
+async fn the_plain_tower_service_answers_without_axum() {
+    use tower::ServiceExt as _;
+    let health = Health::new();
+    health.register("queue", Duration::from_millis(50), || async {
+        Err("backlog".to_owned())
+    });
+    let service = beacon_middleware::health::HealthService::new(health);
+    let ask = |path: &'static str| {
+        let service = service.clone();
+        async move {
+            let response = service
+                .oneshot(http::Request::get(path).body(()).unwrap())
+                .await
+                .unwrap();
+            (response.status(), response.into_body())
+        }
+    };
+    assert_eq!(ask("/health/live").await.0, StatusCode::OK);
+    let (status, body) = ask("/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains(r#""queue":{"status":"down""#), "{body}");
+    assert_eq!(ask("/elsewhere").await.0, StatusCode::NOT_FOUND);
+}
