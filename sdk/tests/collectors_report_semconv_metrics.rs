@@ -112,6 +112,19 @@ fn every_collector_reports_plausible_values() {
         assert!(latest(r, "tokio.worker.park.count", &[("tokio.worker", "1")]).is_some());
         let ratio = latest(r, "tokio.worker.busy_ratio", &[]).expect("busy ratio");
         assert!((0.0..=1.0).contains(&ratio));
+        #[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+        {
+            assert!(latest(r, "tokio.tasks.spawned", &[]).is_some_and(|n| n >= 1.0));
+            assert!(latest(r, "tokio.worker.poll.count", &[("tokio.worker", "0")]).is_some());
+            assert!(latest(r, "tokio.worker.steal.count", &[("tokio.worker", "1")]).is_some());
+            assert!(latest(
+                r,
+                "tokio.worker.local_queue.depth",
+                &[("tokio.worker", "0")]
+            )
+            .is_some());
+            assert!(latest(r, "tokio.blocking_threads", &[]).is_some());
+        }
     });
     drop(telemetry);
 }

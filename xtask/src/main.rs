@@ -192,6 +192,28 @@ fn ci(root: &Path) -> Result<(), String> {
         },
     )?;
 
+    // tokio reports some runtime metrics only when built with `--cfg tokio_unstable`: build the
+    // collectors test that way too (its own target directory, so the main build is untouched).
+    step(
+        &mut timings,
+        Step {
+            name: "tokio_unstable collectors",
+            program: "cargo",
+            args: &[
+                "test",
+                "-p",
+                "beacon",
+                "--features",
+                "tokio-unstable-metrics",
+                "--test",
+                "collectors_report_semconv_metrics",
+                "--target-dir",
+                "target/tokio-unstable",
+            ],
+            env: vec![("RUSTFLAGS".into(), "--cfg tokio_unstable".into())],
+        },
+    )?;
+
     println!(
         "\nxtask ci: all checks passed in {:.1}s",
         started.elapsed().as_secs_f64()

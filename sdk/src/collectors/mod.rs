@@ -13,8 +13,7 @@
 //! | system | off (a sidecar usually reports the host) | `system.cpu.time` (s), `system.cpu.utilization` (1) per `cpu.mode` (Linux), `system.memory.usage` (By) and `system.memory.utilization` (1) per `system.memory.state`, `system.disk.io`, `system.network.io` (By, per direction and device), `system.filesystem.usage` (By, per device, mount point and state) |
 //! | runtime | on, when `init()` runs inside a tokio runtime (or one is given) | see below |
 //!
-//! Tokio runtime metrics (stable tokio APIs only; the `tokio_unstable` ones — steals, poll
-//! counts — are not reported):
+//! Tokio runtime metrics:
 //!
 //! | metric | type | unit | attributes |
 //! |---|---|---|---|
@@ -24,6 +23,17 @@
 //! | `tokio.worker.busy_time` | counter | `s` | `tokio.worker` (index) |
 //! | `tokio.worker.park.count` | counter | `{park}` | `tokio.worker` |
 //! | `tokio.worker.busy_ratio` | gauge | `1` | busy time over wall time and workers, since the previous collection |
+//!
+//! With the feature `tokio-unstable-metrics` and a build with `RUSTFLAGS="--cfg tokio_unstable"`
+//! (what tokio requires for these), also:
+//!
+//! | metric | type | unit | attributes |
+//! |---|---|---|---|
+//! | `tokio.worker.steal.count` | counter | `{task}` | `tokio.worker` |
+//! | `tokio.worker.poll.count` | counter | `{poll}` | `tokio.worker` |
+//! | `tokio.worker.local_queue.depth` | up-down counter | `{task}` | `tokio.worker` |
+//! | `tokio.blocking_threads` | up-down counter | `{thread}` | |
+//! | `tokio.tasks.spawned` | counter | `{task}` | |
 
 mod process;
 mod runtime;

@@ -17,6 +17,19 @@ struct Sample {
     busy: Vec<Duration>,
     parks: Vec<u64>,
     ratio: f64,
+    #[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+    unstable: Unstable,
+}
+
+/// What tokio reports only when built with `--cfg tokio_unstable`.
+#[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+#[derive(Clone, Default)]
+struct Unstable {
+    steals: Vec<u64>,
+    polls: Vec<u64>,
+    local_queue: Vec<usize>,
+    blocking_threads: usize,
+    spawned: u64,
 }
 
 struct State {
@@ -54,6 +67,16 @@ impl State {
             busy,
             parks,
             ratio,
+            #[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+            unstable: Unstable {
+                steals: (0..workers).map(|w| m.worker_steal_count(w)).collect(),
+                polls: (0..workers).map(|w| m.worker_poll_count(w)).collect(),
+                local_queue: (0..workers)
+                    .map(|w| m.worker_local_queue_depth(w))
+                    .collect(),
+                blocking_threads: m.num_blocking_threads(),
+                spawned: m.spawned_tasks_count(),
+            },
         };
     }
 }
@@ -115,11 +138,77 @@ pub(super) fn register(meter: &Meter, handle: Handle) {
             }
         })
         .build();
+    #[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+    register_unstable(meter, &sample);
     let s = sample;
     meter
         .f64_observable_gauge("tokio.worker.busy_ratio")
         .with_unit("1")
         .with_description("Busy time over wall time and workers since the previous collection.")
         .with_callback(move |o| o.observe(s(5).ratio, &[]))
+        .build();
+}
+
+/// The extras of a runtime built with `--cfg tokio_unstable` (feature `tokio-unstable-metrics`).
+#[cfg(all(feature = "tokio-unstable-metrics", tokio_unstable))]
+fn register_unstable(
+    meter: &Meter,
+    sample: &(impl Fn(u32) -> Sample + Clone + Send + Sync + 'static),
+) {
+    let per_worker = |name: &'static str,
+                      unit: &'static str,
+                      description: &'static str,
+                      reader: u32,
+                      pick: fn(&Unstable) -> Vec<u64>| {
+        let s = sample.clone();
+        meter
+            .u64_observable_counter(name)
+            .with_unit(unit)
+            .with_description(description)
+            .with_callback(move |o| {
+                for (i, v) in pick(&s(reader).unstable).iter().enumerate() {
+                    o.observe(*v, &worker(i));
+                }
+            })
+            .build();
+    };
+    per_worker(
+        "tokio.worker.steal.count",
+        "{task}",
+        "Tasks each worker stole from another.",
+        40,
+        |u| u.steals.clone(),
+    );
+    per_worker(
+        "tokio.worker.poll.count",
+        "{poll}",
+        "Task polls by each worker.",
+        41,
+        |u| u.polls.clone(),
+    );
+    let s = sample.clone();
+    meter
+        .i64_observable_up_down_counter("tokio.worker.local_queue.depth")
+        .with_unit("{task}")
+        .with_description("Tasks waiting in each worker's local queue.")
+        .with_callback(move |o| {
+            for (i, v) in s(42).unstable.local_queue.iter().enumerate() {
+                o.observe(*v as i64, &worker(i));
+            }
+        })
+        .build();
+    let s = sample.clone();
+    meter
+        .i64_observable_up_down_counter("tokio.blocking_threads")
+        .with_unit("{thread}")
+        .with_description("Threads of the blocking pool.")
+        .with_callback(move |o| o.observe(s(43).unstable.blocking_threads as i64, &[]))
+        .build();
+    let s = sample.clone();
+    meter
+        .u64_observable_counter("tokio.tasks.spawned")
+        .with_unit("{task}")
+        .with_description("Tasks spawned on the runtime.")
+        .with_callback(move |o| o.observe(s(44).unstable.spawned, &[]))
         .build();
 }
