@@ -81,6 +81,18 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     let tracer_provider = traces.build();
 
     let mut metrics = SdkMeterProvider::builder().with_resource(config.resource.clone());
+    for (name, limit) in std::mem::take(&mut config.cardinality_limits) {
+        metrics = metrics.with_view(move |instrument: &opentelemetry_sdk::metrics::Instrument| {
+            (instrument.name() == name)
+                .then(|| {
+                    opentelemetry_sdk::metrics::Stream::builder()
+                        .with_cardinality_limit(limit)
+                        .build()
+                        .ok()
+                })
+                .flatten()
+        });
+    }
     if let Some(cfg) = &config.metrics.otlp {
         let exporter = otlp::metric_exporter(cfg, Temporality::Cumulative, &runtime)?
             .with_timeout(config.metric_timeout);

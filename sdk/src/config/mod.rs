@@ -87,6 +87,7 @@ pub struct Builder {
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
+    pub(crate) cardinality_limits: Vec<(String, usize)>,
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: Option<crate::collectors::Collectors>,
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
@@ -310,6 +311,15 @@ impl Builder {
     #[must_use]
     pub fn collectors(mut self, collectors: crate::collectors::Collectors) -> Self {
         self.collectors = Some(collectors);
+        self
+    }
+
+    /// At most `limit` attribute sets (series) for the instrument named `name`, instead of the
+    /// SDK's default of 2000. Measurements with new attribute sets past the limit are added to
+    /// one series with `otel.metric.overflow = true`, so totals stay exact and memory bounded.
+    #[must_use]
+    pub fn cardinality_limit(mut self, name: impl Into<String>, limit: usize) -> Self {
+        self.cardinality_limits.push((name.into(), limit.max(1)));
         self
     }
 

@@ -31,6 +31,7 @@ pub(crate) struct Config {
     pub(crate) warnings: Vec<String>,
     pub(crate) span_processors: Vec<super::extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
+    pub(crate) cardinality_limits: Vec<(String, usize)>,
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
@@ -166,6 +167,7 @@ impl Config {
             warnings,
             span_processors,
             tail_sampling: b.tail_sampling.take(),
+            cardinality_limits: std::mem::take(&mut b.cardinality_limits),
             #[cfg(feature = "system-metrics")]
             collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
