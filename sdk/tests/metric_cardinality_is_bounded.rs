@@ -21,8 +21,7 @@ fn series(receiver: &HttpReceiver, name: &str) -> (usize, i64, Option<i64>) {
             .flat_map(|r| &r.resource_metrics)
             .flat_map(|rm| &rm.scope_metrics)
             .flat_map(|sm| &sm.metrics)
-            .filter(|m| m.name == name)
-            .last()
+            .rfind(|m| m.name == name)
             .expect("metric exported");
         let Some(Data::Sum(sum)) = &metric.data else {
             panic!("a sum");
