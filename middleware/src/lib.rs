@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`http::ServerLayer`] | axum `Router`s and any `tower::Service<http::Request<B>>` |
 //! | [`http::ClientLayer`] | hyper-util's client and any `tower::Service<http::Request<B>>` |
+//! | `reqwest::TracingMiddleware` (feature `reqwest`) | `reqwest` through `reqwest-middleware` |
 //! | [`grpc::GrpcServerLayer`] | tonic servers (`Server::builder().layer(…)`) |
 //! | [`grpc::GrpcClientLayer`] | tonic channels |
 //!
@@ -32,3 +33,5 @@ pub mod grpc;
 pub mod headers;
 pub mod health;
 pub mod http;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;

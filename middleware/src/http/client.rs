@@ -22,11 +22,11 @@ use super::{semconv, Propagation};
 use crate::headers::{HeaderCapture, HeaderInjector};
 
 #[derive(Clone)]
-struct Config {
+pub(crate) struct Config {
     instruments: Instruments,
     propagation: Propagation,
     request_headers: HeaderCapture,
-    response_headers: Arc<HeaderCapture>,
+    pub(crate) response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
 }
 
@@ -86,6 +86,11 @@ impl ClientLayer {
 
     fn config(&mut self) -> &mut Config {
         Arc::make_mut(&mut self.config)
+    }
+
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn config_ref(&self) -> &Config {
+        &self.config
     }
 
     /// Records metrics with this provider instead of the global one.
@@ -178,82 +183,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let start = Instant::now();
-        let config = &self.config;
-        let (method, original) = semconv::method(request.method());
-        let uri = request.uri();
-        let scheme = uri.scheme_str().unwrap_or("http");
-        let (host, port) = match semconv::host_and_port(uri, request.headers()) {
-            Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
-            None => (None, None),
-        };
-        let version = semconv::protocol_version(request.version());
-        let span = tracing::info_span!(
-            target: "beacon_middleware::http",
-            "HTTP client request",
-            otel.name = semconv::span_method(method),
-            otel.kind = "client",
-            otel.status_code = Empty,
-            http.request.method = method,
-            http.request.method_original = original,
-            url.full = %semconv::full_url(uri, &config.sensitive_query),
-            url.scheme = scheme,
-            server.address = host,
-            server.port = port.map(i64::from),
-            http.response.status_code = Empty,
-            network.protocol.version = version,
-            error.type = Empty,
-            http.request.body.size = Empty,
-            http.response.body.size = Empty,
-            beacon.http.abandoned = Empty,
-        );
-
-        let scheme_value: Cow<'static, str> = match scheme {
-            "https" => Cow::Borrowed("https"),
-            "http" => Cow::Borrowed("http"),
-            other => Cow::Owned(other.to_owned()),
-        };
-        let mut attrs = Vec::with_capacity(7);
-        attrs.push(KeyValue::new("http.request.method", method));
-        attrs.push(KeyValue::new("url.scheme", scheme_value));
-        if let Some(host) = host {
-            attrs.push(KeyValue::new("server.address", host.to_owned()));
-        }
-        if let Some(port) = port {
-            attrs.push(KeyValue::new("server.port", i64::from(port)));
-        }
-        let active_len = attrs.len();
-        attrs.push(KeyValue::new("network.protocol.version", version));
-
-        if !span.is_disabled() {
-            if !config.request_headers.is_empty() {
-                for kv in config.request_headers.attributes(request.headers()) {
-                    span.set_attribute(kv.key, kv.value);
-                }
-            }
-            config
-                .propagation
-                .inject(&span.context(), &mut HeaderInjector(request.headers_mut()));
-        }
-        let request_size = request
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let exchange = Exchange {
-            side: Side::Client,
-            protocol: Protocol::Http,
-            span,
-            start,
-            instruments: config.instruments.clone(),
-            attrs,
-            active_len,
-            request_size,
-            response_size: None,
-            status: None,
-        };
-        exchange.begin();
-        let guard = Guard::new(exchange);
+        let version = request.version();
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let guard = start_client(&self.config, &method, &uri, version, request.headers_mut());
         let inner = {
             let _entered = guard.span().map(tracing::Span::enter);
             self.inner.call(request)
@@ -264,4 +197,88 @@ where
             Some(Arc::clone(&self.config.response_headers)),
         )
     }
+}
+
+/// Opens the client span for a request about to be sent, injects its context into
+/// `headers`, and counts the request as active.
+pub(crate) fn start_client(
+    config: &Config,
+    method: &http::Method,
+    uri: &http::Uri,
+    version: http::Version,
+    headers: &mut http::HeaderMap,
+) -> Guard {
+    let start = Instant::now();
+    let (method, original) = semconv::method(method);
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let (host, port) = match semconv::host_and_port(uri, headers) {
+        Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
+        None => (None, None),
+    };
+    let version = semconv::protocol_version(version);
+    let span = tracing::info_span!(
+        target: "beacon_middleware::http",
+        "HTTP client request",
+        otel.name = semconv::span_method(method),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = method,
+        http.request.method_original = original,
+        url.full = %semconv::full_url(uri, &config.sensitive_query),
+        url.scheme = scheme,
+        server.address = host,
+        server.port = port.map(i64::from),
+        http.response.status_code = Empty,
+        network.protocol.version = version,
+        error.type = Empty,
+        http.request.body.size = Empty,
+        http.response.body.size = Empty,
+        beacon.http.abandoned = Empty,
+    );
+
+    let scheme_value: Cow<'static, str> = match scheme {
+        "https" => Cow::Borrowed("https"),
+        "http" => Cow::Borrowed("http"),
+        other => Cow::Owned(other.to_owned()),
+    };
+    let mut attrs = Vec::with_capacity(7);
+    attrs.push(KeyValue::new("http.request.method", method));
+    attrs.push(KeyValue::new("url.scheme", scheme_value));
+    if let Some(host) = host {
+        attrs.push(KeyValue::new("server.address", host.to_owned()));
+    }
+    if let Some(port) = port {
+        attrs.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    let active_len = attrs.len();
+    attrs.push(KeyValue::new("network.protocol.version", version));
+
+    if !span.is_disabled() {
+        if !config.request_headers.is_empty() {
+            for kv in config.request_headers.attributes(headers) {
+                span.set_attribute(kv.key, kv.value);
+            }
+        }
+        config
+            .propagation
+            .inject(&span.context(), &mut HeaderInjector(headers));
+    }
+    let request_size = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let exchange = Exchange {
+        side: Side::Client,
+        protocol: Protocol::Http,
+        span,
+        start,
+        instruments: config.instruments.clone(),
+        attrs,
+        active_len,
+        request_size,
+        response_size: None,
+        status: None,
+    };
+    exchange.begin();
+    Guard::new(exchange)
 }

@@ -163,10 +163,14 @@ impl Exchange {
             self.grpc_head(response);
             return;
         }
-        let code = response.status().as_u16();
+        self.response_head(response.status(), response.headers());
+    }
+
+    /// Records an HTTP response head (status and headers).
+    pub(crate) fn response_head(&mut self, status: http::StatusCode, headers: &http::HeaderMap) {
+        let code = status.as_u16();
         self.status = Some(code);
-        self.response_size = response
-            .headers()
+        self.response_size = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
@@ -181,7 +185,7 @@ impl Exchange {
         if error {
             // `error.type` is the status code as a string; the span status carries no
             // description, since the code already says it.
-            let code = response.status().as_str().to_owned();
+            let code = status.as_str().to_owned();
             self.span.record("error.type", code.as_str());
             self.span.record("otel.status_code", "ERROR");
             self.attrs.push(KeyValue::new("error.type", code));
@@ -306,7 +310,7 @@ impl Guard {
         }
     }
 
-    fn complete(&mut self) {
+    pub(crate) fn complete(&mut self) {
         if let Some(exchange) = self.exchange.take() {
             exchange.finish(End::Complete, self.streamed);
         }

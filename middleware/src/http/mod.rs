@@ -4,7 +4,7 @@
 //! `http.{server,client}.request.duration` histograms (with the advised bucket boundaries),
 //! and add the development-status `active_requests` and body-size metrics.
 
-mod client;
+pub(crate) mod client;
 pub(crate) mod exchange;
 pub(crate) mod semconv;
 mod server;
