@@ -2,6 +2,7 @@
 //! output the tests wait on (never sleeping).
 
 pub mod rotel;
+pub mod stall;
 
 /// Whether we run in CI, where a missing backend is a failure, never a skip.
 pub fn in_ci() -> bool {

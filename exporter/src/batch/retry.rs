@@ -23,6 +23,12 @@ fn retryable_message(message: &str) -> bool {
             .split(|c: char| !c.is_ascii_alphabetic())
             .next()
             .unwrap_or("");
+        // tonic reports a connection that broke under a request (reset, broken pipe) as
+        // UNKNOWN with a transport error: no server said anything, so it is a connection
+        // failure like UNAVAILABLE, not a refusal.
+        if code == "Unknown" && rest.contains("transport error") {
+            return true;
+        }
         // RESOURCE_EXHAUSTED is retryable only with RetryInfo, which opentelemetry-otlp has
         // already honoured in its own retries; Beacon does not keep it.
         return matches!(
@@ -72,6 +78,9 @@ mod tests {
             "HTTP export failed with status code: 502",
             "HTTP export failed with status code: 503",
             "HTTP export failed with status code: 504",
+            // A connection that broke under the request (seen against a collector that hung
+            // and was reset): tonic says UNKNOWN, but no server answered.
+            "TonicTracesClient export failed with gRPC code: Unknown: transport error: connection error: stream closed because of a broken pipe",
         ] {
             assert!(is_retryable(&internal(m)), "{m}");
         }
@@ -79,6 +88,7 @@ mod tests {
             "TonicTracesClient export failed with gRPC code: InvalidArgument",
             "TonicTracesClient export failed with gRPC code: Unauthenticated",
             "TonicTracesClient export failed with gRPC code: Internal",
+            "TonicTracesClient export failed with gRPC code: Unknown: the server said no",
             "TonicTracesClient export failed with gRPC code: ResourceExhausted",
             "HTTP export failed with status code: 400",
             "HTTP export failed with status code: 401",

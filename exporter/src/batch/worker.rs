@@ -193,12 +193,22 @@ impl<E: BatchExport> Worker<E> {
         match &outcome {
             Ok(Ok(())) => self.stats.export_done(took, None),
             Ok(Err(err)) => {
-                let kind = if super::retry::is_retryable(err) {
+                let message = err.to_string();
+                // The exporter's own deadline (gRPC DEADLINE_EXCEEDED, an HTTP client timeout)
+                // is a timeout too, not an unreachable collector.
+                let lower = message.to_ascii_lowercase();
+                let kind = if matches!(err, OTelSdkError::Timeout(_))
+                    || lower.contains("deadline")
+                    || lower.contains("timed out")
+                    || lower.contains("timeout")
+                {
+                    ExportErrorKind::Timeout
+                } else if super::retry::is_retryable(err) {
                     ExportErrorKind::Unavailable
                 } else {
                     ExportErrorKind::Rejected
                 };
-                self.stats.export_done(took, Some((kind, &err.to_string())));
+                self.stats.export_done(took, Some((kind, &message)));
             }
             Err(_) => self
                 .stats
