@@ -1,0 +1,67 @@
+//! The `OTEL_*` span limits are enforced on what reaches a real OTLP receiver: attribute count
+//! and value length, events and links per span, with the dropped counts reported.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use beacon::otel::api::trace::{
+    Link, Span as _, SpanContext, SpanId, TraceFlags, TraceId, TraceState, Tracer as _,
+    TracerProvider as _,
+};
+use beacon::otel::api::KeyValue;
+use support::{any_value, HttpReceiver};
+
+#[test]
+fn counts_lengths_events_and_links_are_capped_and_drops_reported() {
+    let receiver = HttpReceiver::start();
+    let env: HashMap<&str, String> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "4".to_owned()),
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8".to_owned()),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2".to_owned()),
+        ("OTEL_SPAN_LINK_COUNT_LIMIT", "1".to_owned()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let telemetry = beacon::builder()
+        .env_source(move |k| env.get(k).cloned())
+        .build()
+        .expect("pipeline builds");
+    let tracer = telemetry.tracer_provider().tracer("limits");
+    let link = |n: u128| {
+        Link::with_context(SpanContext::new(
+            TraceId::from(n),
+            SpanId::from(n as u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ))
+    };
+    let mut span = tracer
+        .span_builder("limited")
+        .with_attributes((0..10).map(|i| KeyValue::new(format!("k{i}"), "0123456789abcdef")))
+        .with_links(vec![link(1), link(2), link(3)])
+        .start(&tracer);
+    for i in 0..5 {
+        span.add_event(format!("event {i}"), vec![]);
+    }
+    span.end();
+    telemetry.shutdown().expect("clean shutdown");
+
+    assert!(receiver.wait_for(Duration::from_secs(10), |r| r.spans().count() == 1));
+    receiver.with(|r| {
+        let s = r.spans().next().expect("the span");
+        assert_eq!(s.attributes.len(), 4);
+        assert_eq!(s.dropped_attributes_count, 6);
+        for kv in &s.attributes {
+            assert_eq!(any_value(kv.value.as_ref()), "01234567", "{}", kv.key);
+        }
+        assert_eq!((s.events.len(), s.dropped_events_count), (2, 3));
+        assert_eq!((s.links.len(), s.dropped_links_count), (1, 2));
+    });
+}
