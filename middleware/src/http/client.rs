@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use beacon::propagation::Propagators;
 use http::{Request, Response};
 use http_body::Body;
-use opentelemetry::metrics::MeterProvider;
 use opentelemetry::KeyValue;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -88,58 +86,11 @@ impl ClientLayer {
         Arc::make_mut(&mut self.config)
     }
 
+    shared_options!(Side::Client, "url.full");
+
     #[cfg(feature = "reqwest")]
     pub(crate) fn config_ref(&self) -> &Config {
         &self.config
-    }
-
-    /// Records metrics with this provider instead of the global one.
-    #[must_use]
-    pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-        self.config().instruments = Instruments::new(&super::meter_from(provider), Side::Client);
-        self
-    }
-
-    /// Injects the context with these propagators instead of the global ones.
-    #[must_use]
-    pub fn propagator(mut self, propagators: Propagators) -> Self {
-        self.config().propagation = Propagation::Given(propagators);
-        self
-    }
-
-    /// Records these request headers as `http.request.header.<name>` (secrets redacted).
-    #[must_use]
-    pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.config().request_headers = HeaderCapture::new("http.request.header.", names);
-        self
-    }
-
-    /// Records these response headers as `http.response.header.<name>` (secrets redacted).
-    #[must_use]
-    pub fn capture_response_headers<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.config().response_headers =
-            Arc::new(HeaderCapture::new("http.response.header.", names));
-        self
-    }
-
-    /// Query keys (any case) whose values are recorded as `REDACTED` in `url.full`; replaces
-    /// the default list.
-    #[must_use]
-    pub fn sensitive_query_keys<I, S>(mut self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Cow<'static, str>>,
-    {
-        self.config().sensitive_query = keys.into_iter().map(Into::into).collect();
-        self
     }
 }
 

@@ -4,6 +4,72 @@
 //! `http.{server,client}.request.duration` histograms (with the advised bucket boundaries),
 //! and add the development-status `active_requests` and body-size metrics.
 
+#[macro_use]
+mod options {
+    /// The options [`ServerLayer`] and [`ClientLayer`] share, written once. `$side` picks the
+    /// metric names; `$url` names the attribute whose query is redacted.
+    macro_rules! shared_options {
+        ($side:expr, $url:literal) => {
+            /// Records metrics with this provider instead of the global one.
+            #[must_use]
+            pub fn meter_provider(mut self, provider: &dyn opentelemetry::metrics::MeterProvider) -> Self {
+                self.config().instruments =
+                    $crate::http::exchange::Instruments::new(&$crate::http::meter_from(provider), $side);
+                self
+            }
+
+            /// Propagates with these propagators instead of the global ones (for a pipeline built
+            /// with `beacon::builder().build()` and not installed).
+            #[must_use]
+            pub fn propagator(mut self, propagators: beacon::propagation::Propagators) -> Self {
+                self.config().propagation = $crate::http::Propagation::Given(propagators);
+                self
+            }
+
+            /// Records these request headers as `http.request.header.<name>` attributes.
+            /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are recorded as
+            /// `REDACTED` whatever the list says.
+            #[must_use]
+            pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: AsRef<str>,
+            {
+                self.config().request_headers =
+                    $crate::headers::HeaderCapture::new("http.request.header.", names);
+                self
+            }
+
+            /// Records these response headers as `http.response.header.<name>` attributes (secrets
+            /// redacted as for requests).
+            #[must_use]
+            pub fn capture_response_headers<I, S>(mut self, names: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: AsRef<str>,
+            {
+                self.config().response_headers = std::sync::Arc::new(
+                    $crate::headers::HeaderCapture::new("http.response.header.", names),
+                );
+                self
+            }
+
+            #[doc = concat!("Query keys (any case) whose values are recorded as `REDACTED` in `", $url, "`;")]
+            /// replaces the default list (`token`, `access_token`, `api_key`, `key`, `password`,
+            /// `secret`, `sig`, `Signature`, `X-Amz-Signature` and the like).
+            #[must_use]
+            pub fn sensitive_query_keys<I, S>(mut self, keys: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<std::borrow::Cow<'static, str>>,
+            {
+                self.config().sensitive_query = keys.into_iter().map(Into::into).collect();
+                self
+            }
+        };
+    }
+}
+
 pub(crate) mod client;
 pub(crate) mod exchange;
 pub(crate) mod semconv;

@@ -8,11 +8,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use beacon::propagation::Propagators;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
-use opentelemetry::metrics::MeterProvider;
 use opentelemetry::KeyValue;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -45,7 +43,7 @@ struct Config {
     excluded: Vec<Cow<'static, str>>,
     route: Option<RouteFn>,
     request_headers: HeaderCapture,
-    response_headers: HeaderCapture,
+    response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
     on_request: Option<RequestHook>,
     catch_panic: bool,
@@ -118,7 +116,7 @@ impl ServerLayer {
                 excluded: DEFAULT_EXCLUDED.iter().map(|p| Cow::Borrowed(*p)).collect(),
                 route: default_route(),
                 request_headers: HeaderCapture::default(),
-                response_headers: HeaderCapture::default(),
+                response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
                 on_request: None,
                 catch_panic: false,
@@ -131,20 +129,7 @@ impl ServerLayer {
         Arc::make_mut(&mut self.config)
     }
 
-    /// Records metrics with this provider instead of the global one.
-    #[must_use]
-    pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-        self.config().instruments = Instruments::new(&super::meter_from(provider), Side::Server);
-        self
-    }
-
-    /// Extracts the caller's context with these propagators instead of the global ones (for a
-    /// pipeline built with `beacon::builder().build()` and not installed).
-    #[must_use]
-    pub fn propagator(mut self, propagators: Propagators) -> Self {
-        self.config().propagation = Propagation::Given(propagators);
-        self
-    }
+    shared_options!(Side::Server, "url.query");
 
     /// Paths (exact matches) that get no span and no metrics; replaces the default list
     /// (`/health`, `/health/live`, `/health/ready`, `/healthz`, `/livez`, `/readyz`, `/metrics`).
@@ -166,44 +151,6 @@ impl ServerLayer {
         route: impl Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     ) -> Self {
         self.config().route = Some(Arc::new(route));
-        self
-    }
-
-    /// Records these request headers as `http.request.header.<name>` attributes.
-    /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are recorded as
-    /// `REDACTED` whatever the list says.
-    #[must_use]
-    pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.config().request_headers = HeaderCapture::new("http.request.header.", names);
-        self
-    }
-
-    /// Records these response headers as `http.response.header.<name>` attributes (secrets
-    /// redacted as for requests).
-    #[must_use]
-    pub fn capture_response_headers<I, S>(mut self, names: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.config().response_headers = HeaderCapture::new("http.response.header.", names);
-        self
-    }
-
-    /// Query keys (any case) whose values are recorded as `REDACTED` in `url.query`; replaces
-    /// the default list (`token`, `access_token`, `api_key`, `key`, `password`, `secret`,
-    /// `sig`, `Signature`, `X-Amz-Signature` and the like).
-    #[must_use]
-    pub fn sensitive_query_keys<I, S>(mut self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Cow<'static, str>>,
-    {
-        self.config().sensitive_query = keys.into_iter().map(Into::into).collect();
         self
     }
 

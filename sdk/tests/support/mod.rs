@@ -258,6 +258,15 @@ fn decode<M: prost::Message + Default + serde::de::DeserializeOwned>(body: &[u8]
     }
 }
 
+fn number(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> f64 {
+    use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
+    match p.value {
+        Some(Value::AsInt(i)) => i as f64,
+        Some(Value::AsDouble(d)) => d,
+        None => f64::NAN,
+    }
+}
+
 /// The latest value of `name`'s point whose attributes are exactly `attrs` (for a histogram,
 /// its count).
 pub fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
@@ -274,26 +283,12 @@ pub fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
             Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(s)) => s
                 .data_points
                 .iter()
-                .map(|p| {
-                    let v = match p.value {
-                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i as f64,
-                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d)) => d,
-                        None => f64::NAN,
-                    };
-                    (v, &p.attributes)
-                })
+                .map(|p| (number(p), &p.attributes))
                 .collect(),
             Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Gauge(g)) => g
                 .data_points
                 .iter()
-                .map(|p| {
-                    let v = match p.value {
-                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i as f64,
-                        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsDouble(d)) => d,
-                        None => f64::NAN,
-                    };
-                    (v, &p.attributes)
-                })
+                .map(|p| (number(p), &p.attributes))
                 .collect(),
             Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => h
                 .data_points
