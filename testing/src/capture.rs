@@ -9,6 +9,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::hub::{self, Store, CAPTURE_SPAN};
 use crate::matcher::Matcher;
+use crate::metrics::{MetricPoint, MetricsCapture};
 use crate::record::{CapturedLog, CapturedSpan, Item};
 use crate::step::Expect;
 use crate::wait::{Wait, WaitError};
@@ -189,6 +190,48 @@ impl Capture {
                     _ => None,
                 })
             },
+        )
+    }
+
+    /// Waits for a data point of the instrument `name` in `metrics` that satisfies `pred` (a
+    /// counter reaching a value, a histogram's count), and returns it.
+    ///
+    /// Metrics are aggregated, not delivered one by one, so the point is read from `metrics`
+    /// each time this capture receives a span or log record — the telemetry that accompanies
+    /// a measurement (Beacon's middleware and macros end their span right after recording) —
+    /// and once more when the timeout passes. Code that records a metric with no span or log
+    /// around it is found at the timeout at the latest.
+    ///
+    /// ```
+    /// use opentelemetry::metrics::MeterProvider as _;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cap = beacon_test::capture();
+    /// let metrics = beacon_test::MetricsCapture::new();
+    /// let jobs = metrics.provider().meter("worker").u64_counter("jobs.done").build();
+    /// tokio::spawn(tracing::Instrument::in_current_span(async move {
+    ///     for _ in 0..3 {
+    ///         tracing::info_span!("job").in_scope(|| jobs.add(1, &[]));
+    ///     }
+    /// }));
+    /// let point = cap
+    ///     .wait_for_metric(&metrics, "jobs.done", |p| p.value.sum() == Some(3.0))
+    ///     .await?;
+    /// assert_eq!(point.value.sum(), Some(3.0));
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_metric(
+        &self,
+        metrics: &MetricsCapture,
+        name: &str,
+        pred: impl Fn(&MetricPoint) -> bool + Send + 'static,
+    ) -> Wait<MetricPoint> {
+        let metrics = metrics.clone();
+        let wanted = name.to_owned();
+        Wait::new(
+            Arc::clone(&self.store),
+            self.timeout,
+            format!("a data point of metric {name:?} that satisfies the predicate"),
+            move |_| metrics.points(&wanted).into_iter().find(|p| pred(p)),
         )
     }
 

@@ -1,7 +1,7 @@
 //! # beacon-test: wait for the telemetry that proves the work happened
 //!
-//! A test triggers asynchronous work, then awaits the span, log record (or, with the macros,
-//! the domain event) that proves the work finished. The wait completes the moment that item
+//! A test triggers asynchronous work, then awaits the span, log record or metric data point
+//! ([`Capture::wait_for_metric`] with a [`MetricsCapture`]) that proves the work finished. The wait completes the moment that item
 //! arrives — it is woken by the telemetry itself, not by polling — and fails with a report of
 //! everything captured when it does not arrive in time.
 //!
