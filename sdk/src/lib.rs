@@ -62,6 +62,7 @@
 pub mod collectors;
 pub mod config;
 pub mod health;
+mod log_limits;
 mod pipeline;
 pub mod propagation;
 mod resource;

@@ -166,6 +166,10 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         filter,
         &tracer_provider,
         &logger_provider,
+        crate::log_limits::LogLimits {
+            attributes: limits.log_attributes as usize,
+            value_length: limits.log_attribute_value_length,
+        },
         config.console_logs.then(|| {
             // Colours only for a terminal, never into a log file or a pipe.
             let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

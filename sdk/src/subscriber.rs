@@ -10,6 +10,8 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Writer};
+
+use crate::log_limits::{LimitedProvider, LogLimits};
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent};
 use tracing_subscriber::layer::SubscriberExt;
@@ -54,6 +56,7 @@ pub(crate) fn dispatch(
     filter: EnvFilter,
     tracer_provider: &SdkTracerProvider,
     logger_provider: &SdkLoggerProvider,
+    log_limits: LogLimits,
     console: Option<(BoxMakeWriter, bool)>,
 ) -> Dispatch {
     let scope = InstrumentationScope::builder("beacon")
@@ -69,7 +72,8 @@ pub(crate) fn dispatch(
         // each and are not what span readers look for; `code.*` (the location) stays.
         .with_threads(false)
         .with_target(false);
-    let logs = OpenTelemetryTracingBridge::new(logger_provider);
+    let logs =
+        OpenTelemetryTracingBridge::new(&LimitedProvider::new(logger_provider.clone(), log_limits));
     let console = console.map(|(writer, ansi)| {
         tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
@@ -145,6 +149,10 @@ mod tests {
             filter,
             &tracer_provider,
             &logger_provider,
+            LogLimits {
+                attributes: 128,
+                value_length: None,
+            },
             Some((writer, false)),
         );
         let trace_id = tracing::dispatcher::with_default(&dispatch, || {

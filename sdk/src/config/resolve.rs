@@ -336,5 +336,13 @@ fn limits(env: &Env<'_>) -> Result<Limits, InitError> {
         attribute_value_length: env
             .count(OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)?
             .or(env.count(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)?),
+        log_attributes: count(
+            OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT,
+            general,
+            d.log_attributes,
+        )?,
+        log_attribute_value_length: env
+            .count(OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT)?
+            .or(env.count(OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT)?),
     })
 }

@@ -141,6 +141,10 @@ pub struct Limits {
     pub link_attributes: u32,
     /// The longest string attribute value in characters; `None` (the default) is no limit.
     pub attribute_value_length: Option<usize>,
+    /// The most attributes on a log record (default 128); later ones are dropped.
+    pub log_attributes: u32,
+    /// The longest string attribute value on a log record; `None` (the default) is no limit.
+    pub log_attribute_value_length: Option<usize>,
 }
 
 impl Default for Limits {
@@ -152,6 +156,8 @@ impl Default for Limits {
             event_attributes: 128,
             link_attributes: 128,
             attribute_value_length: None,
+            log_attributes: 128,
+            log_attribute_value_length: None,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The `OTEL_*` span limits are enforced on what reaches a real OTLP receiver: attribute count
-//! and value length, events and links per span, with the dropped counts reported.
+//! The `OTEL_*` span and log-record limits are enforced on what reaches a real OTLP receiver:
+//! attribute count and value length, events and links per span, with the dropped counts
+//! reported.
 
 mod support;
 
@@ -63,5 +64,52 @@ fn counts_lengths_events_and_links_are_capped_and_drops_reported() {
         }
         assert_eq!((s.events.len(), s.dropped_events_count), (2, 3));
         assert_eq!((s.links.len(), s.dropped_links_count), (1, 2));
+    });
+}
+
+#[test]
+fn log_record_attributes_are_capped_in_count_and_length() {
+    let receiver = HttpReceiver::start();
+    let env: HashMap<&str, String> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "3".to_owned()),
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8".to_owned()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let telemetry = beacon::builder()
+        .env_source(move |k| env.get(k).cloned())
+        .build()
+        .expect("pipeline builds");
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        tracing::info!(
+            a = "0123456789abcdef",
+            b = "ünïcödé-välüé",
+            c = 42_i64,
+            d = "dropped",
+            e = "dropped too",
+            "the body is not an attribute and is kept whole"
+        );
+    });
+    telemetry.shutdown().expect("clean shutdown");
+    assert!(receiver.wait_for(Duration::from_secs(10), |r| r.log_records().count() == 1));
+    receiver.with(|r| {
+        let log = r.log_records().next().expect("the record");
+        let attrs: Vec<(String, String)> = log
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
+            .collect();
+        assert_eq!(attrs.len(), 3, "{attrs:?}");
+        assert_eq!(attrs[0], ("a".to_owned(), "01234567".to_owned()));
+        assert_eq!(attrs[1], ("b".to_owned(), "ünïcödé-".to_owned()));
+        assert_eq!(attrs[2], ("c".to_owned(), "42".to_owned()));
+        assert_eq!(
+            any_value(log.body.as_ref()),
+            "the body is not an attribute and is kept whole"
+        );
     });
 }
