@@ -23,6 +23,8 @@ pub struct Received {
     pub logs: Vec<ExportLogsServiceRequest>,
     /// `(path, content-type, content-encoding, all headers)` of each request.
     pub requests: Vec<(String, String, String, hyper::HeaderMap)>,
+    /// When each request arrived.
+    pub arrivals: Vec<Instant>,
 }
 
 impl Received {
@@ -84,7 +86,12 @@ pub fn any_value(v: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -
 struct Shared {
     received: Mutex<Received>,
     arrived: Condvar,
+    /// Answers for the next requests, in order: status, `Retry-After`, body (protobuf).
+    script: Mutex<std::collections::VecDeque<Scripted>>,
 }
+
+/// A scripted answer: status, `Retry-After`, body.
+type Scripted = (u16, Option<&'static str>, Vec<u8>);
 
 /// The receiver. Runs on a runtime of its own, so it serves whatever the test's runtime is
 /// doing (even a current-thread runtime blocked in `shutdown()`).
@@ -128,6 +135,7 @@ impl HttpReceiver {
         let shared = Arc::new(Shared {
             received: Mutex::new(Received::default()),
             arrived: Condvar::new(),
+            script: Mutex::default(),
         });
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -197,6 +205,16 @@ impl HttpReceiver {
         }
     }
 
+    /// Answers the next request with `status` (and `Retry-After`, and `body`) instead of 200;
+    /// a request answered so is recorded in `requests` and `arrivals` but its data is not kept.
+    pub fn respond_next(&self, status: u16, retry_after: Option<&'static str>, body: Vec<u8>) {
+        self.shared
+            .script
+            .lock()
+            .expect("lock")
+            .push_back((status, retry_after, body));
+    }
+
     pub fn with<R>(&self, f: impl FnOnce(&Received) -> R) -> R {
         f(&self.shared.received.lock().expect("lock"))
     }
@@ -226,9 +244,14 @@ async fn handle(
         body = out;
     }
     let json = content_type.contains("json");
+    let scripted = shared.script.lock().expect("lock").pop_front();
     {
         let mut r = shared.received.lock().expect("lock");
+        r.arrivals.push(Instant::now());
         match path.as_str() {
+            _ if scripted
+                .as_ref()
+                .is_some_and(|(status, _, _)| *status != 200) => {}
             "/v1/traces" => r.traces.push(decode(&body, json)),
             "/v1/metrics" => r.metrics.push(decode(&body, json)),
             "/v1/logs" => r.logs.push(decode(&body, json)),
@@ -238,6 +261,21 @@ async fn handle(
             .push((path, content_type.clone(), encoding, headers));
     }
     shared.arrived.notify_all();
+    if let Some((status, retry_after, body)) = scripted {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+        response.headers_mut().insert(
+            "content-type",
+            hyper::header::HeaderValue::from_static("application/x-protobuf"),
+        );
+        if let Some(after) = retry_after {
+            response.headers_mut().insert(
+                "retry-after",
+                hyper::header::HeaderValue::from_static(after),
+            );
+        }
+        return Ok(response);
+    }
     let reply = if json {
         Bytes::from_static(b"{}")
     } else {
