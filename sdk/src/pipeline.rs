@@ -37,6 +37,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
             max_attributes_per_event: limits.event_attributes,
             max_attributes_per_link: limits.link_attributes,
         });
+    if let Some(ids) = config.id_generator.take() {
+        traces = traces.with_id_generator(BoxedIds(ids));
+    }
     // Exporting processors; behind the tail sampler when there is one.
     let mut exporting: Vec<Box<dyn SpanProcessor>> = Vec::new();
     if let Some(cfg) = &config.traces.otlp {
@@ -216,4 +219,17 @@ fn describe(config: &Config) -> Vec<String> {
         format!("{name}: {}", parts.join(", "))
     })
     .collect()
+}
+
+/// Lets a boxed id generator be given to the SDK, which takes one by value.
+#[derive(Debug)]
+struct BoxedIds(Box<dyn opentelemetry_sdk::trace::IdGenerator>);
+
+impl opentelemetry_sdk::trace::IdGenerator for BoxedIds {
+    fn new_trace_id(&self) -> opentelemetry::trace::TraceId {
+        self.0.new_trace_id()
+    }
+    fn new_span_id(&self) -> opentelemetry::trace::SpanId {
+        self.0.new_span_id()
+    }
 }

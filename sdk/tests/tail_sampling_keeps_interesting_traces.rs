@@ -8,40 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use beacon::otel::api::trace::{
-    Span as _, SpanId, SpanKind, Status, TraceContextExt as _, TraceId, Tracer as _,
-    TracerProvider as _,
+    Span as _, SpanKind, Status, TraceContextExt as _, TraceId, Tracer as _, TracerProvider as _,
 };
 use beacon::otel::api::{Context, KeyValue};
 use beacon::otel::sdk::error::OTelSdkResult;
 use beacon::otel::sdk::trace::{
-    IdGenerator, Sampler, SamplingDecision, SdkTracerProvider, ShouldSample, Span, SpanData,
-    SpanProcessor,
+    Sampler, SamplingDecision, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
 };
 use beacon::sampling::{TailSampling, TailSamplingConfig, TailSnapshot, TailStats};
-
-/// Deterministic ids (splitmix64 from a fixed seed), so the statistical checks are repeatable.
-#[derive(Debug)]
-struct SeededIds(Mutex<u64>);
-
-impl SeededIds {
-    fn next(&self) -> u64 {
-        let mut state = self.0.lock().expect("ids lock");
-        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-impl IdGenerator for SeededIds {
-    fn new_trace_id(&self) -> TraceId {
-        TraceId::from((u128::from(self.next()) << 64) | u128::from(self.next()))
-    }
-    fn new_span_id(&self) -> SpanId {
-        SpanId::from(self.next() | 1)
-    }
-}
 
 /// Stands in for the exporters: collects what the tail sampler passes on.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +39,7 @@ fn provider(config: TailSamplingConfig, seed: u64) -> (SdkTracerProvider, Collec
     let tail = TailSampling::new(config, vec![Box::new(out.clone())]);
     let stats = tail.stats();
     let provider = SdkTracerProvider::builder()
-        .with_id_generator(SeededIds(Mutex::new(seed)))
+        .with_id_generator(beacon_test::SeededIds::new(seed))
         .with_span_processor(tail)
         .build();
     (provider, out, stats)

@@ -95,10 +95,7 @@ impl HostileStrings {
     /// The next pseudo-random number (splitmix64).
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix(self.state)
     }
 
     /// A number below `bound` (`bound` > 0).
@@ -118,5 +115,49 @@ impl HostileStrings {
             out.push_str(PIECES[self.below(PIECES.len())]);
         }
         out
+    }
+}
+
+/// Trace and span ids from a seed, for tests whose outcome depends on the ids (ratio and tail
+/// samplers): the same seed gives the same ids, so a statistical assertion is repeatable.
+/// Pass it to `beacon::Builder::id_generator` or an SDK tracer provider.
+#[derive(Debug)]
+pub struct SeededIds {
+    state: std::sync::atomic::AtomicU64,
+}
+
+impl SeededIds {
+    /// Ids from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            state: std::sync::atomic::AtomicU64::new(seed),
+        }
+    }
+
+    fn next(&self) -> u64 {
+        let z = self
+            .state
+            .fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(z)
+    }
+}
+
+/// The splitmix64 output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl opentelemetry_sdk::trace::IdGenerator for SeededIds {
+    fn new_trace_id(&self) -> opentelemetry::trace::TraceId {
+        opentelemetry::trace::TraceId::from(
+            (u128::from(self.next()) << 64) | u128::from(self.next()),
+        )
+    }
+
+    fn new_span_id(&self) -> opentelemetry::trace::SpanId {
+        opentelemetry::trace::SpanId::from(self.next() | 1)
     }
 }

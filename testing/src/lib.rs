@@ -92,7 +92,7 @@ mod step;
 mod wait;
 
 pub use capture::{Capture, CaptureError, DEFAULT_TIMEOUT};
-pub use hostile::HostileStrings;
+pub use hostile::{HostileStrings, SeededIds};
 pub use hub::{LogSink, SpanSink};
 pub use matcher::{LogMatcher, Matcher, SpanMatcher};
 pub use metrics::{MetricPoint, MetricsCapture, PointValue};

@@ -88,6 +88,7 @@ pub struct Builder {
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
     pub(crate) cardinality_limits: Vec<(String, usize)>,
+    pub(crate) id_generator: Option<Box<dyn opentelemetry_sdk::trace::IdGenerator>>,
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: Option<crate::collectors::Collectors>,
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
@@ -311,6 +312,17 @@ impl Builder {
     #[must_use]
     pub fn collectors(mut self, collectors: crate::collectors::Collectors) -> Self {
         self.collectors = Some(collectors);
+        self
+    }
+
+    /// Generates trace and span ids with `generator` instead of the SDK's random one (for
+    /// example seeded ids in tests of sampling, or ids a legacy system expects).
+    #[must_use]
+    pub fn id_generator(
+        mut self,
+        generator: impl opentelemetry_sdk::trace::IdGenerator + 'static,
+    ) -> Self {
+        self.id_generator = Some(Box::new(generator));
         self
     }
 

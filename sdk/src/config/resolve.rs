@@ -32,6 +32,7 @@ pub(crate) struct Config {
     pub(crate) span_processors: Vec<super::extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
     pub(crate) cardinality_limits: Vec<(String, usize)>,
+    pub(crate) id_generator: Option<Box<dyn opentelemetry_sdk::trace::IdGenerator>>,
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
@@ -168,6 +169,7 @@ impl Config {
             span_processors,
             tail_sampling: b.tail_sampling.take(),
             cardinality_limits: std::mem::take(&mut b.cardinality_limits),
+            id_generator: b.id_generator.take(),
             #[cfg(feature = "system-metrics")]
             collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
