@@ -614,6 +614,11 @@ async fn hostile_propagation_headers_never_fail_the_request() {
             "64;0",
         ),
         (
+            "two baggage headers: one list",
+            vec![("baggage", "a=1,b=2".into()), ("baggage", "c=3".into())],
+            "3;0",
+        ),
+        (
             "9000-byte baggage: dropped",
             vec![("baggage", huge_baggage)],
             "0;0",
@@ -638,7 +643,7 @@ async fn hostile_propagation_headers_never_fail_the_request() {
         .into_iter()
         .filter(|s| s.name == "GET /echo")
         .collect();
-    assert_eq!(spans.len(), 6);
+    assert_eq!(spans.len(), 7);
     let joined = spans
         .iter()
         .filter(|s| s.trace_id.to_string() == trace)

@@ -75,7 +75,7 @@ impl Propagators {
             .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
                 match p {
                     Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                    Propagator::Baggage => Box::new(JoinedBaggage(BaggagePropagator::new())),
                     Propagator::B3 => Box::new(B3Propagator::single()),
                     Propagator::B3Multi => Box::new(B3Propagator::multi()),
                     Propagator::Jaeger => Box::new(JaegerPropagator::new()),
@@ -117,6 +117,55 @@ impl TextMapPropagator for Propagators {
     }
     fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
         self.inner.fields()
+    }
+}
+
+/// W3C Baggage over every `baggage` header of a request: the stock propagator reads only the
+/// first, while the spec has several headers combined into one list (RFC 9110 §5.3). The
+/// combined list is then held to the spec's limits by the stock propagator (64 members, 8192
+/// bytes; beyond that members are dropped whole).
+#[derive(Debug)]
+struct JoinedBaggage(BaggagePropagator);
+
+/// An extractor that answers `baggage` with all its values joined.
+struct Joined<'a> {
+    inner: &'a dyn Extractor,
+    baggage: Option<String>,
+}
+
+impl Extractor for Joined<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        if key.eq_ignore_ascii_case("baggage") {
+            if let Some(joined) = &self.baggage {
+                return Some(joined);
+            }
+        }
+        self.inner.get(key)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.inner.keys()
+    }
+}
+
+impl TextMapPropagator for JoinedBaggage {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let baggage = extractor
+            .get_all("baggage")
+            .filter(|all| all.len() > 1)
+            .map(|all| all.join(","));
+        self.0.extract_with_context(
+            cx,
+            &Joined {
+                inner: extractor,
+                baggage,
+            },
+        )
+    }
+    fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+        self.0.fields()
     }
 }
 
