@@ -61,6 +61,7 @@
 #[cfg(feature = "system-metrics")]
 pub mod collectors;
 pub mod config;
+pub mod events;
 pub mod health;
 mod log_limits;
 mod pipeline;
@@ -71,7 +72,17 @@ pub mod self_telemetry;
 mod subscriber;
 mod telemetry;
 
+/// `#[derive(beacon::Event)]`: see [`events`].
+pub use beacon_macros::Event;
 pub use config::{Builder, InitError};
+pub use events::{emit, Event};
+
+/// What Beacon's macros expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::events::__private::*;
+    pub use crate::events::Event;
+}
 pub use telemetry::{ShutdownError, Stats, Telemetry};
 
 /// The OpenTelemetry crates Beacon is built on, re-exported so that your code uses exactly the

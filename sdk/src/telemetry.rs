@@ -265,6 +265,7 @@ impl Telemetry {
         opentelemetry::global::set_tracer_provider(p.tracer_provider.clone());
         opentelemetry::global::set_meter_provider(p.meter_provider.clone());
         opentelemetry::global::set_text_map_propagator(p.propagators.shared());
+        crate::events::install(&p.logger_provider, &p.meter_provider);
         Ok(())
     }
 

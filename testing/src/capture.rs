@@ -193,6 +193,46 @@ impl Capture {
         )
     }
 
+    /// Waits for a domain event of type `E` (emitted with `beacon::emit`) whose log record
+    /// satisfies `pred`, and returns that record: `event.name` is `E::NAME` and the event's
+    /// fields are its attributes (as text, `REDACTED` for sensitive ones).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// #[derive(beacon::Event)]
+    /// #[event(name = "circuit_breaker.opened", severity = "warn")]
+    /// struct Opened { service: String, failures: u32 }
+    ///
+    /// let cap = beacon_test::capture();
+    /// tokio::spawn(tracing::Instrument::in_current_span(async {
+    ///     beacon::emit(Opened { service: "payments".into(), failures: 3 });
+    /// }));
+    /// let opened = cap.wait_for_event::<Opened>(|e| e.attr("service") == Some("payments")).await?;
+    /// assert_eq!(opened.attr("failures"), Some("3"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Events of a type declared with `log = false` produce no record and cannot be awaited
+    /// this way; wait for the span that carries them instead.
+    pub fn wait_for_event<E: beacon::Event>(
+        &self,
+        pred: impl Fn(&CapturedLog) -> bool + Send + 'static,
+    ) -> Wait<CapturedLog> {
+        Wait::new(
+            Arc::clone(&self.store),
+            self.timeout,
+            format!("a {:?} event that satisfies the predicate", E::NAME),
+            move |items| {
+                items.iter().find_map(|i| match i {
+                    Item::Log(l) if l.event_name.as_deref() == Some(E::NAME) && pred(l) => {
+                        Some(l.clone())
+                    }
+                    _ => None,
+                })
+            },
+        )
+    }
+
     /// Waits for a data point of the instrument `name` in `metrics` that satisfies `pred` (a
     /// counter reaching a value, a histogram's count), and returns it.
     ///
