@@ -136,3 +136,30 @@ fn one_emit_makes_a_span_event_a_log_record_and_a_count() {
         );
     });
 }
+
+#[test]
+fn a_scoped_dispatch_gets_the_span_event_even_after_an_emit_with_no_subscriber() {
+    // The first emit runs with no subscriber at all: the cheap path.
+    std::thread::spawn(|| beacon::emit(CacheHit { key: "early".into() }))
+        .join()
+        .expect("no panic");
+    let receiver = HttpReceiver::start();
+    let telemetry = beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint(receiver.endpoint())
+        .otlp_protocol(beacon::config::Protocol::HttpProtobuf)
+        .collectors(beacon::collectors::Collectors::none())
+        .build()
+        .expect("pipeline builds");
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        tracing::info_span!("scoped").in_scope(|| beacon::emit(CacheHit { key: "k".into() }));
+    });
+    telemetry.shutdown().expect("clean shutdown");
+    assert!(receiver.wait_for(Duration::from_secs(10), |r| r.spans().count() == 1));
+    receiver.with(|r| {
+        let span = r.spans().next().expect("span");
+        assert_eq!(span.name, "scoped");
+        let names: Vec<&str> = span.events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["cache.hit"]);
+    });
+}
