@@ -140,9 +140,13 @@ fn one_emit_makes_a_span_event_a_log_record_and_a_count() {
 #[test]
 fn a_scoped_dispatch_gets_the_span_event_even_after_an_emit_with_no_subscriber() {
     // The first emit runs with no subscriber at all: the cheap path.
-    std::thread::spawn(|| beacon::emit(CacheHit { key: "early".into() }))
-        .join()
-        .expect("no panic");
+    std::thread::spawn(|| {
+        beacon::emit(CacheHit {
+            key: "early".into(),
+        })
+    })
+    .join()
+    .expect("no panic");
     let receiver = HttpReceiver::start();
     let telemetry = beacon::builder()
         .env_source(|_| None)
