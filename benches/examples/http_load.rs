@@ -92,7 +92,13 @@ fn main() {
         .filter(std::env::var("HTTP_LOAD_FILTER").unwrap_or_else(|_| "info".into()))
         .try_init()
         .expect("beacon");
-    let meters = beacon_benches::aggregating_meter_provider();
+    // `HTTP_LOAD_NO_METRICS=1`: instruments from a provider without readers (no-ops), to
+    // separate the metrics' cost from the rest of the layer.
+    let meters = if std::env::var_os("HTTP_LOAD_NO_METRICS").is_some() {
+        opentelemetry_sdk::metrics::SdkMeterProvider::builder().build()
+    } else {
+        beacon_benches::aggregating_meter_provider()
+    };
 
     let bare = Router::new().route("/work", get(|| async { work() }));
     let instrumented = Router::new()
