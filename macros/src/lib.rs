@@ -174,3 +174,163 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         }
     })
 }
+
+/// Instruments a function: everything `tracing::instrument` does (it is used underneath, so
+/// the function's crate needs `tracing` as a dependency), plus:
+///
+/// - `kind = "server" | "client" | "producer" | "consumer" | "internal"`: the span kind.
+/// - `err`: on a function returning `Result`, an `Err` sets the span status to Error with the
+///   error's message and records `error.type` (the error type's name); `Ok` leaves it unset.
+/// - `metrics`: records `function.calls` (counter; `function`, `module`, `result` = ok/error),
+///   `function.calls.duration` (histogram, seconds) and `function.calls.concurrent` (up-down
+///   counter) — autometrics' names and labels, so its dashboards and queries work as they are.
+///
+/// Passed through to `tracing::instrument`: `name`, `level`, `target`, `skip(..)`, `skip_all`,
+/// `fields(..)`, `ret`. Anything else is a compile error that points at it.
+#[proc_macro_attribute]
+pub fn instrument(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = proc_macro2::TokenStream::from(args);
+    let item = proc_macro2::TokenStream::from(item);
+    instrument_impl(args, item)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+fn instrument_impl(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let mut pass: Vec<proc_macro2::TokenStream> = Vec::new();
+    let mut fields: Vec<proc_macro2::TokenStream> = Vec::new();
+    let mut err: Option<proc_macro2::Span> = None;
+    let mut metrics = false;
+    let mut name: Option<LitStr> = None;
+    let parser = syn::meta::parser(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match key.as_str() {
+            "name" => {
+                let v: LitStr = meta.value()?.parse()?;
+                pass.push(quote!(name = #v));
+                name = Some(v);
+            }
+            "level" | "target" => {
+                let v: LitStr = meta.value()?.parse()?;
+                let k = &meta.path;
+                pass.push(quote!(#k = #v));
+            }
+            "skip" | "fields" => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let inner: proc_macro2::TokenStream = content.parse()?;
+                if key == "skip" {
+                    pass.push(quote!(skip(#inner)));
+                } else {
+                    fields.push(inner);
+                }
+            }
+            "skip_all" | "ret" => {
+                let k = &meta.path;
+                pass.push(quote!(#k));
+            }
+            "kind" => {
+                let v: LitStr = meta.value()?.parse()?;
+                if !matches!(v.value().as_str(), "server" | "client" | "producer" | "consumer" | "internal") {
+                    return Err(Error::new(
+                        v.span(),
+                        "unknown span kind; expected server, client, producer, consumer or internal",
+                    ));
+                }
+                fields.push(quote!(otel.kind = #v));
+            }
+            "err" => err = Some(meta.path.span()),
+            "metrics" => metrics = true,
+            _ => {
+                return Err(meta.error(
+                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind or metrics",
+                ))
+            }
+        }
+        Ok(())
+    });
+    syn::parse::Parser::parse2(parser, args)?;
+
+    let mut func: syn::ItemFn = syn::parse2(item).map_err(|e| {
+        Error::new(
+            e.span(),
+            "#[beacon::instrument] goes on a function (free, inherent or trait-impl method)",
+        )
+    })?;
+    let returns_result = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+            _ => false,
+        },
+        syn::ReturnType::Default => false,
+    };
+    if let Some(span) = err {
+        if !returns_result {
+            return Err(Error::new(
+                span,
+                "`err` needs a function that returns `Result`",
+            ));
+        }
+    }
+    let fn_name = name
+        .as_ref()
+        .map_or_else(|| func.sig.ident.to_string(), LitStr::value);
+    let ret_ty = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
+        syn::ReturnType::Default => None,
+    };
+    // An annotation helps `?` infer its conversion; not possible for `impl Trait` or borrowed
+    // returns, which then go unannotated.
+    let annotate = ret_ty.as_ref().filter(|ty| {
+        let text = quote!(#ty).to_string();
+        !text.contains("impl ") && !text.contains('&') && !text.contains('\'')
+    });
+    let block = &func.block;
+    let run = match (func.sig.asyncness.is_some(), annotate) {
+        (true, Some(ty)) => quote!(let __beacon_result: #ty = async move #block.await;),
+        (true, None) => quote!(let __beacon_result = async move #block.await;),
+        (false, Some(ty)) => quote!(let __beacon_result: #ty = (|| -> #ty #block)();),
+        (false, None) => quote!(let __beacon_result = (|| #block)();),
+    };
+    if err.is_some() || metrics {
+        let start = metrics.then(|| {
+            quote!(let __beacon_call = ::beacon::__private::Call::start(#fn_name, ::std::module_path!());)
+        });
+        let record_err = err.map(|_| {
+            quote! {
+                if let ::std::result::Result::Err(e) = &__beacon_result {
+                    ::beacon::__private::record_error(e);
+                }
+            }
+        });
+        let finish = metrics.then(|| {
+            if returns_result {
+                quote!(__beacon_call.finish(::std::result::Result::is_err(&__beacon_result));)
+            } else {
+                quote!(__beacon_call.finish(false);)
+            }
+        });
+        let new_block: syn::Block = syn::parse_quote!({
+            #start
+            #run
+            #record_err
+            #finish
+            __beacon_result
+        });
+        *func.block = new_block;
+    }
+    if !fields.is_empty() {
+        pass.push(quote!(fields(#(#fields),*)));
+    }
+    Ok(quote! {
+        #[::beacon::__private::tracing::instrument(#(#pass),*)]
+        #func
+    })
+}

@@ -62,6 +62,7 @@
 pub mod collectors;
 pub mod config;
 pub mod events;
+mod functions;
 pub mod health;
 mod log_limits;
 mod pipeline;
@@ -72,6 +73,10 @@ pub mod self_telemetry;
 mod subscriber;
 mod telemetry;
 
+/// `#[beacon::instrument]`: `tracing::instrument` plus span kind, `Result`-aware span status
+/// and `error.type`, and (with `metrics`) the autometrics-compatible `function.calls*`
+/// metrics. See the `beacon-macros` crate docs for every option.
+pub use beacon_macros::instrument;
 /// `#[derive(beacon::Event)]`: see [`events`].
 pub use beacon_macros::Event;
 pub use config::{Builder, InitError};
@@ -82,6 +87,8 @@ pub use events::{emit, Event};
 pub mod __private {
     pub use crate::events::__private::*;
     pub use crate::events::Event;
+    pub use crate::functions::{record_error, Call};
+    pub use tracing;
 }
 pub use telemetry::{ShutdownError, Stats, Telemetry};
 

@@ -1,0 +1,115 @@
+//! The runtime side of `#[beacon::instrument(metrics)]`: per-function call, duration and
+//! concurrency metrics, named as autometrics names them so its dashboards and queries work
+//! unchanged: `function.calls` (counter; `function`, `module`, `result` = ok/error),
+//! `function.calls.duration` (histogram, seconds; `function`, `module`) and
+//! `function.calls.concurrent` (up-down counter; `function`, `module`).
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
+use opentelemetry::{InstrumentationScope, KeyValue};
+
+struct Instruments {
+    calls: Counter<u64>,
+    duration: Histogram<f64>,
+    concurrent: UpDownCounter<i64>,
+}
+
+fn instruments() -> &'static Instruments {
+    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let meter = opentelemetry::global::meter_provider().meter_with_scope(
+            InstrumentationScope::builder("beacon.functions")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        );
+        Instruments {
+            calls: meter
+                .u64_counter("function.calls")
+                .with_unit("{call}")
+                .with_description("Calls of instrumented functions, by result.")
+                .build(),
+            duration: meter
+                .f64_histogram("function.calls.duration")
+                .with_unit("s")
+                .with_description("Duration of instrumented function calls.")
+                .with_boundaries(vec![
+                    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+                ])
+                .build(),
+            concurrent: meter
+                .i64_up_down_counter("function.calls.concurrent")
+                .with_unit("{call}")
+                .with_description("Calls of instrumented functions in progress.")
+                .build(),
+        }
+    })
+}
+
+/// One call in progress; records when finished, or when dropped by a panic (as an error).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Call {
+    attrs: [KeyValue; 2],
+    start: Instant,
+    done: bool,
+}
+
+impl Call {
+    /// Starts counting a call of `function` in `module`.
+    pub fn start(function: &'static str, module: &'static str) -> Self {
+        let attrs = [
+            KeyValue::new("function", function),
+            KeyValue::new("module", module),
+        ];
+        instruments().concurrent.add(1, &attrs);
+        Self {
+            attrs,
+            start: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// The call returned; `error` when it returned `Err`.
+    pub fn finish(mut self, error: bool) {
+        self.record(error);
+    }
+
+    fn record(&mut self, error: bool) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let i = instruments();
+        i.duration
+            .record(self.start.elapsed().as_secs_f64(), &self.attrs);
+        i.concurrent.add(-1, &self.attrs);
+        let [function, module] = self.attrs.clone();
+        let result = KeyValue::new("result", if error { "error" } else { "ok" });
+        i.calls.add(1, &[function, module, result]);
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        // Only reached unfinished when the function panicked (or a future was dropped mid-call).
+        self.record(true);
+    }
+}
+
+/// Records `error.type` and the message of an `Err` on the current span, and sets its status.
+#[doc(hidden)]
+pub fn record_error<E: std::fmt::Display>(error: &E) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    let full = std::any::type_name::<E>();
+    // The type's own name, without its module path or generic arguments.
+    let base = full.split('<').next().unwrap_or(full);
+    let short = base.rsplit("::").next().unwrap_or(base);
+    span.set_attribute("error.type", short.to_owned());
+    span.set_status(opentelemetry::trace::Status::error(error.to_string()));
+}

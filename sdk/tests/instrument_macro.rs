@@ -1,0 +1,132 @@
+//! `#[beacon::instrument]` on sync and async functions, methods and generic functions: the
+//! span (name, kind, fields, skipped arguments), `Result`-aware status with `error.type`, and
+//! the autometrics-compatible `function.calls*` metrics.
+
+use std::fmt;
+
+use beacon_test::{capture, span, MetricsCapture};
+use opentelemetry::trace::{SpanKind, Status};
+
+#[derive(Debug)]
+struct PaymentError {
+    reason: &'static str,
+}
+
+impl fmt::Display for PaymentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "payment declined: {}", self.reason)
+    }
+}
+
+#[beacon::instrument(err, metrics, fields(order.id = order_id), skip(card))]
+fn charge(order_id: u64, card: &str, amount: f64) -> Result<f64, PaymentError> {
+    if amount > 100.0 {
+        return Err(PaymentError { reason: "limit" });
+    }
+    let _ = card;
+    Ok(amount)
+}
+
+#[beacon::instrument(kind = "client", name = "inventory.reserve", metrics)]
+async fn reserve(sku: &'static str, quantity: u32) -> u32 {
+    let _ = sku;
+    quantity
+}
+
+struct Ledger;
+
+impl Ledger {
+    #[beacon::instrument(skip(self), err)]
+    fn post(&self, entry: i64) -> Result<i64, std::io::Error> {
+        if entry < 0 {
+            return Err(std::io::Error::other("negative entry"));
+        }
+        Ok(entry)
+    }
+}
+
+#[beacon::instrument(skip_all)]
+fn total(values: impl IntoIterator<Item = u32>) -> u32 {
+    values.into_iter().sum()
+}
+
+#[tokio::test]
+async fn spans_status_and_metrics() {
+    let cap = capture();
+    let metrics = MetricsCapture::new();
+    // The function metrics come from the global meter provider, read at the first call.
+    opentelemetry::global::set_meter_provider(metrics.provider().clone());
+
+    assert_eq!(charge(7, "4242", 9.5).expect("ok"), 9.5);
+    assert!(charge(8, "4242", 500.0).is_err());
+    assert_eq!(reserve("apple", 3).await, 3);
+    assert!(Ledger.post(-1).is_err());
+    assert_eq!(total([1, 2, 3]), 6);
+
+    let ok = cap
+        .wait_for_span(span::named("charge").attr("order.id", 7_i64))
+        .await
+        .expect("charge span");
+    assert_eq!(ok.status, Status::Unset);
+    assert!(ok.attr("card").is_none(), "skipped argument");
+    assert!(ok.attr("error.type").is_none());
+    let failed = cap
+        .wait_for_span(span::named("charge").attr("order.id", 8_i64))
+        .await
+        .expect("failed charge span");
+    assert_eq!(failed.status, Status::error("payment declined: limit"));
+    assert_eq!(
+        failed
+            .attr("error.type")
+            .map(|v| v.as_str().into_owned())
+            .as_deref(),
+        Some("PaymentError")
+    );
+
+    let client = cap
+        .wait_for_span(span::named("inventory.reserve"))
+        .await
+        .expect("reserve span");
+    assert_eq!(client.kind, SpanKind::Client);
+    let post = cap
+        .wait_for_span(span::named("post"))
+        .await
+        .expect("post span");
+    assert_eq!(
+        post.attr("error.type")
+            .map(|v| v.as_str().into_owned())
+            .as_deref(),
+        Some("Error")
+    );
+    assert!(post.is_error());
+    cap.wait_for_span(span::named("total"))
+        .await
+        .expect("total span");
+
+    let module = module_path!();
+    let calls = |function: &str, result: &str| {
+        metrics
+            .point(
+                "function.calls",
+                &[
+                    ("function", function),
+                    ("module", module),
+                    ("result", result),
+                ],
+            )
+            .and_then(|p| p.value.sum())
+    };
+    assert_eq!(calls("charge", "ok"), Some(1.0));
+    assert_eq!(calls("charge", "error"), Some(1.0));
+    assert_eq!(calls("inventory.reserve", "ok"), Some(1.0));
+    assert_eq!(calls("post", "ok"), None, "no metrics without the option");
+    let duration = metrics
+        .point("function.calls.duration", &[("function", "charge")])
+        .expect("duration");
+    assert_eq!(duration.unit, "s");
+    assert_eq!(duration.value.count(), Some(2));
+    let concurrent = metrics
+        .point("function.calls.concurrent", &[("function", "charge")])
+        .expect("concurrent");
+    assert_eq!(concurrent.value.sum(), Some(0.0));
+}
