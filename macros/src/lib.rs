@@ -145,7 +145,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             Mode::Debug => quote! {
                 out.push(::beacon::__private::KeyValue::new(#key, ::std::format!("{:?}", &self.#ident)));
             },
-            Mode::Value => quote! {
+            // Spanned at the field, so an unsupported type is reported there.
+            Mode::Value => quote::quote_spanned! {field.ty.span()=>
                 if let ::std::option::Option::Some(value) =
                     ::beacon::__private::ToAttribute::to_attribute(&self.#ident)
                 {

@@ -1,0 +1,7 @@
+#[derive(beacon::Event)]
+#[event(name = "x.y", severity = "loud")]
+struct Loud {
+    id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(beacon::Event)]
+#[event(name = "x.y")]
+struct Bytes {
+    data: Vec<u8>,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(beacon::Event)]
+struct Unnamed {
+    id: u64,
+}
+
+fn main() {}

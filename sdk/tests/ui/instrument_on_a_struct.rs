@@ -1,0 +1,4 @@
+#[beacon::instrument(metrics)]
+struct NotAFunction;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[beacon::instrument(metric)]
+fn work() {}
+
+fn main() {
+    work();
+}
