@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use beacon::otel::api::trace::{
@@ -17,7 +16,7 @@ use support::{any_value, HttpReceiver};
 #[test]
 fn counts_lengths_events_and_links_are_capped_and_drops_reported() {
     let receiver = HttpReceiver::start();
-    let env: HashMap<&str, String> = [
+    let telemetry = support::env_builder(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
         ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "4".to_owned()),
@@ -26,13 +25,9 @@ fn counts_lengths_events_and_links_are_capped_and_drops_reported() {
         ("OTEL_SPAN_LINK_COUNT_LIMIT", "1".to_owned()),
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let telemetry = beacon::builder()
-        .env_source(move |k| env.get(k).cloned())
-        .build()
-        .expect("pipeline builds");
+    ])
+    .build()
+    .expect("pipeline builds");
     let tracer = telemetry.tracer_provider().tracer("limits");
     let link = |n: u128| {
         Link::with_context(SpanContext::new(
@@ -70,20 +65,16 @@ fn counts_lengths_events_and_links_are_capped_and_drops_reported() {
 #[test]
 fn log_record_attributes_are_capped_in_count_and_length() {
     let receiver = HttpReceiver::start();
-    let env: HashMap<&str, String> = [
+    let telemetry = support::env_builder(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
         ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "3".to_owned()),
         ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8".to_owned()),
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_TRACES_EXPORTER", "none".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let telemetry = beacon::builder()
-        .env_source(move |k| env.get(k).cloned())
-        .build()
-        .expect("pipeline builds");
+    ])
+    .build()
+    .expect("pipeline builds");
     tracing::dispatcher::with_default(&telemetry.dispatch(), || {
         tracing::info!(
             a = "0123456789abcdef",

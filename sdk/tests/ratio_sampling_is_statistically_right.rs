@@ -2,7 +2,7 @@
 //! over 10,000 roots the kept share is the ratio (within 4 standard deviations), the same seed
 //! keeps the same traces, and a child follows its parent whatever the ratio.
 
-use std::collections::HashMap;
+mod support;
 
 use beacon::otel::api::trace::{
     Span as _, SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -12,20 +12,16 @@ use beacon::otel::api::Context;
 use beacon_test::SeededIds;
 
 fn kept(sampler: &str, ratio: f64, seed: u64, roots: usize) -> usize {
-    let env: HashMap<&str, String> = [
+    let telemetry = support::env_builder(&[
         ("OTEL_TRACES_SAMPLER", sampler.to_owned()),
         ("OTEL_TRACES_SAMPLER_ARG", ratio.to_string()),
         ("OTEL_TRACES_EXPORTER", "none".to_owned()),
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let telemetry = beacon::builder()
-        .env_source(move |k| env.get(k).cloned())
-        .id_generator(SeededIds::new(seed))
-        .build()
-        .expect("pipeline builds");
+    ])
+    .id_generator(SeededIds::new(seed))
+    .build()
+    .expect("pipeline builds");
     let tracer = telemetry.tracer_provider().tracer("ratio");
     (0..roots)
         .filter(|_| {
@@ -53,19 +49,15 @@ fn the_kept_share_is_the_ratio_and_repeatable_with_a_seed() {
 
 #[test]
 fn a_child_follows_its_sampled_parent_under_parentbased_ratio() {
-    let env: HashMap<&str, String> = [
+    let telemetry = support::env_builder(&[
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".to_owned()),
         ("OTEL_TRACES_SAMPLER_ARG", "0".to_owned()),
         ("OTEL_TRACES_EXPORTER", "none".to_owned()),
         ("OTEL_METRICS_EXPORTER", "none".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let telemetry = beacon::builder()
-        .env_source(move |k| env.get(k).cloned())
-        .build()
-        .expect("pipeline builds");
+    ])
+    .build()
+    .expect("pipeline builds");
     let tracer = telemetry.tracer_provider().tracer("ratio");
     let parent = Context::new().with_remote_span_context(SpanContext::new(
         TraceId::from(42_u128),

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use beacon::config::BatchConfig;
@@ -17,7 +16,7 @@ fn self_metrics_match_reality_with_the_trace_collector_down() {
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let env: HashMap<&str, String> = [
+    let telemetry = support::env_builder(&[
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
         (
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -29,19 +28,15 @@ fn self_metrics_match_reality_with_the_trace_collector_down() {
         ),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_owned()),
         ("OTEL_LOGS_EXPORTER", "none".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let telemetry = beacon::builder()
-        .env_source(move |k| env.get(k).cloned())
-        .span_batch(BatchConfig {
-            max_queue_size: 10,
-            max_export_batch_size: 10,
-            scheduled_delay: Duration::from_secs(3600),
-            ..BatchConfig::default()
-        })
-        .build()
-        .expect("pipeline builds");
+    ])
+    .span_batch(BatchConfig {
+        max_queue_size: 10,
+        max_export_batch_size: 10,
+        scheduled_delay: Duration::from_secs(3600),
+        ..BatchConfig::default()
+    })
+    .build()
+    .expect("pipeline builds");
 
     tracing::dispatcher::with_default(&telemetry.dispatch(), || {
         for i in 0..50_i64 {

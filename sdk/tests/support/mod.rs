@@ -352,3 +352,13 @@ pub fn latest(r: &Received, name: &str, attrs: &[(&str, &str)]) -> Option<f64> {
     }
     found
 }
+
+/// A builder that reads its `OTEL_*` configuration from `vars` only (never the process
+/// environment).
+pub fn env_builder(vars: &[(&str, String)]) -> beacon::Builder {
+    let env: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    beacon::builder().env_source(move |k| env.get(k).cloned())
+}
