@@ -182,6 +182,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 /// - `kind = "server" | "client" | "producer" | "consumer" | "internal"`: the span kind.
 /// - `err`: on a function returning `Result`, an `Err` sets the span status to Error with the
 ///   error's message and records `error.type` (the error type's name); `Ok` leaves it unset.
+/// - `objective = CONST` (with `metrics`): a `beacon::slo::Objective` whose labels go on the
+///   metrics; `beacon::slo::prometheus_rules` turns it into recording and burn-rate alert rules.
 /// - `metrics`: records `function.calls` (counter; `function`, `module`, `result` = ok/error),
 ///   `function.calls.duration` (histogram, seconds) and `function.calls.concurrent` (up-down
 ///   counter) — autometrics' names and labels, so its dashboards and queries work as they are.
@@ -205,6 +207,7 @@ fn instrument_impl(
     let mut fields: Vec<proc_macro2::TokenStream> = Vec::new();
     let mut err: Option<proc_macro2::Span> = None;
     let mut metrics = false;
+    let mut objective: Option<syn::Expr> = None;
     let mut name: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta
@@ -249,9 +252,10 @@ fn instrument_impl(
             }
             "err" => err = Some(meta.path.span()),
             "metrics" => metrics = true,
+            "objective" => objective = Some(meta.value()?.parse()?),
             _ => {
                 return Err(meta.error(
-                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind or metrics",
+                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind, metrics or objective",
                 ))
             }
         }
@@ -265,6 +269,12 @@ fn instrument_impl(
             "#[beacon::instrument] goes on a function (free, inherent or trait-impl method)",
         )
     })?;
+    if let (Some(expr), false) = (&objective, metrics) {
+        return Err(Error::new(
+            expr.span(),
+            "`objective` labels the function's metrics: add `metrics` too",
+        ));
+    }
     let returns_result = match &func.sig.output {
         syn::ReturnType::Type(_, ty) => match &**ty {
             syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
@@ -301,8 +311,9 @@ fn instrument_impl(
         (false, None) => quote!(let __beacon_result = (|| #block)();),
     };
     if err.is_some() || metrics {
-        let start = metrics.then(|| {
-            quote!(let __beacon_call = ::beacon::__private::Call::start(#fn_name, ::std::module_path!());)
+        let start = metrics.then(|| match &objective {
+            Some(o) => quote!(let __beacon_call = ::beacon::__private::Call::start_with_objective(#fn_name, ::std::module_path!(), &#o);),
+            None => quote!(let __beacon_call = ::beacon::__private::Call::start(#fn_name, ::std::module_path!());),
         });
         let record_err = err.map(|_| {
             quote! {

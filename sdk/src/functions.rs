@@ -51,7 +51,8 @@ fn instruments() -> &'static Instruments {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Call {
-    attrs: [KeyValue; 2],
+    /// `function`, `module`, then the objective's labels if any.
+    attrs: Vec<KeyValue>,
     start: Instant,
     done: bool,
 }
@@ -59,10 +60,28 @@ pub struct Call {
 impl Call {
     /// Starts counting a call of `function` in `module`.
     pub fn start(function: &'static str, module: &'static str) -> Self {
-        let attrs = [
+        Self::begin(vec![
+            KeyValue::new("function", function),
+            KeyValue::new("module", module),
+        ])
+    }
+
+    /// Starts counting a call of a function with a service-level objective, whose labels go
+    /// on every metric of the call.
+    pub fn start_with_objective(
+        function: &'static str,
+        module: &'static str,
+        objective: &crate::slo::Objective,
+    ) -> Self {
+        let mut attrs = vec![
             KeyValue::new("function", function),
             KeyValue::new("module", module),
         ];
+        attrs.extend(objective.attributes());
+        Self::begin(attrs)
+    }
+
+    fn begin(attrs: Vec<KeyValue>) -> Self {
         instruments().concurrent.add(1, &attrs);
         Self {
             attrs,
@@ -85,9 +104,9 @@ impl Call {
         i.duration
             .record(self.start.elapsed().as_secs_f64(), &self.attrs);
         i.concurrent.add(-1, &self.attrs);
-        let [function, module] = self.attrs.clone();
-        let result = KeyValue::new("result", if error { "error" } else { "ok" });
-        i.calls.add(1, &[function, module, result]);
+        self.attrs
+            .push(KeyValue::new("result", if error { "error" } else { "ok" }));
+        i.calls.add(1, &self.attrs);
     }
 }
 

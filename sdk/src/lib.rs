@@ -70,6 +70,7 @@ pub mod propagation;
 mod resource;
 pub mod sampling;
 pub mod self_telemetry;
+pub mod slo;
 mod subscriber;
 mod telemetry;
 

@@ -27,7 +27,11 @@ fn charge(order_id: u64, card: &str, amount: f64) -> Result<f64, PaymentError> {
     Ok(amount)
 }
 
-#[beacon::instrument(kind = "client", name = "inventory.reserve", metrics)]
+const RESERVE: beacon::slo::Objective = beacon::slo::Objective::new("inventory")
+    .success_rate(99.5)
+    .latency(0.1, 99.0);
+
+#[beacon::instrument(kind = "client", name = "inventory.reserve", metrics, objective = RESERVE)]
 async fn reserve(sku: &'static str, quantity: u32) -> u32 {
     let _ = sku;
     quantity
@@ -119,6 +123,23 @@ async fn spans_status_and_metrics() {
     assert_eq!(calls("charge", "ok"), Some(1.0));
     assert_eq!(calls("charge", "error"), Some(1.0));
     assert_eq!(calls("inventory.reserve", "ok"), Some(1.0));
+    let with_objective = metrics
+        .point("function.calls", &[("function", "inventory.reserve")])
+        .expect("reserve calls");
+    assert!(with_objective.has(&[
+        ("objective.name", "inventory"),
+        ("objective.percentile", "99.5"),
+        ("objective.latency_threshold", "0.1"),
+    ]));
+    assert!(metrics
+        .point(
+            "function.calls.duration",
+            &[
+                ("function", "inventory.reserve"),
+                ("objective.name", "inventory")
+            ]
+        )
+        .is_some());
     assert_eq!(calls("post", "ok"), None, "no metrics without the option");
     let duration = metrics
         .point("function.calls.duration", &[("function", "charge")])

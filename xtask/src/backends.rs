@@ -35,7 +35,51 @@ pub(crate) fn ensure(root: &Path) -> Result<Backends, String> {
             None
         }
     };
+    match promtool() {
+        Ok(()) => println!("backend: promtool on PATH"),
+        Err(e) if crate::in_ci() => return Err(format!("promtool is required in CI: {e}")),
+        Err(e) => {
+            eprintln!("WARNING: promtool unavailable ({e}); the SLO rule tests will be skipped")
+        }
+    }
     Ok(Backends { rotel })
+}
+
+fn has_promtool() -> bool {
+    Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `promtool` (Debian package `prometheus`), installed with apt when missing.
+fn promtool() -> Result<(), String> {
+    if has_promtool() {
+        return Ok(());
+    }
+    println!("backend: installing Debian package prometheus (for promtool)");
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "prometheus"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !status.success() {
+        // The package lists may be missing on a fresh machine.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        let status = Command::new("apt-get")
+            .args(["install", "-y", "-q", "prometheus"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))?;
+        if !status.success() {
+            return Err(format!("apt-get install prometheus failed ({status})"));
+        }
+    }
+    if has_promtool() {
+        Ok(())
+    } else {
+        Err("prometheus installed, but promtool is not on PATH".into())
+    }
 }
 
 fn rotel(root: &Path) -> Result<PathBuf, String> {
