@@ -1,0 +1,177 @@
+//! `ServerLayer` in process: bounded cardinality, status rules, unmatched routes, excluded
+//! paths, method normalisation, request details, header capture, the trace response, panics.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod support;
+
+use beacon_middleware::http::ServerLayer;
+use beacon_test::{capture, span, MetricsCapture};
+use http::StatusCode;
+use http_body_util::BodyExt as _;
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::Value;
+use support::*;
+use tower::ServiceExt as _;
+
+#[tokio::test]
+async fn ten_thousand_distinct_ids_make_one_metric_series_and_one_span_name() {
+    let metrics = MetricsCapture::new();
+    let app = in_process_app(&metrics, ServerLayer::new());
+    let cap = capture();
+    for id in 0..10_000 {
+        let (status, _) = send(&app, request(&format!("/orders/{id}"))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let series = metrics.points("http.server.request.duration");
+    assert_eq!(series.len(), 1, "{series:?}");
+    assert_eq!(series[0].value.count(), Some(10_000));
+    assert_eq!(text(series[0].attr("http.route")), "/orders/{id}");
+    let spans = cap.spans();
+    assert_eq!(spans.len(), 10_000);
+    assert!(spans.iter().all(|s| s.name == "GET /orders/{id}"));
+}
+
+#[tokio::test]
+async fn status_rules_unmatched_routes_excluded_paths_and_methods() {
+    let metrics = MetricsCapture::new();
+    let app = in_process_app(&metrics, ServerLayer::new());
+    let cap = capture();
+
+    send(&app, request("/fail")).await;
+    let fail = cap.wait_for_span(span::named("GET /fail")).await.unwrap();
+    assert!(fail.is_error(), "5xx is an error on the server");
+    assert_eq!(text(fail.attr("error.type")), "503");
+
+    send(&app, request("/missing")).await;
+    let missing = cap
+        .wait_for_span(span::named("GET /missing"))
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.status,
+        Status::Unset,
+        "4xx is not an error on the server"
+    );
+    assert!(missing.attr("error.type").is_none());
+
+    // No route matched: the span is named by the method only, never by the raw path.
+    let (status, _) = send(&app, request("/no/such/path/123")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let unmatched = cap
+        .wait_for_span(span::named("GET").kind(SpanKind::Server))
+        .await
+        .unwrap();
+    assert!(unmatched.attr("http.route").is_none());
+    assert_eq!(text(unmatched.attr("url.path")), "/no/such/path/123");
+
+    let mut purge = request("/orders/1");
+    *purge.method_mut() = http::Method::from_bytes(b"PURGE").unwrap();
+    send(&app, purge).await;
+    let other = cap
+        .wait_for_span(span::named("HTTP /orders/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(text(other.attr("http.request.method")), "_OTHER");
+    assert_eq!(text(other.attr("http.request.method_original")), "PURGE");
+
+    // Health checks are excluded by default: no span, no metric.
+    send(&app, request("/health")).await;
+    cap.refute(span::named("GET /health")).unwrap();
+    assert!(metrics
+        .point("http.server.request.duration", &[("http.route", "/health")])
+        .is_none());
+    let errors = metrics
+        .point("http.server.request.duration", &[("http.route", "/fail")])
+        .unwrap();
+    assert!(errors.has(&[("error.type", "503"), ("http.response.status_code", "503")]));
+}
+
+#[tokio::test]
+async fn request_details_headers_and_the_trace_response() {
+    let metrics = MetricsCapture::new();
+    let layer = ServerLayer::new()
+        .capture_request_headers(["x-request-id", "authorization", "cookie"])
+        .capture_response_headers(["content-type"])
+        .trace_response(true)
+        .on_request(|parts, span| {
+            use beacon::propagation::SpanExt as _;
+            if let Some(tenant) = parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
+                span.set_attribute("tenant.id", tenant.to_owned());
+            }
+        });
+    let app = in_process_app(&metrics, layer);
+    let cap = capture();
+    let mut req = request("/orders/9?api_key=k3y&page=1");
+    let headers = req.headers_mut();
+    headers.insert("host", "shop.example:8443".parse().unwrap());
+    headers.insert("user-agent", "curl/8.5".parse().unwrap());
+    headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+    headers.insert("x-request-id", "req-1".parse().unwrap());
+    headers.insert("authorization", "Bearer t0psecret".parse().unwrap());
+    headers.insert("cookie", "session=c00kie".parse().unwrap());
+    headers.insert("x-tenant", "acme".parse().unwrap());
+    let response = app.clone().oneshot(req).await.unwrap();
+    let traceresponse = response.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let timing = response.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    response.into_body().collect().await.unwrap();
+
+    let s = cap
+        .wait_for_span(span::named("GET /orders/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(traceresponse, format!("00-{}-{}-01", s.trace_id, s.span_id));
+    assert_eq!(timing, format!("traceparent;desc=\"{traceresponse}\""));
+    assert_eq!(text(s.attr("server.address")), "shop.example");
+    assert_eq!(s.attr("server.port"), Some(&Value::I64(8443)));
+    assert_eq!(text(s.attr("client.address")), "203.0.113.9");
+    assert_eq!(text(s.attr("user_agent.original")), "curl/8.5");
+    assert_eq!(text(s.attr("url.query")), "api_key=REDACTED&page=1");
+    assert_eq!(text(s.attr("tenant.id")), "acme");
+    assert_eq!(
+        s.attr("http.request.header.x-request-id"),
+        Some(&Value::Array(
+            vec![opentelemetry::StringValue::from("req-1")].into()
+        ))
+    );
+    let all = format!("{s:?}");
+    for secret in ["t0psecret", "c00kie", "k3y"] {
+        assert!(!all.contains(secret), "{secret} leaked into {all}");
+    }
+    assert!(s.attr("http.request.header.authorization").is_some());
+    assert!(s.attr("http.response.header.content-type").is_some());
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_with_an_error_span_and_the_server_lives_on() {
+    let metrics = MetricsCapture::new();
+    let app = in_process_app(&metrics, ServerLayer::new().catch_panic(true));
+    let cap = capture();
+    let (status, _) = send(&app, request("/panic")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let s = cap.wait_for_span(span::named("GET /panic")).await.unwrap();
+    assert_eq!(s.status, Status::error("panicked: boom"));
+    assert_eq!(s.attr("http.response.status_code"), Some(&Value::I64(500)));
+    assert_eq!(text(s.attr("error.type")), "500");
+    // The same service still answers.
+    let (status, _) = send(&app, request("/orders/1")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Without catch_panic the panic still marks the span, then unwinds as before.
+    let app = in_process_app(&metrics, ServerLayer::new());
+    let task = tokio::spawn(app.oneshot(request("/panic")));
+    assert!(task.await.unwrap_err().is_panic());
+    let spans: Vec<_> = cap
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "GET /panic")
+        .collect();
+    assert_eq!(spans.len(), 2);
+    assert!(spans.iter().all(|s| s.is_error()));
+}
