@@ -32,7 +32,7 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::headers::{HeaderExtractor, HeaderInjector};
+use crate::headers::HeaderInjector;
 use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Instruments, Protocol, Side};
 use crate::http::{semconv, InstrumentedBody, Propagation};
 
@@ -231,10 +231,9 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
     if !span.is_disabled() {
         match config.side {
             Side::Server => {
-                let parent = config
-                    .propagation
-                    .extract(&HeaderExtractor(request.headers()));
-                let _ = span.set_parent(parent);
+                if let Some(parent) = config.propagation.extract_from(request.headers()) {
+                    let _ = span.set_parent(parent);
+                }
             }
             Side::Client => {
                 config

@@ -84,9 +84,15 @@ pub fn emit<E: Event>(event: E) {
         return;
     }
     let span = tracing::Span::current();
-    let attributes = event.attributes();
+    let mut attributes = event.attributes();
     if E::SPAN_EVENT && !span.is_disabled() {
-        span.add_event(E::NAME, attributes.clone());
+        // Copied only when the log record needs them too.
+        let for_span = if E::LOG {
+            attributes.clone()
+        } else {
+            std::mem::take(&mut attributes)
+        };
+        span.add_event(E::NAME, for_span);
     }
     if !(E::LOG || E::METRIC) {
         return;

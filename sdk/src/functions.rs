@@ -34,9 +34,8 @@ fn instruments() -> &'static Instruments {
                 .f64_histogram("function.calls.duration")
                 .with_unit("s")
                 .with_description("Duration of instrumented function calls.")
-                .with_boundaries(vec![
-                    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-                ])
+                // The SLO rules read latency thresholds from these boundaries.
+                .with_boundaries(crate::slo::LATENCY_BUCKETS.to_vec())
                 .build(),
             concurrent: meter
                 .i64_up_down_counter("function.calls.concurrent")
@@ -60,10 +59,11 @@ pub struct Call {
 impl Call {
     /// Starts counting a call of `function` in `module`.
     pub fn start(function: &'static str, module: &'static str) -> Self {
-        Self::begin(vec![
-            KeyValue::new("function", function),
-            KeyValue::new("module", module),
-        ])
+        // Room for `result`, added when the call finishes.
+        let mut attrs = Vec::with_capacity(3);
+        attrs.push(KeyValue::new("function", function));
+        attrs.push(KeyValue::new("module", module));
+        Self::begin(attrs)
     }
 
     /// Starts counting a call of a function with a service-level objective, whose labels go
@@ -73,11 +73,11 @@ impl Call {
         module: &'static str,
         objective: &crate::slo::Objective,
     ) -> Self {
-        let mut attrs = vec![
-            KeyValue::new("function", function),
-            KeyValue::new("module", module),
-        ];
-        attrs.extend(objective.attributes());
+        let labels = objective.attributes();
+        let mut attrs = Vec::with_capacity(3 + labels.len());
+        attrs.push(KeyValue::new("function", function));
+        attrs.push(KeyValue::new("module", module));
+        attrs.extend(labels);
         Self::begin(attrs)
     }
 

@@ -82,13 +82,10 @@ pub(crate) struct LimitedRecord {
 fn cut(value: AnyValue, limit: Option<usize>) -> AnyValue {
     let Some(limit) = limit else { return value };
     match value {
-        AnyValue::String(s) => {
-            let text = s.as_str();
-            match text.char_indices().nth(limit) {
-                Some((end, _)) => AnyValue::String(text[..end].to_owned().into()),
-                None => AnyValue::String(s),
-            }
-        }
+        AnyValue::String(s) => match beacon_exporter::batch::truncated(s.as_str(), limit) {
+            Some(cut) => AnyValue::String(cut.into()),
+            None => AnyValue::String(s),
+        },
         AnyValue::ListAny(list) => AnyValue::ListAny(Box::new(
             list.into_iter().map(|v| cut(v, Some(limit))).collect(),
         )),

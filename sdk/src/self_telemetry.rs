@@ -70,7 +70,7 @@ pub(crate) fn register(provider: &SdkMeterProvider, pipes: Vec<Pipe>) {
         (Signal::Traces, "span", "{span}"),
         (Signal::Logs, "log", "{log_record}"),
     ] {
-        if pipes.iter().any(|(p, _)| same(p.signal, signal)) {
+        if pipes.iter().any(|(p, _)| p.signal == signal) {
             instruments(&meter, &pipes, signal, item, unit);
         }
     }
@@ -82,10 +82,6 @@ fn signal_name(signal: Signal) -> &'static str {
         Signal::Metrics => "metrics",
         Signal::Logs => "logs",
     }
-}
-
-fn same(a: Signal, b: Signal) -> bool {
-    a == b
 }
 
 fn with(attrs: &[KeyValue], extra: Option<KeyValue>) -> Vec<KeyValue> {
@@ -104,7 +100,7 @@ fn instruments(
     let each = {
         let pipes = Arc::clone(pipes);
         move |f: &mut dyn FnMut(&beacon_exporter::batch::StatsSnapshot, &Pipe, &[KeyValue])| {
-            for (p, attrs) in pipes.iter().filter(|(p, _)| same(p.signal, signal)) {
+            for (p, attrs) in pipes.iter().filter(|(p, _)| p.signal == signal) {
                 f(&p.stats.snapshot(), p, attrs);
             }
         }

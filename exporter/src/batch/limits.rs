@@ -35,7 +35,7 @@ fn truncate_value(value: &mut Value, limit: usize) {
 }
 
 /// The first `limit` characters of `s`, or `None` when it is short enough already.
-fn truncated(s: &str, limit: usize) -> Option<String> {
+pub fn truncated(s: &str, limit: usize) -> Option<String> {
     let (cut, _) = s.char_indices().nth(limit)?;
     Some(s[..cut].to_owned())
 }

@@ -47,6 +47,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc;
 
+pub use limits::truncated;
 pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
 use worker::{Control, Worker};
 

@@ -133,11 +133,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let version = request.version();
-        let method = request.method().clone();
-        let uri = request.uri().clone();
-        let guard = start_client(&self.config, &method, &uri, version, request.headers_mut());
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // Taken apart so the span can read method and URI while the headers get the context,
+        // without copying either.
+        let (mut parts, body) = request.into_parts();
+        let guard = start_client(
+            &self.config,
+            &parts.method,
+            &parts.uri,
+            parts.version,
+            &mut parts.headers,
+        );
+        let request = Request::from_parts(parts, body);
         let inner = {
             let _entered = guard.span().map(tracing::Span::enter);
             self.inner.call(request)
@@ -214,10 +221,7 @@ pub(crate) fn start_client(
             .propagation
             .inject(&span.context(), &mut HeaderInjector(headers));
     }
-    let request_size = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let request_size = semconv::content_length(headers);
     let exchange = Exchange {
         side: Side::Client,
         protocol: Protocol::Http,

@@ -170,10 +170,7 @@ impl Exchange {
     pub(crate) fn response_head(&mut self, status: http::StatusCode, headers: &http::HeaderMap) {
         let code = status.as_u16();
         self.status = Some(code);
-        self.response_size = headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
+        self.response_size = super::semconv::content_length(headers);
         self.span
             .record("http.response.status_code", i64::from(code));
         self.attrs
@@ -391,7 +388,7 @@ where
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    guard.fail(std::any::type_name::<B::Error>(), e.to_string());
+                    guard.fail(super::semconv::error_type::<B::Error>(), e.to_string());
                 }
                 Poll::Ready(None) => guard.complete(),
                 Poll::Pending => {}
@@ -486,7 +483,7 @@ where
                 Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
             }
             Err(error) => {
-                guard.fail(std::any::type_name::<E>(), error.to_string());
+                guard.fail(super::semconv::error_type::<E>(), error.to_string());
                 Poll::Ready(Err(error))
             }
         }

@@ -79,7 +79,7 @@ use std::borrow::Cow;
 
 use beacon::propagation::Propagators;
 use opentelemetry::metrics::{Meter, MeterProvider};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::InstrumentationScope;
 
 pub use client::{ClientLayer, ClientService};
@@ -112,13 +112,6 @@ impl Propagation {
                 present(p).then(|| p.extract(&carrier))
             }),
             Self::Given(p) => present(p).then(|| p.extract(&carrier)),
-        }
-    }
-
-    pub(crate) fn extract(&self, carrier: &dyn Extractor) -> opentelemetry::Context {
-        match self {
-            Self::Global => opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier)),
-            Self::Given(p) => p.extract(carrier),
         }
     }
 

@@ -222,7 +222,15 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// The short type name of an error, for `error.type` when there is no status code.
+/// The `Content-Length` of a message, when given and valid.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The type name of an error, for `error.type` when there is no status code.
 pub(crate) fn error_type<E>() -> &'static str {
     std::any::type_name::<E>()
 }

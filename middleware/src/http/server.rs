@@ -376,11 +376,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         attrs.push(KeyValue::new("http.route", route));
     }
     attrs.push(KeyValue::new("network.protocol.version", version));
-    let request_size = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let request_size = semconv::content_length(&parts.headers);
     let exchange = Exchange {
         side: Side::Server,
         protocol: Protocol::Http,

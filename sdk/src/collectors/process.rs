@@ -36,16 +36,29 @@ struct State {
     sample: Sample,
 }
 
-/// `(utime, stime, num_threads)` from `/proc/self/stat`.
-fn proc_stat() -> Option<(f64, f64, u64)> {
+/// What `/proc/self/stat` says, read once per collection.
+struct ProcStat {
+    /// User and system CPU seconds.
+    user: f64,
+    system: f64,
+    threads: u64,
+    /// When the process started, in seconds since boot.
+    started: f64,
+}
+
+fn proc_stat() -> Option<ProcStat> {
     let text = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    // The command name may hold spaces and parentheses: the fields start after the last ')'
+    // (field 3 of the man page is index 0 here).
     let rest = text.get(text.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    let threads: u64 = fields.get(17)?.parse().ok()?;
-    Some((utime / USER_HZ, stime / USER_HZ, threads))
+    let ticks = |i: usize| -> Option<f64> { Some(fields.get(i)?.parse::<f64>().ok()? / USER_HZ) };
+    Some(ProcStat {
+        user: ticks(11)?,
+        system: ticks(12)?,
+        threads: fields.get(17)?.parse().ok()?,
+        started: ticks(19)?,
+    })
 }
 
 /// `(read_bytes, write_bytes)` from `/proc/self/io`: bytes that reached the storage layer.
@@ -58,19 +71,16 @@ fn proc_io() -> Option<(u64, u64)> {
     Some((field("read_bytes:")?, field("write_bytes:")?))
 }
 
-/// Seconds since this process started: `/proc/uptime` minus the start time in
-/// `/proc/self/stat` (field 22, in clock ticks since boot).
-fn proc_uptime() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let start: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+/// Seconds since this process started: `/proc/uptime` minus the start time (`started`, in
+/// seconds since boot, from [`proc_stat`]).
+fn proc_uptime(started: f64) -> Option<f64> {
     let uptime: f64 = std::fs::read_to_string("/proc/uptime")
         .ok()?
         .split_whitespace()
         .next()?
         .parse()
         .ok()?;
-    Some((uptime - start / USER_HZ).max(0.0))
+    Some((uptime - started).max(0.0))
 }
 
 fn fd_count() -> Option<u64> {
@@ -94,10 +104,15 @@ impl State {
         let disk = p.disk_usage();
         let (read, written) =
             proc_io().unwrap_or((disk.total_read_bytes, disk.total_written_bytes));
-        let (user, system, threads) = proc_stat().unwrap_or_else(|| {
-            let total = p.accumulated_cpu_time() as f64 / 1000.0;
-            (total, 0.0, p.tasks().map_or(0, |t| t.len() as u64))
-        });
+        let stat = proc_stat();
+        let (user, system, threads) = match &stat {
+            Some(s) => (s.user, s.system, s.threads),
+            None => (
+                p.accumulated_cpu_time() as f64 / 1000.0,
+                0.0,
+                p.tasks().map_or(0, |t| t.len() as u64),
+            ),
+        };
         let now = Instant::now();
         let cpu = user + system;
         let utilization = match self.last_cpu {
@@ -121,7 +136,9 @@ impl State {
             virt: p.virtual_memory(),
             read,
             written,
-            uptime: proc_uptime().unwrap_or(p.run_time() as f64),
+            uptime: stat
+                .and_then(|s| proc_uptime(s.started))
+                .unwrap_or(p.run_time() as f64),
             utilization,
         };
     }
@@ -217,10 +234,10 @@ mod tests {
     #[test]
     fn proc_stat_parses_this_process() {
         if cfg!(target_os = "linux") {
-            let (user, system, threads) = super::proc_stat().expect("/proc/self/stat");
-            assert!(user >= 0.0 && system >= 0.0);
-            assert!(threads >= 1);
-            let uptime = super::proc_uptime().expect("uptime");
+            let stat = super::proc_stat().expect("/proc/self/stat");
+            assert!(stat.user >= 0.0 && stat.system >= 0.0);
+            assert!(stat.threads >= 1);
+            let uptime = super::proc_uptime(stat.started).expect("uptime");
             assert!((0.0..3_600.0).contains(&uptime), "{uptime}");
         }
     }

@@ -300,7 +300,10 @@ impl TailSampling {
     }
 
     fn shard(&self, trace_id: TraceId) -> MutexGuard<'_, Shard> {
-        let index = (u128::from_be_bytes(trace_id.to_bytes()) as usize) % SHARDS;
+        self.lock((u128::from_be_bytes(trace_id.to_bytes()) as usize) % SHARDS)
+    }
+
+    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
         // A poisoned shard still holds consistent data: every mutation below completes
         // before anything that could panic (the rules run outside the lock).
         self.shards[index]
@@ -435,9 +438,7 @@ impl TailSampling {
         for index in 0..SHARDS {
             let mut out = Vec::new();
             {
-                let mut shard = self.shards[index]
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut shard = self.lock(index);
                 let shard = &mut *shard;
                 shard.order.clear();
                 shard.spans = 0;
