@@ -6,6 +6,8 @@
 //!   count everything they accept, export, drop or fail, and run on Beacon's own
 //!   [`ExportRuntime`].
 //! - [`console`]: a readable line-per-item exporter for development.
+//! - [`prometheus`]: a scrape endpoint (pull reader, text 0.0.4 and OpenMetrics encoders, an
+//!   optional listener of its own), with [`exemplars`] linking series to traces.
 //!
 //! This crate knows `opentelemetry_sdk`, not `beacon`; the `beacon` crate wires it up from the
 //! `OTEL_*` environment.
@@ -14,6 +16,7 @@
 //! |---|---|
 //! | `otlp-grpc` (default) | OTLP/gRPC through tonic, gzip, TLS with the system roots |
 //! | `otlp-http` (default) | OTLP/HTTP with protobuf or JSON, gzip, TLS with the system roots |
+//! | `prometheus-server` (default) | [`prometheus::PrometheusServer`], a scrape listener on a port of its own |
 //!
 //! # Example
 //! ```
@@ -39,8 +42,10 @@
 pub mod batch;
 pub mod console;
 mod error;
+pub mod exemplars;
 mod metrics;
 pub mod otlp;
+pub mod prometheus;
 mod runtime;
 
 pub use error::ExporterError;

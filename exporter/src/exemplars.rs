@@ -1,0 +1,333 @@
+//! Exemplars: a recorded measurement's value, time and trace/span ids, kept beside the metric so
+//! a latency spike in a dashboard leads to the trace that caused it.
+//!
+//! `opentelemetry_sdk` 0.33 has the data model for exemplars but never fills it (its data points'
+//! fields are private, so an exporter cannot add them either). Beacon therefore keeps them at the
+//! narrowest point it owns: the instruments Beacon itself records (HTTP and gRPC durations,
+//! `#[beacon::instrument(metrics)]` calls, `beacon.events`) offer each measurement to a
+//! [`Reservoir`] named after the instrument, and the Prometheus encoder attaches what the
+//! reservoir holds to the matching series in OpenMetrics output. Reservoirs follow the SDK spec:
+//! an explicit-bucket histogram keeps the latest exemplar per bucket
+//! (`AlignedHistogramBucketExemplarReservoir`), a counter keeps one per series
+//! (`SimpleFixedSizeExemplarReservoir` of size 1).
+//!
+//! Cost: nothing until a Prometheus reader turns exemplars on ([`Exemplars::enabled`] is one
+//! relaxed atomic load); then one hash of the attributes and an uncontended `try_lock` of one of
+//! 16 shards per offered measurement. A shard that is busy is skipped — an exemplar is a sample,
+//! and recording must never wait for one.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceId};
+use opentelemetry::{KeyValue, Value};
+
+/// Which measurements may become exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExemplarFilter {
+    /// Only measurements made inside a sampled span (`trace_based`, the default).
+    #[default]
+    TraceBased,
+    /// Every measurement (`always_on`); those outside a span carry no ids.
+    AlwaysOn,
+    /// None (`always_off`).
+    AlwaysOff,
+}
+
+impl ExemplarFilter {
+    /// The accepted values.
+    pub const NAMES: &'static str = "trace_based, always_on or always_off";
+
+    fn code(self) -> u8 {
+        match self {
+            ExemplarFilter::TraceBased => 0,
+            ExemplarFilter::AlwaysOn => 1,
+            ExemplarFilter::AlwaysOff => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Self {
+        match code {
+            1 => ExemplarFilter::AlwaysOn,
+            2 => ExemplarFilter::AlwaysOff,
+            _ => ExemplarFilter::TraceBased,
+        }
+    }
+}
+
+impl std::str::FromStr for ExemplarFilter {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "trace_based" => Ok(ExemplarFilter::TraceBased),
+            "always_on" => Ok(ExemplarFilter::AlwaysOn),
+            "always_off" => Ok(ExemplarFilter::AlwaysOff),
+            _ => Err(()),
+        }
+    }
+}
+
+/// One kept measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exemplar {
+    /// The measured value.
+    pub value: f64,
+    /// When it was measured.
+    pub time: SystemTime,
+    /// The span it was measured in; invalid when there was none (`always_on`).
+    pub trace_id: TraceId,
+    /// See [`Self::trace_id`].
+    pub span_id: SpanId,
+}
+
+impl Exemplar {
+    /// The trace and span ids, when the measurement was made in a span.
+    pub fn ids(&self) -> Option<(TraceId, SpanId)> {
+        (self.trace_id != TraceId::INVALID).then_some((self.trace_id, self.span_id))
+    }
+}
+
+const SHARDS: usize = 16;
+
+/// Series a reservoir keeps exemplars for, at most (the SDK's default cardinality limit).
+pub const MAX_SERIES: usize = 2000;
+
+type Slots = Box<[Option<Exemplar>]>;
+
+/// The exemplars of one instrument, per series (attribute set).
+#[derive(Debug)]
+pub struct Reservoir {
+    /// Explicit bucket bounds: one slot per bucket (`bounds.len() + 1`); empty: one slot.
+    bounds: Box<[f64]>,
+    shards: [Mutex<HashMap<u64, Slots>>; SHARDS],
+}
+
+impl Reservoir {
+    fn new(bounds: &[f64]) -> Self {
+        Self {
+            bounds: bounds.into(),
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn slots(&self) -> usize {
+        if self.bounds.is_empty() {
+            1
+        } else {
+            self.bounds.len() + 1
+        }
+    }
+
+    /// Offers a measurement made in `span` (pass [`SpanContext::empty_context`] when there is
+    /// none) with the attributes it was recorded with; kept if the global filter admits it.
+    pub fn offer(&self, value: f64, attrs: &[KeyValue], span: &SpanContext) {
+        let store = exemplars();
+        if !store.enabled() {
+            return;
+        }
+        let filter = store.filter();
+        let admitted = match filter {
+            ExemplarFilter::AlwaysOff => false,
+            ExemplarFilter::AlwaysOn => true,
+            ExemplarFilter::TraceBased => span.is_sampled(),
+        };
+        if !admitted {
+            return;
+        }
+        let (trace_id, span_id) = if span.is_valid() {
+            (span.trace_id(), span.span_id())
+        } else {
+            (TraceId::INVALID, SpanId::INVALID)
+        };
+        let exemplar = Exemplar {
+            value,
+            time: SystemTime::now(),
+            trace_id,
+            span_id,
+        };
+        let slot = if self.bounds.is_empty() {
+            0
+        } else {
+            // Buckets are (previous bound, bound]: the first bound >= value.
+            self.bounds.partition_point(|b| *b < value)
+        };
+        let hash = attributes_hash(attrs.iter());
+        let shard = &self.shards[(hash as usize) % SHARDS];
+        let Ok(mut map) = shard.try_lock() else {
+            return;
+        };
+        let per_shard = MAX_SERIES / SHARDS;
+        let slots = self.slots();
+        if !map.contains_key(&hash) && map.len() >= per_shard {
+            return;
+        }
+        let entry = map
+            .entry(hash)
+            .or_insert_with(|| vec![None; slots].into_boxed_slice());
+        entry[slot] = Some(exemplar);
+    }
+
+    /// The exemplar in `slot` (a bucket index, or 0 for a counter) of the series whose
+    /// attributes hash to `hash` (see [`attributes_hash`]).
+    pub fn get(&self, hash: u64, slot: usize) -> Option<Exemplar> {
+        let map = self.shards[(hash as usize) % SHARDS].lock().ok()?;
+        map.get(&hash).and_then(|s| s.get(slot).copied().flatten())
+    }
+
+    /// Every slot of one series, copied out so no lock is held while it is encoded.
+    pub fn snapshot(&self, hash: u64) -> Option<Vec<Option<Exemplar>>> {
+        let map = self.shards[(hash as usize) % SHARDS].lock().ok()?;
+        map.get(&hash).map(|s| s.to_vec())
+    }
+}
+
+/// The process's exemplar reservoirs, by instrument name.
+#[derive(Debug, Default)]
+pub struct Exemplars {
+    enabled: AtomicBool,
+    filter: AtomicU8,
+    reservoirs: RwLock<HashMap<String, Arc<Reservoir>>>,
+}
+
+/// The process-wide store (meter providers are process-wide too).
+pub fn exemplars() -> &'static Exemplars {
+    static STORE: OnceLock<Exemplars> = OnceLock::new();
+    STORE.get_or_init(Exemplars::default)
+}
+
+impl Exemplars {
+    /// Whether any reader shows exemplars; recording sites check this first.
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns exemplar keeping on with `filter` (off when it is `AlwaysOff`).
+    pub fn enable(&self, filter: ExemplarFilter) {
+        self.filter.store(filter.code(), Ordering::Relaxed);
+        self.enabled
+            .store(filter != ExemplarFilter::AlwaysOff, Ordering::Relaxed);
+    }
+
+    /// The filter in force.
+    pub fn filter(&self) -> ExemplarFilter {
+        ExemplarFilter::from_code(self.filter.load(Ordering::Relaxed))
+    }
+
+    /// The reservoir for an explicit-bucket histogram named `name` with these bounds (the
+    /// existing one if the name is known).
+    pub fn histogram(&self, name: &str, bounds: &[f64]) -> Arc<Reservoir> {
+        self.get_or_insert(name, bounds)
+    }
+
+    /// The reservoir for a counter named `name`.
+    pub fn counter(&self, name: &str) -> Arc<Reservoir> {
+        self.get_or_insert(name, &[])
+    }
+
+    /// The reservoir for `name`, if an instrument of that name offers exemplars.
+    pub fn reservoir(&self, name: &str) -> Option<Arc<Reservoir>> {
+        self.reservoirs.read().ok()?.get(name).cloned()
+    }
+
+    fn get_or_insert(&self, name: &str, bounds: &[f64]) -> Arc<Reservoir> {
+        if let Some(r) = self.reservoir(name) {
+            return r;
+        }
+        let mut map = match self.reservoirs.write() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(name.to_owned())
+            .or_insert_with(|| Arc::new(Reservoir::new(bounds)))
+            .clone()
+    }
+}
+
+/// A hash of an attribute set that does not depend on the attributes' order (the SDK sorts a
+/// data point's attributes; recording sites pass them in their own order).
+pub fn attributes_hash<'a>(attrs: impl Iterator<Item = &'a KeyValue>) -> u64 {
+    attrs.fold(0u64, |acc, kv| {
+        let mut h = DefaultHasher::new();
+        kv.key.as_str().hash(&mut h);
+        match &kv.value {
+            Value::Bool(b) => b.hash(&mut h),
+            Value::I64(i) => i.hash(&mut h),
+            Value::F64(f) => f.to_bits().hash(&mut h),
+            Value::String(s) => s.as_str().hash(&mut h),
+            other => other.as_str().hash(&mut h),
+        }
+        acc.wrapping_add(h.finish())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{TraceFlags, TraceState};
+
+    fn sampled(trace: u128, span: u64) -> SpanContext {
+        SpanContext::new(
+            TraceId::from(trace),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    }
+
+    #[test]
+    fn the_hash_ignores_order() {
+        let a = [KeyValue::new("a", 1), KeyValue::new("b", "x")];
+        let b = [KeyValue::new("b", "x"), KeyValue::new("a", 1)];
+        assert_eq!(attributes_hash(a.iter()), attributes_hash(b.iter()));
+        let c = [KeyValue::new("b", "y"), KeyValue::new("a", 1)];
+        assert_ne!(attributes_hash(a.iter()), attributes_hash(c.iter()));
+    }
+
+    // The store is process-wide, so one test drives the filters in sequence.
+    #[test]
+    fn buckets_filters_and_series() {
+        let store = exemplars();
+        store.enable(ExemplarFilter::TraceBased);
+        let r = store.histogram("test.exemplars.duration", &[0.1, 1.0]);
+        let attrs = [KeyValue::new("route", "/a")];
+        let hash = attributes_hash(attrs.iter());
+
+        r.offer(0.05, &attrs, &sampled(1, 1));
+        r.offer(0.1, &attrs, &sampled(2, 2)); // le="0.1" includes its bound
+        r.offer(5.0, &attrs, &sampled(3, 3));
+        r.offer(0.5, &attrs, &SpanContext::empty_context()); // no span: filtered out
+        let slots = r.snapshot(hash).expect("series kept");
+        assert_eq!(slots.len(), 3);
+        assert_eq!(slots[0].map(|e| e.trace_id), Some(TraceId::from(2u128)));
+        assert_eq!(slots[1], None);
+        assert_eq!(slots[2].map(|e| e.value), Some(5.0));
+
+        store.enable(ExemplarFilter::AlwaysOn);
+        r.offer(0.5, &attrs, &SpanContext::empty_context());
+        let e = r.get(hash, 1).expect("always_on keeps it");
+        assert_eq!(e.ids(), None);
+
+        store.enable(ExemplarFilter::AlwaysOff);
+        r.offer(0.01, &attrs, &sampled(9, 9));
+        assert_eq!(r.get(hash, 0).map(|e| e.value), Some(0.1));
+        assert!(!store.enabled());
+
+        // Bounded: series beyond the limit are not kept.
+        store.enable(ExemplarFilter::TraceBased);
+        let c = store.counter("test.exemplars.calls");
+        for i in 0..(MAX_SERIES * 3) {
+            c.offer(1.0, &[KeyValue::new("id", i as i64)], &sampled(1, 1));
+        }
+        let kept: usize = c
+            .shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |m| m.len()))
+            .sum();
+        assert!(kept <= MAX_SERIES, "{kept} series kept");
+        assert!(kept > MAX_SERIES / 2, "{kept} series kept");
+    }
+}

@@ -1,0 +1,462 @@
+//! The Prometheus text (0.0.4) and OpenMetrics (1.0) encoders.
+//!
+//! Written for one pass over the SDK's collected data into one growing buffer: each series'
+//! label set is rendered once and reused for every line of the series (a histogram's buckets,
+//! sum and count), numbers go through `itoa` or the shortest float form, and label names that
+//! are already valid (nearly all) are written without being copied.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::metrics::data::{
+    AggregatedMetrics, Gauge, Histogram, Metric, MetricData, ResourceMetrics, Sum,
+};
+use opentelemetry_sdk::Resource;
+
+use super::names::{self, FamilyName, Kind};
+use super::Format;
+use crate::exemplars::{self, Exemplar, Exemplars};
+
+/// What an encoding left out, so the caller can say so once.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// Metrics whose Prometheus name was already taken by a metric of another type.
+    pub(crate) conflicting: usize,
+    /// Exponential histograms, which neither text format can carry.
+    pub(crate) unsupported: usize,
+}
+
+/// Encodes everything in `rm` into `out`.
+pub(crate) fn encode(
+    rm: &ResourceMetrics,
+    format: Format,
+    exemplars: Option<&Exemplars>,
+    out: &mut String,
+) -> Skipped {
+    let mut skipped = Skipped::default();
+    let mut enc = Encoder {
+        out,
+        format,
+        exemplars,
+        labels: String::with_capacity(256),
+    };
+    enc.target_info(rm.resource());
+
+    // One family per Prometheus name: every line of a name must be together, under one TYPE.
+    let mut order: Vec<Family<'_>> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for scope in rm.scope_metrics() {
+        for metric in scope.metrics() {
+            let Some(kind) = kind_of(metric.data()) else {
+                skipped.unsupported += 1;
+                continue;
+            };
+            let name = names::family(metric.name(), metric.unit(), kind);
+            // Keyed by the name the samples carry: a counter `x` and a gauge `x_total` clash.
+            let exposed = if kind == Kind::Counter {
+                format!("{}_total", name.name)
+            } else {
+                name.name.clone()
+            };
+            match by_name.get(&exposed) {
+                Some(&i) if order[i].kind == kind => order[i].members.push((scope.scope(), metric)),
+                Some(_) => skipped.conflicting += 1,
+                None if exposed == "target_info" || name.name == "target" => {
+                    skipped.conflicting += 1;
+                }
+                None => {
+                    by_name.insert(exposed, order.len());
+                    order.push(Family {
+                        name,
+                        kind,
+                        members: vec![(scope.scope(), metric)],
+                    });
+                }
+            }
+        }
+    }
+    for family in &order {
+        enc.family(family);
+    }
+    if format == Format::OpenMetrics {
+        enc.out.push_str("# EOF\n");
+    }
+    skipped
+}
+
+struct Family<'a> {
+    name: FamilyName,
+    kind: Kind,
+    members: Vec<(&'a InstrumentationScope, &'a Metric)>,
+}
+
+fn kind_of(data: &AggregatedMetrics) -> Option<Kind> {
+    fn of<T>(d: &MetricData<T>) -> Option<Kind> {
+        match d {
+            MetricData::Gauge(_) => Some(Kind::Gauge),
+            MetricData::Sum(s) if s.is_monotonic() => Some(Kind::Counter),
+            MetricData::Sum(_) => Some(Kind::Gauge),
+            MetricData::Histogram(_) => Some(Kind::Histogram),
+            MetricData::ExponentialHistogram(_) => None,
+        }
+    }
+    match data {
+        AggregatedMetrics::F64(d) => of(d),
+        AggregatedMetrics::U64(d) => of(d),
+        AggregatedMetrics::I64(d) => of(d),
+    }
+}
+
+/// A number as the text formats want it.
+trait Number: Copy {
+    fn write(self, out: &mut String);
+}
+
+impl Number for u64 {
+    fn write(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
+    }
+}
+
+impl Number for i64 {
+    fn write(self, out: &mut String) {
+        out.push_str(itoa::Buffer::new().format(self));
+    }
+}
+
+impl Number for f64 {
+    fn write(self, out: &mut String) {
+        write_float(self, out);
+    }
+}
+
+/// The shortest form that reads back as the same value, `+Inf`/`-Inf`/`NaN` as both formats
+/// spell them, and integers with `.0` (the canonical form OpenMetrics asks of `le`, used in both
+/// formats so a bucket's series is the same whichever format was scraped).
+fn write_float(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{v:?}");
+    }
+}
+
+struct Encoder<'a> {
+    out: &'a mut String,
+    format: Format,
+    exemplars: Option<&'a Exemplars>,
+    /// The current series' labels, rendered `a="1",b="2"` (no braces), reused across lines.
+    labels: String,
+}
+
+impl Encoder<'_> {
+    fn target_info(&mut self, resource: &Resource) {
+        if resource.is_empty() {
+            return;
+        }
+        match self.format {
+            Format::Text => self
+                .out
+                .push_str("# HELP target_info Target metadata\n# TYPE target_info gauge\n"),
+            Format::OpenMetrics => self
+                .out
+                .push_str("# TYPE target info\n# HELP target Target metadata\n"),
+        }
+        let mut attrs: Vec<(&str, String)> = resource
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().into_owned()))
+            .collect();
+        attrs.sort_by(|a, b| a.0.cmp(b.0));
+        self.labels.clear();
+        write_merged_labels(
+            &mut self.labels,
+            attrs.iter().map(|(k, v)| (*k, v.as_str())),
+        );
+        self.out.push_str("target_info{");
+        self.out.push_str(&self.labels);
+        self.out.push_str("} 1\n");
+    }
+
+    fn family(&mut self, family: &Family<'_>) {
+        let name = family.name.name.as_str();
+        let help = family
+            .members
+            .iter()
+            .map(|(_, m)| m.description())
+            .find(|d| !d.is_empty())
+            // promtool flags a family without help; the instrument's own name is better than
+            // nothing and tells the reader where the series came from.
+            .unwrap_or_else(|| family.members[0].1.name());
+        // Text 0.0.4 names a counter family by its samples (`x_total`); OpenMetrics by `x`.
+        let total = if family.kind == Kind::Counter && self.format == Format::Text {
+            "_total"
+        } else {
+            ""
+        };
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push_str(total);
+        self.out.push(' ');
+        escape_help(help, self.format, self.out);
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(name);
+        self.out.push_str(total);
+        self.out.push(' ');
+        self.out.push_str(family.kind.type_name());
+        self.out.push('\n');
+        if self.format == Format::OpenMetrics {
+            if let Some(unit) = &family.name.unit {
+                self.out.push_str("# UNIT ");
+                self.out.push_str(name);
+                self.out.push(' ');
+                self.out.push_str(unit);
+                self.out.push('\n');
+            }
+        }
+        for (scope, metric) in &family.members {
+            let reservoir = self
+                .exemplars
+                .filter(|_| self.format == Format::OpenMetrics)
+                .and_then(|e| e.reservoir(metric.name()));
+            let ctx = Series {
+                name,
+                scope,
+                reservoir: reservoir.as_deref(),
+            };
+            match metric.data() {
+                AggregatedMetrics::F64(d) => self.data(&ctx, d),
+                AggregatedMetrics::U64(d) => self.data(&ctx, d),
+                AggregatedMetrics::I64(d) => self.data(&ctx, d),
+            }
+        }
+    }
+
+    fn data<T: Number>(&mut self, s: &Series<'_>, data: &MetricData<T>) {
+        match data {
+            MetricData::Gauge(g) => self.gauge(s, g),
+            MetricData::Sum(sum) => self.sum(s, sum),
+            MetricData::Histogram(h) => self.histogram(s, h),
+            MetricData::ExponentialHistogram(_) => {}
+        }
+    }
+
+    fn gauge<T: Number>(&mut self, s: &Series<'_>, g: &Gauge<T>) {
+        for p in g.data_points() {
+            self.series_labels(s.scope, || p.attributes(), false);
+            self.line(s.name, "", None, p.value());
+        }
+    }
+
+    fn sum<T: Number>(&mut self, s: &Series<'_>, sum: &Sum<T>) {
+        let suffix = if sum.is_monotonic() { "_total" } else { "" };
+        for p in sum.data_points() {
+            self.series_labels(s.scope, || p.attributes(), false);
+            let exemplar = s
+                .reservoir
+                .and_then(|r| r.get(exemplars::attributes_hash(p.attributes()), 0));
+            self.line(s.name, suffix, None, p.value());
+            if let Some(e) = exemplar.filter(|_| sum.is_monotonic()) {
+                self.exemplar(&e);
+            }
+        }
+    }
+
+    fn histogram<T: Number>(&mut self, s: &Series<'_>, h: &Histogram<T>) {
+        for p in h.data_points() {
+            self.series_labels(s.scope, || p.attributes(), true);
+            let slots = s
+                .reservoir
+                .and_then(|r| r.snapshot(exemplars::attributes_hash(p.attributes())));
+            let mut cumulative = 0u64;
+            let mut counts = p.bucket_counts();
+            for (i, bound) in p.bounds().enumerate() {
+                cumulative += counts.next().unwrap_or(0);
+                self.line(s.name, "_bucket", Some(bound), cumulative);
+                if let Some(e) = slots.as_ref().and_then(|s| s.get(i).copied().flatten()) {
+                    self.exemplar(&e);
+                }
+            }
+            let inf = p.bounds().count();
+            self.line(s.name, "_bucket", Some(f64::INFINITY), p.count());
+            if let Some(e) = slots.as_ref().and_then(|s| s.get(inf).copied().flatten()) {
+                self.exemplar(&e);
+            }
+            self.line(s.name, "_sum", None, p.sum());
+            self.line(s.name, "_count", None, p.count());
+        }
+    }
+
+    /// Renders a series' labels into `self.labels`: its attributes (sanitised, colliding names
+    /// joined with `;` in key order), then the scope's.
+    fn series_labels<'k, I: Iterator<Item = &'k KeyValue>>(
+        &mut self,
+        scope: &InstrumentationScope,
+        attrs: impl Fn() -> I,
+        histogram: bool,
+    ) {
+        self.labels.clear();
+        let reserved = |k: &str| {
+            matches!(
+                k,
+                "otel_scope_name" | "otel_scope_version" | "otel_scope_schema_url"
+            ) || (histogram && k == "le")
+        };
+        // Fast path: every key is already a valid, unreserved label name, so no two can
+        // collide (the SDK has already merged duplicate keys).
+        let simple = attrs().all(|kv| {
+            matches!(names::label(kv.key.as_str()), std::borrow::Cow::Borrowed(_))
+                && !reserved(kv.key.as_str())
+        });
+        if simple {
+            for kv in attrs() {
+                push_label(&mut self.labels, kv.key.as_str(), &kv.value);
+            }
+        } else {
+            let mut merged: Vec<(String, String)> = Vec::new();
+            let mut sorted: Vec<&KeyValue> = attrs().collect();
+            sorted.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+            for kv in sorted {
+                let name = names::label(kv.key.as_str()).into_owned();
+                if reserved(&name) {
+                    // The exporter's own labels win; a clash would make the scrape unparseable.
+                    continue;
+                }
+                let value = kv.value.as_str().into_owned();
+                match merged.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, v)) => {
+                        v.push(';');
+                        v.push_str(&value);
+                    }
+                    None => merged.push((name, value)),
+                }
+            }
+            write_merged_labels(
+                &mut self.labels,
+                merged.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        push_str_label(&mut self.labels, "otel_scope_name", scope.name());
+        if let Some(v) = scope.version().filter(|v| !v.is_empty()) {
+            push_str_label(&mut self.labels, "otel_scope_version", v);
+        }
+        if let Some(v) = scope.schema_url().filter(|v| !v.is_empty()) {
+            push_str_label(&mut self.labels, "otel_scope_schema_url", v);
+        }
+    }
+
+    fn line<T: Number>(&mut self, name: &str, suffix: &str, le: Option<f64>, value: T) {
+        let out = &mut *self.out;
+        out.push_str(name);
+        out.push_str(suffix);
+        out.push('{');
+        out.push_str(&self.labels);
+        if let Some(le) = le {
+            if !self.labels.is_empty() {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            write_float(le, out);
+            out.push('"');
+        }
+        out.push_str("} ");
+        value.write(out);
+        out.push('\n');
+    }
+
+    /// Appends ` # {trace_id="…",span_id="…"} value timestamp` to the line just written.
+    fn exemplar(&mut self, e: &Exemplar) {
+        let out = &mut *self.out;
+        out.pop(); // the line's '\n'
+        out.push_str(" # {");
+        if let Some((trace_id, span_id)) = e.ids() {
+            let _ = write!(out, "trace_id=\"{trace_id}\",span_id=\"{span_id}\"");
+        }
+        out.push_str("} ");
+        write_float(e.value, out);
+        if let Ok(t) = e.time.duration_since(UNIX_EPOCH) {
+            out.push(' ');
+            let _ = write!(out, "{}.{:03}", t.as_secs(), t.subsec_millis());
+        }
+        out.push('\n');
+    }
+}
+
+struct Series<'a> {
+    name: &'a str,
+    scope: &'a InstrumentationScope,
+    reservoir: Option<&'a exemplars::Reservoir>,
+}
+
+fn push_label(labels: &mut String, key: &str, value: &Value) {
+    if !labels.is_empty() {
+        labels.push(',');
+    }
+    labels.push_str(key);
+    labels.push_str("=\"");
+    match value {
+        Value::String(s) => escape_label_value(s.as_str(), labels),
+        Value::Bool(b) => labels.push_str(if *b { "true" } else { "false" }),
+        Value::I64(i) => labels.push_str(itoa::Buffer::new().format(*i)),
+        Value::F64(f) => write_float(*f, labels),
+        other => escape_label_value(&other.as_str(), labels),
+    }
+    labels.push('"');
+}
+
+fn push_str_label(labels: &mut String, key: &str, value: &str) {
+    if !labels.is_empty() {
+        labels.push(',');
+    }
+    labels.push_str(key);
+    labels.push_str("=\"");
+    escape_label_value(value, labels);
+    labels.push('"');
+}
+
+/// Writes already-merged `(raw key, value)` pairs, sanitising keys and joining collisions.
+fn write_merged_labels<'a>(labels: &mut String, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    let mut merged: Vec<(std::borrow::Cow<'a, str>, String)> = Vec::new();
+    for (k, v) in pairs {
+        let name = names::label(k);
+        match merged.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, existing)) => {
+                existing.push(';');
+                existing.push_str(v);
+            }
+            None => merged.push((name, v.to_owned())),
+        }
+    }
+    for (k, v) in &merged {
+        push_str_label(labels, k, v);
+    }
+}
+
+fn escape_label_value(v: &str, out: &mut String) {
+    if !v.contains(['\\', '"', '\n']) {
+        out.push_str(v);
+        return;
+    }
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_help(v: &str, format: Format, out: &mut String) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if format == Format::OpenMetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
