@@ -1,6 +1,8 @@
 //! Helpers for Beacon's end-to-end tests: real backends started as child processes, whose
-//! output the tests wait on (never sleeping).
+//! output the tests wait on (never sleeping), and the queries of the Grafana dashboards in
+//! `deploy/` made runnable by Prometheus ([`dashboards`]).
 
+pub mod dashboards;
 pub mod rotel;
 pub mod stall;
 
