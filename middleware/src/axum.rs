@@ -1,6 +1,6 @@
 //! Ready-made axum routes.
 
-use axum::routing::get;
+use axum::routing::{get, get_service};
 use axum::Router;
 use beacon::health::Health;
 
@@ -24,4 +24,34 @@ where
             "/health/ready",
             get(move || crate::health::ready(health.clone())),
         )
+}
+
+/// `GET /metrics`: the Prometheus endpoint of the pipeline `beacon::init()` installed (see
+/// [`crate::metrics::MetricsService`]). Run with `OTEL_METRICS_EXPORTER=prometheus` (or
+/// `otlp,prometheus`), and `.prometheus_listener(false)` on the builder if the application's
+/// port should be the only one.
+///
+/// ```
+/// let app: axum::Router = axum::Router::new().merge(beacon_middleware::axum::metrics_route());
+/// # drop(app);
+/// ```
+pub fn metrics_route<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new().route(
+        "/metrics",
+        get_service(crate::metrics::MetricsService::new()),
+    )
+}
+
+/// `GET /metrics` answered by `reader` rather than the installed pipeline's.
+pub fn metrics_route_for<S>(reader: beacon::metrics::PrometheusReader) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new().route(
+        "/metrics",
+        get_service(crate::metrics::MetricsService::with_reader(reader)),
+    )
 }

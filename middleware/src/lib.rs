@@ -11,6 +11,10 @@
 //! | [`grpc::GrpcServerLayer`] | tonic servers (`Server::builder().layer(…)`) |
 //! | [`grpc::GrpcClientLayer`] | tonic channels |
 //!
+//! Ready routes: [`metrics::MetricsService`] / `axum::metrics_route()` (the Prometheus scrape
+//! endpoint, with `OTEL_METRICS_EXPORTER=prometheus`) and [`health::HealthService`] /
+//! `axum::health_routes()`.
+//!
 //! ```no_run
 //! use axum::{routing::get, Router};
 //!
@@ -33,5 +37,6 @@ pub mod grpc;
 pub mod headers;
 pub mod health;
 pub mod http;
+pub mod metrics;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;

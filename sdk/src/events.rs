@@ -54,6 +54,7 @@ pub trait Event {
 struct Sink {
     logger: SdkLogger,
     counter: Counter<u64>,
+    exemplars: std::sync::Arc<crate::metrics::Reservoir>,
 }
 
 fn sink() -> &'static RwLock<Option<Sink>> {
@@ -73,7 +74,11 @@ pub(crate) fn install(logs: &SdkLoggerProvider, metrics: &SdkMeterProvider) {
         .build();
     let logger = logs.logger_with_scope(scope);
     if let Ok(mut slot) = sink().write() {
-        *slot = Some(Sink { logger, counter });
+        *slot = Some(Sink {
+            logger,
+            counter,
+            exemplars: crate::metrics::exemplars().counter("beacon.events"),
+        });
     }
 }
 
@@ -100,7 +105,9 @@ pub fn emit<E: Event>(event: E) {
     let Ok(guard) = sink().read() else { return };
     let Some(sink) = guard.as_ref() else { return };
     if E::METRIC {
-        sink.counter.add(1, &[KeyValue::new("event.name", E::NAME)]);
+        let attrs = [KeyValue::new("event.name", E::NAME)];
+        sink.counter.add(1, &attrs);
+        crate::metrics::offer_exemplar(&sink.exemplars, 1.0, &attrs, &span);
     }
     if E::LOG {
         let mut record = sink.logger.create_log_record();

@@ -4,16 +4,20 @@
 //! `function.calls.duration` (histogram, seconds; `function`, `module`) and
 //! `function.calls.concurrent` (up-down counter; `function`, `module`).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
+use crate::metrics::{exemplars, offer_exemplar, Reservoir};
+
 struct Instruments {
     calls: Counter<u64>,
     duration: Histogram<f64>,
     concurrent: UpDownCounter<i64>,
+    calls_exemplars: Arc<Reservoir>,
+    duration_exemplars: Arc<Reservoir>,
 }
 
 fn instruments() -> &'static Instruments {
@@ -42,6 +46,9 @@ fn instruments() -> &'static Instruments {
                 .with_unit("{call}")
                 .with_description("Calls of instrumented functions in progress.")
                 .build(),
+            calls_exemplars: exemplars().counter("function.calls"),
+            duration_exemplars: exemplars()
+                .histogram("function.calls.duration", &crate::slo::LATENCY_BUCKETS),
         }
     })
 }
@@ -101,12 +108,19 @@ impl Call {
         }
         self.done = true;
         let i = instruments();
-        i.duration
-            .record(self.start.elapsed().as_secs_f64(), &self.attrs);
+        let elapsed = self.start.elapsed().as_secs_f64();
+        i.duration.record(elapsed, &self.attrs);
         i.concurrent.add(-1, &self.attrs);
+        let span = exemplars().enabled().then(tracing::Span::current);
+        if let Some(span) = &span {
+            offer_exemplar(&i.duration_exemplars, elapsed, &self.attrs, span);
+        }
         self.attrs
             .push(KeyValue::new("result", if error { "error" } else { "ok" }));
         i.calls.add(1, &self.attrs);
+        if let Some(span) = &span {
+            offer_exemplar(&i.calls_exemplars, 1.0, &self.attrs, span);
+        }
     }
 }
 

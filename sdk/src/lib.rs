@@ -65,6 +65,7 @@ pub mod events;
 mod functions;
 pub mod health;
 mod log_limits;
+pub mod metrics;
 mod pipeline;
 pub mod propagation;
 mod resource;

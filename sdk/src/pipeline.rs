@@ -117,6 +117,25 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
                 .build(),
         );
     }
+    let mut prometheus = None;
+    if let Some(cfg) = &config.metrics.prometheus {
+        let reader = beacon_exporter::prometheus::PrometheusReader::new()
+            .with_exemplar_filter(config.exemplar_filter);
+        metrics = metrics.with_reader(reader.clone());
+        let server = match &cfg.listen {
+            Some((host, port)) => Some(
+                beacon_exporter::prometheus::PrometheusServer::start(
+                    reader.clone(),
+                    host,
+                    *port,
+                    &runtime,
+                )
+                .map_err(InitError::from)?,
+            ),
+            None => None,
+        };
+        prometheus = Some((reader, server));
+    }
     let meter_provider = metrics.build();
 
     let mut logs = SdkLoggerProvider::builder().with_resource(config.resource.clone());
@@ -192,13 +211,20 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         tail_stats,
         _runtime: runtime,
         shutdown_timeout: config.shutdown_timeout,
-        destinations: describe(&config),
+        destinations: describe(&config, prometheus.as_ref()),
+        prometheus,
     };
     Ok(Telemetry::new(pipeline, config.warnings))
 }
 
 /// One line per signal saying where it goes, for `Telemetry::describe`.
-fn describe(config: &Config) -> Vec<String> {
+fn describe(
+    config: &Config,
+    prometheus: Option<&(
+        beacon_exporter::prometheus::PrometheusReader,
+        Option<beacon_exporter::prometheus::PrometheusServer>,
+    )>,
+) -> Vec<String> {
     [
         ("traces", &config.traces),
         ("metrics", &config.metrics),
@@ -212,6 +238,15 @@ fn describe(config: &Config) -> Vec<String> {
         }
         if d.console {
             parts.push("console (stdout)".to_owned());
+        }
+        if d.prometheus.is_some() {
+            parts.push(match prometheus.and_then(|(_, s)| s.as_ref()) {
+                Some(server) => format!(
+                    "Prometheus scrapes at http://{}/metrics",
+                    server.local_addr()
+                ),
+                None => "Prometheus scrapes through the application's metrics route".to_owned(),
+            });
         }
         if d.is_empty() {
             parts.push("nowhere (exporter none)".to_owned());

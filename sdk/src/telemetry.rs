@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use beacon_exporter::batch::{PipelineStats, StatsSnapshot};
 use beacon_exporter::otlp::Signal;
+use beacon_exporter::prometheus::{PrometheusReader, PrometheusServer};
 use beacon_exporter::ExportRuntime;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -28,6 +29,9 @@ pub(crate) struct Pipeline {
     pub(crate) _runtime: ExportRuntime,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) destinations: Vec<String>,
+    /// The scrape reader and its own listener (stopped when dropped), with
+    /// `OTEL_METRICS_EXPORTER=prometheus`.
+    pub(crate) prometheus: Option<(PrometheusReader, Option<PrometheusServer>)>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -202,6 +206,25 @@ impl Telemetry {
         }
     }
 
+    /// The Prometheus scrape reader, when `OTEL_METRICS_EXPORTER` includes `prometheus`: answer
+    /// scrapes with [`PrometheusReader::scrape`], or mount
+    /// `beacon_middleware::axum::metrics_route` which finds it by itself once installed.
+    pub fn prometheus(&self) -> Option<PrometheusReader> {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.prometheus.as_ref())
+            .map(|(reader, _)| reader.clone())
+    }
+
+    /// The address of the Prometheus listener Beacon opened, if any (useful with port 0).
+    pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.prometheus.as_ref())
+            .and_then(|(_, server)| server.as_ref())
+            .map(PrometheusServer::local_addr)
+    }
+
     /// The logger provider.
     pub fn logger_provider(&self) -> SdkLoggerProvider {
         match &self.pipeline {
@@ -266,6 +289,9 @@ impl Telemetry {
         opentelemetry::global::set_meter_provider(p.meter_provider.clone());
         opentelemetry::global::set_text_map_propagator(p.propagators.shared());
         crate::events::install(&p.logger_provider, &p.meter_provider);
+        if let Some((reader, _)) = &p.prometheus {
+            crate::metrics::set_prometheus(reader.clone());
+        }
         Ok(())
     }
 

@@ -16,7 +16,16 @@ use opentelemetry::trace::Status;
 use opentelemetry::KeyValue;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use beacon::metrics::{exemplars, offer_exemplar, Reservoir};
+
 use super::semconv::DURATION_BUCKETS;
+
+/// The SDK's default explicit buckets, which the RPC conventions leave in place, written out
+/// so the exemplar reservoir aligns with them.
+const RPC_DURATION_BUCKETS_MS: &[f64] = &[
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
 use crate::headers::HeaderCapture;
 
 /// Which side of the exchange we instrument; it decides metric names and status rules.
@@ -42,6 +51,8 @@ pub(crate) struct Instruments {
     active: Option<UpDownCounter<i64>>,
     request_size: Option<Histogram<u64>>,
     response_size: Option<Histogram<u64>>,
+    /// Exemplars of `duration` (see `beacon::metrics::offer_exemplar`).
+    exemplars: Arc<Reservoir>,
 }
 
 impl Instruments {
@@ -62,11 +73,13 @@ impl Instruments {
                 .f64_histogram(name)
                 .with_unit("ms")
                 .with_description(description)
+                .with_boundaries(RPC_DURATION_BUCKETS_MS.to_vec())
                 .build(),
             duration_scale: 1000.0,
             active: None,
             request_size: None,
             response_size: None,
+            exemplars: exemplars().histogram(name, RPC_DURATION_BUCKETS_MS),
         }
     }
 
@@ -97,6 +110,7 @@ impl Instruments {
                 .with_boundaries(DURATION_BUCKETS.to_vec())
                 .build(),
             duration_scale: 1.0,
+            exemplars: exemplars().histogram(duration, &DURATION_BUCKETS),
             active: Some(
                 meter
                     .i64_up_down_counter(active)
@@ -265,9 +279,14 @@ impl Exchange {
             self.span.record("http.response.body.size", size);
             histogram.record(size, &self.attrs);
         }
-        self.instruments
-            .duration
-            .record(elapsed * self.instruments.duration_scale, &self.attrs);
+        let duration = elapsed * self.instruments.duration_scale;
+        self.instruments.duration.record(duration, &self.attrs);
+        offer_exemplar(
+            &self.instruments.exemplars,
+            duration,
+            &self.attrs,
+            &self.span,
+        );
         if let Some(active) = &self.instruments.active {
             active.add(-1, &self.attrs[..self.active_len]);
         }

@@ -92,6 +92,8 @@ pub struct Builder {
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: Option<crate::collectors::Collectors>,
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
+    /// Serve scrapes only through the application's router (no listener of its own).
+    pub(crate) prometheus_no_listener: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -171,6 +173,16 @@ impl Builder {
     #[must_use]
     pub fn metrics_exporter(mut self, exporter: Exporter) -> Self {
         self.metrics_exporter = Some(exporter);
+        self
+    }
+
+    /// Whether the Prometheus exporter (`OTEL_METRICS_EXPORTER=prometheus`) opens its own
+    /// listener on `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT` (default
+    /// `localhost:9464`). Turn it off when the application serves `/metrics` itself with
+    /// `beacon_middleware::axum::metrics_route`. On by default.
+    #[must_use]
+    pub fn prometheus_listener(mut self, on: bool) -> Self {
+        self.prometheus_no_listener = !on;
         self
     }
 

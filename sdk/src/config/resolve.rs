@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use beacon_exporter::batch::BatchConfig;
+use beacon_exporter::exemplars::ExemplarFilter;
 use beacon_exporter::otlp::{OtlpConfig, Signal};
 use opentelemetry_sdk::Resource;
 
@@ -24,6 +25,7 @@ pub(crate) struct Config {
     pub(crate) log_batch: BatchConfig,
     pub(crate) metric_interval: Duration,
     pub(crate) metric_timeout: Duration,
+    pub(crate) exemplar_filter: ExemplarFilter,
     pub(crate) limits: Limits,
     pub(crate) filter: String,
     pub(crate) console_logs: bool,
@@ -43,12 +45,19 @@ pub(crate) struct Config {
 pub(crate) struct Destinations {
     pub(crate) otlp: Option<OtlpConfig>,
     pub(crate) console: bool,
+    pub(crate) prometheus: Option<PrometheusConfig>,
 }
 
 impl Destinations {
     pub(crate) fn is_empty(&self) -> bool {
-        self.otlp.is_none() && !self.console
+        self.otlp.is_none() && !self.console && self.prometheus.is_none()
     }
+}
+
+/// The Prometheus exporter: where its own listener binds, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PrometheusConfig {
+    pub(crate) listen: Option<(String, u16)>,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -136,6 +145,12 @@ impl Config {
                 .millis(OTEL_METRIC_EXPORT_TIMEOUT)?
                 .unwrap_or(Duration::from_secs(30)),
         };
+        let exemplar_filter = match env.get(OTEL_METRICS_EXEMPLAR_FILTER) {
+            None => ExemplarFilter::default(),
+            Some(v) => v.parse().map_err(|()| {
+                InitError::invalid(OTEL_METRICS_EXEMPLAR_FILTER, &v, ExemplarFilter::NAMES)
+            })?,
+        };
         let limits = match b.limits {
             Some(l) => l,
             None => limits(&env)?,
@@ -161,6 +176,7 @@ impl Config {
             log_batch,
             metric_interval,
             metric_timeout,
+            exemplar_filter,
             limits,
             filter,
             console_logs: b.console_logs,
@@ -277,10 +293,44 @@ fn destinations(
                 dest.otlp = Some(super::otlp::resolve(signal, &b.otlp, env)?);
             }
             Exporter::Console => dest.console = true,
-            Exporter::Otlp | Exporter::None => {}
+            Exporter::Prometheus if signal != Signal::Metrics => {
+                return Err(InitError::invalid(
+                    var,
+                    "prometheus",
+                    "otlp, console or none: prometheus exports metrics only (set it in OTEL_METRICS_EXPORTER)",
+                ));
+            }
+            Exporter::Prometheus if dest.prometheus.is_none() => {
+                dest.prometheus = Some(prometheus(b, env)?);
+            }
+            Exporter::Otlp | Exporter::Prometheus | Exporter::None => {}
         }
     }
     Ok(dest)
+}
+
+fn prometheus(b: &Builder, env: &Env<'_>) -> Result<PrometheusConfig, InitError> {
+    if b.prometheus_no_listener {
+        return Ok(PrometheusConfig { listen: None });
+    }
+    let host = env
+        .get(OTEL_EXPORTER_PROMETHEUS_HOST)
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let port = match env.get(OTEL_EXPORTER_PROMETHEUS_PORT) {
+        None => 9464,
+        Some(p) => p.trim().parse::<u16>().map_err(|_| {
+            InitError::invalid(
+                OTEL_EXPORTER_PROMETHEUS_PORT,
+                &p,
+                "a TCP port from 0 to 65535, such as 9464 (0 picks a free one)",
+            )
+        })?,
+    };
+    Ok(PrometheusConfig {
+        listen: Some((host, port)),
+    })
 }
 
 fn batch(

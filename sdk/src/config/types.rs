@@ -57,6 +57,10 @@ pub enum Exporter {
     Otlp,
     /// Readable lines on standard output (`console`).
     Console,
+    /// A Prometheus scrape endpoint (`prometheus`; metrics only): a listener on
+    /// `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT` (default `localhost:9464`)
+    /// and the reader behind `beacon_middleware::axum::metrics_route`.
+    Prometheus,
     /// Nowhere (`none`).
     None,
 }
@@ -64,7 +68,7 @@ pub enum Exporter {
 impl Exporter {
     /// The accepted values.
     pub const NAMES: &'static str =
-        "a comma-separated list of otlp, console, or the single value none";
+        "a comma-separated list of otlp, console, prometheus (metrics only), or the single value none";
 }
 
 impl FromStr for Exporter {
@@ -73,6 +77,7 @@ impl FromStr for Exporter {
         match s.trim() {
             "otlp" => Ok(Exporter::Otlp),
             "console" => Ok(Exporter::Console),
+            "prometheus" => Ok(Exporter::Prometheus),
             "none" => Ok(Exporter::None),
             _ => Err(()),
         }

@@ -15,7 +15,7 @@ pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 /// Exporters for traces: `otlp`, `console`, `none` (comma-separated).
 pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
-/// Exporters for metrics: `otlp`, `console`, `none` (comma-separated).
+/// Exporters for metrics: `otlp`, `console`, `prometheus`, `none` (comma-separated).
 pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
 /// Exporters for logs: `otlp`, `console`, `none` (comma-separated).
 pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
@@ -81,6 +81,12 @@ pub const OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BLRP_MAX_EXPORT_BATCH_SI
 pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// Timeout of one metric export, milliseconds.
 pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
+/// Which measurements become exemplars: `trace_based` (default), `always_on`, `always_off`.
+pub const OTEL_METRICS_EXEMPLAR_FILTER: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
+/// Host the Prometheus scrape listener binds (default `localhost`).
+pub const OTEL_EXPORTER_PROMETHEUS_HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
+/// Port of the Prometheus scrape listener (default 9464).
+pub const OTEL_EXPORTER_PROMETHEUS_PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
 
 /// The most attributes on a span, event or link (the span-specific limits win).
 pub const OTEL_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
@@ -176,6 +182,9 @@ pub const ALL: &[&str] = &[
     OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_METRIC_EXPORT_TIMEOUT,
+    OTEL_METRICS_EXEMPLAR_FILTER,
+    OTEL_EXPORTER_PROMETHEUS_HOST,
+    OTEL_EXPORTER_PROMETHEUS_PORT,
     OTEL_ATTRIBUTE_COUNT_LIMIT,
     OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,

@@ -46,9 +46,27 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
             "otlp",
         ),
         (
-            &[("OTEL_METRICS_EXPORTER", "prometheus")],
-            "OTEL_METRICS_EXPORTER=\"prometheus\"",
-            "console",
+            &[("OTEL_METRICS_EXPORTER", "statsd")],
+            "OTEL_METRICS_EXPORTER=\"statsd\"",
+            "prometheus",
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "otlp,prometheus")],
+            "OTEL_TRACES_EXPORTER=\"prometheus\"",
+            "metrics only",
+        ),
+        (
+            &[
+                ("OTEL_METRICS_EXPORTER", "prometheus"),
+                ("OTEL_EXPORTER_PROMETHEUS_PORT", "70000"),
+            ],
+            "OTEL_EXPORTER_PROMETHEUS_PORT=\"70000\"",
+            "a TCP port",
+        ),
+        (
+            &[("OTEL_METRICS_EXEMPLAR_FILTER", "sometimes")],
+            "OTEL_METRICS_EXEMPLAR_FILTER=\"sometimes\"",
+            "trace_based",
         ),
         (
             &[("OTEL_LOGS_EXPORTER", "file")],

@@ -89,6 +89,33 @@ fn every_variable_is_read() {
         (&[("OTEL_METRICS_EXPORTER", "none")], |c| {
             c.metrics.is_empty()
         }),
+        (&[("OTEL_METRICS_EXPORTER", "prometheus")], |c| {
+            c.metrics.otlp.is_none()
+                && c.metrics.prometheus
+                    == Some(super::super::resolve::PrometheusConfig {
+                        listen: Some(("localhost".into(), 9464)),
+                    })
+        }),
+        (
+            &[
+                ("OTEL_METRICS_EXPORTER", "otlp, prometheus"),
+                ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+                ("OTEL_EXPORTER_PROMETHEUS_PORT", "9100"),
+            ],
+            |c| {
+                c.metrics.otlp.is_some()
+                    && c.metrics.prometheus
+                        == Some(super::super::resolve::PrometheusConfig {
+                            listen: Some(("0.0.0.0".into(), 9100)),
+                        })
+            },
+        ),
+        (&[], |c| {
+            c.exemplar_filter == beacon_exporter::exemplars::ExemplarFilter::TraceBased
+        }),
+        (&[("OTEL_METRICS_EXEMPLAR_FILTER", "always_off")], |c| {
+            c.exemplar_filter == beacon_exporter::exemplars::ExemplarFilter::AlwaysOff
+        }),
         (&[("OTEL_LOGS_EXPORTER", "console")], |c| {
             c.logs.console && c.logs.otlp.is_none()
         }),
