@@ -176,6 +176,74 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     })
 }
 
+/// The `async move { … }` of an `#[async_trait]` method body: its last statement is
+/// `Box::pin(async move { … })`.
+fn async_trait_body(func: &syn::ItemFn) -> Option<syn::ExprAsync> {
+    if func.sig.asyncness.is_some() {
+        return None;
+    }
+    let Some(syn::Stmt::Expr(syn::Expr::Call(call), None)) = func.block.stmts.last() else {
+        return None;
+    };
+    let syn::Expr::Path(path) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    match call.args.first() {
+        Some(syn::Expr::Async(inner)) if inner.capture.is_some() => Some(inner.clone()),
+        _ => None,
+    }
+}
+
+/// `T` of `Pin<Box<dyn Future<Output = T> + …>>`.
+fn future_output(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(pin) = ty else {
+        return None;
+    };
+    let generic = |seg: &syn::PathSegment| -> Option<syn::Type> {
+        let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        })
+    };
+    let boxed = generic(pin.path.segments.last()?)?;
+    let syn::Type::Path(boxed) = boxed else {
+        return None;
+    };
+    let syn::Type::TraitObject(object) = generic(boxed.path.segments.last()?)? else {
+        return None;
+    };
+    object.bounds.iter().find_map(|b| match b {
+        syn::TypeParamBound::Trait(t) => {
+            let seg = t.path.segments.last()?;
+            if seg.ident != "Future" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                    Some(assoc.ty.clone())
+                }
+                _ => None,
+            })
+        }
+        _ => None,
+    })
+}
+
 /// Instruments a function: everything `tracing::instrument` does (it is used underneath, so
 /// the function's crate needs `tracing` as a dependency), plus:
 ///
@@ -184,9 +252,17 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 ///   error's message and records `error.type` (the error type's name); `Ok` leaves it unset.
 /// - `objective = CONST` (with `metrics`): a `beacon::slo::Objective` whose labels go on the
 ///   metrics; `beacon::slo::prometheus_rules` turns it into recording and burn-rate alert rules.
-/// - `metrics`: records `function.calls` (counter; `function`, `module`, `result` = ok/error),
-///   `function.calls.duration` (histogram, seconds) and `function.calls.concurrent` (up-down
-///   counter) — autometrics' names and labels, so its dashboards and queries work as they are.
+/// - `metrics`: records `function.calls` (counter; `function`, `module`, `result` = ok/error,
+///   and `caller.function` / `caller.module` when called from another function instrumented
+///   with `metrics`), `function.calls.duration` (histogram, seconds) and
+///   `function.calls.concurrent` (up-down counter) — autometrics' names and labels, so its
+///   dashboards and queries work as they are.
+/// - `parent = expr`: starts the span under a remote parent — an `opentelemetry::Context` (say,
+///   extracted by a propagator from a message's headers) or a `SpanContext` — instead of the
+///   current span; something `tracing::instrument` cannot do.
+///
+/// Works on free functions, inherent and trait-impl methods, generic functions, and methods
+/// of an `#[async_trait]` impl (put `#[async_trait]` on the impl, this on the method).
 ///
 /// Passed through to `tracing::instrument`: `name`, `level`, `target`, `skip(..)`, `skip_all`,
 /// `fields(..)`, `ret`. Anything else is a compile error that points at it.
@@ -208,6 +284,7 @@ fn instrument_impl(
     let mut err: Option<proc_macro2::Span> = None;
     let mut metrics = false;
     let mut objective: Option<syn::Expr> = None;
+    let mut parent: Option<syn::Expr> = None;
     let mut name: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta
@@ -253,9 +330,10 @@ fn instrument_impl(
             "err" => err = Some(meta.path.span()),
             "metrics" => metrics = true,
             "objective" => objective = Some(meta.value()?.parse()?),
+            "parent" => parent = Some(meta.value()?.parse()?),
             _ => {
                 return Err(meta.error(
-                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind, metrics or objective",
+                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind, metrics, objective or parent",
                 ))
             }
         }
@@ -275,12 +353,19 @@ fn instrument_impl(
             "`objective` labels the function's metrics: add `metrics` too",
         ));
     }
-    let returns_result = match &func.sig.output {
-        syn::ReturnType::Type(_, ty) => match &**ty {
-            syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
-            _ => false,
-        },
-        syn::ReturnType::Default => false,
+    // `#[async_trait]` has already turned `async fn m() -> T` into
+    // `fn m() -> Pin<Box<dyn Future<Output = T> + Send + '_>> { Box::pin(async move { … }) }`:
+    // instrument the future it returns, not the call that makes it (as `tracing::instrument`
+    // does).
+    let async_trait = async_trait_body(&func);
+    let output: Option<syn::Type> = match (&async_trait, &func.sig.output) {
+        (Some(_), syn::ReturnType::Type(_, ty)) => future_output(ty),
+        (None, syn::ReturnType::Type(_, ty)) => Some((**ty).clone()),
+        (_, syn::ReturnType::Default) => None,
+    };
+    let returns_result = match &output {
+        Some(syn::Type::Path(p)) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        _ => false,
     };
     if let Some(span) = err {
         if !returns_result {
@@ -293,24 +378,50 @@ fn instrument_impl(
     let fn_name = name
         .as_ref()
         .map_or_else(|| func.sig.ident.to_string(), LitStr::value);
-    let ret_ty = match &func.sig.output {
-        syn::ReturnType::Type(_, ty) => Some(ty.clone()),
-        syn::ReturnType::Default => None,
-    };
     // An annotation helps `?` infer its conversion; not possible for `impl Trait` or borrowed
     // returns, which then go unannotated.
-    let annotate = ret_ty.as_ref().filter(|ty| {
+    let annotate = output.as_ref().filter(|ty| {
         let text = quote!(#ty).to_string();
         !text.contains("impl ") && !text.contains('&') && !text.contains('\'')
     });
-    let block = &func.block;
-    let run = match (func.sig.asyncness.is_some(), annotate) {
-        (true, Some(ty)) => quote!(let __beacon_result: #ty = async move #block.await;),
-        (true, None) => quote!(let __beacon_result = async move #block.await;),
-        (false, Some(ty)) => quote!(let __beacon_result: #ty = (|| -> #ty #block)();),
-        (false, None) => quote!(let __beacon_result = (|| #block)();),
+    let is_async = func.sig.asyncness.is_some() || async_trait.is_some();
+    let block: syn::Block = match &async_trait {
+        Some(inner) => inner.block.clone(),
+        None => (*func.block).clone(),
     };
-    if err.is_some() || metrics {
+    // With `metrics`, the body runs as the caller of the instrumented functions it calls, so
+    // their `function.calls` carry `caller.function` / `caller.module`.
+    let body = if metrics {
+        if is_async {
+            quote!(::beacon::__private::AsCaller::new(#fn_name, ::std::module_path!(), async move #block))
+        } else {
+            quote!({
+                let __beacon_caller = ::beacon::__private::CallerGuard::enter(#fn_name, ::std::module_path!());
+                #block
+            })
+        }
+    } else if is_async {
+        quote!(async move #block)
+    } else {
+        quote!(#block)
+    };
+    let run = match (is_async, annotate) {
+        (true, Some(ty)) => quote!(let __beacon_result: #ty = #body.await;),
+        (true, None) => quote!(let __beacon_result = #body.await;),
+        (false, Some(ty)) => quote!(let __beacon_result: #ty = (|| -> #ty #body)();),
+        (false, None) => quote!(let __beacon_result = (|| #body)();),
+    };
+    // `parent = expr`: the context is attached while the span is created (as a field value
+    // `tracing::instrument` evaluates at that moment, recording nothing), so the span's parent
+    // is the remote one; the body releases it before anything else runs.
+    let release_parent = parent.as_ref().map(|expr| {
+        // Spanned at the expression, so a value of the wrong type is reported there.
+        let attach =
+            quote::quote_spanned!(expr.span()=> ::beacon::__private::attach_parent(&(#expr)));
+        fields.push(quote!(beacon.parent = #attach));
+        quote!(::beacon::__private::release_parent();)
+    });
+    if err.is_some() || metrics || release_parent.is_some() {
         let start = metrics.then(|| match &objective {
             Some(o) => quote!(let __beacon_call = ::beacon::__private::Call::start_with_objective(#fn_name, ::std::module_path!(), &#o);),
             None => quote!(let __beacon_call = ::beacon::__private::Call::start(#fn_name, ::std::module_path!());),
@@ -330,13 +441,23 @@ fn instrument_impl(
             }
         });
         let new_block: syn::Block = syn::parse_quote!({
+            #release_parent
             #start
             #run
             #record_err
             #finish
             __beacon_result
         });
-        *func.block = new_block;
+        match async_trait {
+            Some(_) => {
+                let pinned: syn::Expr =
+                    syn::parse_quote!(::std::boxed::Box::pin(async move #new_block));
+                if let Some(syn::Stmt::Expr(last, None)) = func.block.stmts.last_mut() {
+                    *last = pinned;
+                }
+            }
+            None => *func.block = new_block,
+        }
     }
     if !fields.is_empty() {
         pass.push(quote!(fields(#(#fields),*)));

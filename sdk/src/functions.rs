@@ -2,9 +2,15 @@
 //! concurrency metrics, named as autometrics names them so its dashboards and queries work
 //! unchanged: `function.calls` (counter; `function`, `module`, `result` = ok/error),
 //! `function.calls.duration` (histogram, seconds; `function`, `module`) and
-//! `function.calls.concurrent` (up-down counter; `function`, `module`).
+//! `function.calls.concurrent` (up-down counter; `function`, `module`). A call made from another
+//! function instrumented with `metrics` adds `caller.function` / `caller.module` to its
+//! `function.calls` (only there, as autometrics does, to keep the other series few).
 
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Instant;
 
 use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
@@ -53,12 +59,124 @@ fn instruments() -> &'static Instruments {
     })
 }
 
+thread_local! {
+    /// The instrumented function (with `metrics`) running on this thread, if any.
+    static CALLER: Cell<Option<(&'static str, &'static str)>> = const { Cell::new(None) };
+    /// Remote parents attached while a span is created (`parent = expr`).
+    static PARENTS: RefCell<Vec<opentelemetry::ContextGuard>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Makes `function` in `module` the caller of the instrumented functions called until dropped.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CallerGuard {
+    previous: Option<(&'static str, &'static str)>,
+}
+
+impl CallerGuard {
+    /// Enters `function` as the caller.
+    pub fn enter(function: &'static str, module: &'static str) -> Self {
+        Self {
+            previous: CALLER.with(|c| c.replace(Some((function, module)))),
+        }
+    }
+}
+
+impl Drop for CallerGuard {
+    fn drop(&mut self) {
+        CALLER.with(|c| c.set(self.previous));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An async body that is the caller of the instrumented functions it calls: the caller is
+    /// set around each poll, so it follows the task across threads and never leaks into other
+    /// tasks polled by the same thread.
+    #[doc(hidden)]
+    pub struct AsCaller<F> {
+        function: &'static str,
+        module: &'static str,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> AsCaller<F> {
+    /// Wraps the body of `function` in `module`.
+    pub fn new(function: &'static str, module: &'static str, inner: F) -> Self {
+        Self {
+            function,
+            module,
+            inner,
+        }
+    }
+}
+
+impl<F: Future> Future for AsCaller<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _caller = CallerGuard::enter(this.function, this.module);
+        this.inner.poll(cx)
+    }
+}
+
+/// What `parent = expr` accepts: a remote parent for a span about to be created.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`parent = …` needs an `opentelemetry::Context` or a `SpanContext`, not `{Self}`",
+    label = "not a parent context",
+    note = "extract one from the message's headers with a propagator: `propagator.extract(&headers)`"
+)]
+pub trait AsParentContext {
+    /// The context to create the span under.
+    fn parent_context(&self) -> opentelemetry::Context;
+}
+
+impl AsParentContext for opentelemetry::Context {
+    fn parent_context(&self) -> opentelemetry::Context {
+        self.clone()
+    }
+}
+
+impl AsParentContext for opentelemetry::trace::SpanContext {
+    fn parent_context(&self) -> opentelemetry::Context {
+        use opentelemetry::trace::TraceContextExt as _;
+        opentelemetry::Context::new().with_remote_span_context(self.clone())
+    }
+}
+
+impl<T: AsParentContext + ?Sized> AsParentContext for &T {
+    fn parent_context(&self) -> opentelemetry::Context {
+        (**self).parent_context()
+    }
+}
+
+/// Attaches `parent` as the current OpenTelemetry context while the span is created (called as
+/// a field value by `tracing::instrument`, so it runs only when the span is enabled), and
+/// records nothing.
+#[doc(hidden)]
+pub fn attach_parent<P: AsParentContext + ?Sized>(parent: &P) -> tracing::field::Empty {
+    let guard = parent.parent_context().attach();
+    PARENTS.with(|p| p.borrow_mut().push(guard));
+    tracing::field::Empty
+}
+
+/// Detaches what [`attach_parent`] attached, once the span exists.
+#[doc(hidden)]
+pub fn release_parent() {
+    let guard = PARENTS.with(|p| p.borrow_mut().pop());
+    drop(guard);
+}
+
 /// One call in progress; records when finished, or when dropped by a panic (as an error).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Call {
     /// `function`, `module`, then the objective's labels if any.
     attrs: Vec<KeyValue>,
+    /// The instrumented function that called this one, for `function.calls` only.
+    caller: Option<(&'static str, &'static str)>,
     start: Instant,
     done: bool,
 }
@@ -92,6 +210,7 @@ impl Call {
         instruments().concurrent.add(1, &attrs);
         Self {
             attrs,
+            caller: CALLER.with(Cell::get),
             start: Instant::now(),
             done: false,
         }
@@ -117,6 +236,10 @@ impl Call {
         }
         self.attrs
             .push(KeyValue::new("result", if error { "error" } else { "ok" }));
+        if let Some((function, module)) = self.caller {
+            self.attrs.push(KeyValue::new("caller.function", function));
+            self.attrs.push(KeyValue::new("caller.module", module));
+        }
         i.calls.add(1, &self.attrs);
         if let Some(span) = &span {
             offer_exemplar(&i.calls_exemplars, 1.0, &self.attrs, span);

@@ -89,7 +89,9 @@ pub use events::{emit, Event};
 pub mod __private {
     pub use crate::events::__private::*;
     pub use crate::events::Event;
-    pub use crate::functions::{record_error, Call};
+    pub use crate::functions::{
+        attach_parent, record_error, release_parent, AsCaller, AsParentContext, Call, CallerGuard,
+    };
     pub use tracing;
 }
 pub use telemetry::{ShutdownError, Stats, Telemetry};
