@@ -5,13 +5,14 @@
 //! fields are private, so an exporter cannot add them either). Beacon therefore keeps them at the
 //! narrowest point it owns: the instruments Beacon itself records (HTTP and gRPC durations,
 //! `#[beacon::instrument(metrics)]` calls, `beacon.events`) offer each measurement to a
-//! [`Reservoir`] named after the instrument, and the Prometheus encoder attaches what the
-//! reservoir holds to the matching series in OpenMetrics output. Reservoirs follow the SDK spec:
+//! [`Reservoir`] named after the instrument, and the exporters attach what the reservoir holds to
+//! the matching series: the Prometheus encoder in OpenMetrics output, the OTLP metric exporter
+//! ([`crate::otlp::OtlpMetricExporter`]) in the data points' `exemplars`. Reservoirs follow the SDK spec:
 //! an explicit-bucket histogram keeps the latest exemplar per bucket
 //! (`AlignedHistogramBucketExemplarReservoir`), a counter keeps one per series
 //! (`SimpleFixedSizeExemplarReservoir` of size 1).
 //!
-//! Cost: nothing until a Prometheus reader turns exemplars on ([`Exemplars::enabled`] is one
+//! Cost: nothing until a Prometheus reader or OTLP metrics turn exemplars on ([`Exemplars::enabled`] is one
 //! relaxed atomic load); then one hash of the attributes and an uncontended `try_lock` of one of
 //! 16 shards per offered measurement. A shard that is busy is skipped — an exemplar is a sample,
 //! and recording must never wait for one.

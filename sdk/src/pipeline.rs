@@ -97,6 +97,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         });
     }
     if let Some(cfg) = &config.metrics.otlp {
+        // Exemplars ride on OTLP data points too (see `beacon_exporter::exemplars`).
+        beacon_exporter::exemplars::exemplars().enable(config.exemplar_filter);
         let exporter = otlp::metric_exporter(cfg, Temporality::Cumulative, &runtime)?
             .with_timeout(config.metric_timeout);
         metrics = metrics.with_reader(

@@ -10,6 +10,9 @@
 
 #[cfg(feature = "otlp-http")]
 mod http_client;
+mod metrics;
+
+pub use metrics::OtlpMetricExporter;
 
 use std::fmt;
 use std::str::FromStr;
@@ -286,12 +289,8 @@ pub fn metric_exporter(
     cfg: &OtlpConfig,
     temporality: Temporality,
     rt: &ExportRuntime,
-) -> Result<crate::RuntimeMetricExporter<opentelemetry_otlp::MetricExporter>, ExporterError> {
-    let exporter = build_exporter!(
-        cfg,
-        rt,
-        opentelemetry_otlp::MetricExporter::builder().with_temporality(temporality)
-    )?;
+) -> Result<crate::RuntimeMetricExporter<OtlpMetricExporter>, ExporterError> {
+    let exporter = rt.enter(|| OtlpMetricExporter::new(cfg, temporality))?;
     Ok(crate::RuntimeMetricExporter::new(exporter, rt.clone()))
 }
 

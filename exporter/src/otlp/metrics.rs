@@ -1,0 +1,347 @@
+//! Beacon's OTLP metric exporter: `opentelemetry-otlp`'s data conversion
+//! (`opentelemetry-proto`'s `ExportMetricsServiceRequest::from(&ResourceMetrics)`), plus the
+//! [exemplars](crate::exemplars) Beacon keeps for its own instruments, sent over gRPC or HTTP.
+//!
+//! Why not `opentelemetry_otlp::MetricExporter`: it sends exactly what `opentelemetry_sdk`
+//! collected, and the SDK (0.33) never fills the `exemplars` of a data point, nor lets an
+//! exporter add them (the fields are private). Converting to the protobuf request first and
+//! adding exemplars there is the narrowest place to do it; the transport around it is the same
+//! configuration the span and log exporters use (endpoint, headers, gzip, TLS, timeout).
+
+use std::time::UNIX_EPOCH;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+use opentelemetry_proto::tonic::metrics::v1::{exemplar, metric, Exemplar as ProtoExemplar};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+
+use super::{OtlpConfig, Protocol};
+use crate::exemplars::{self, Exemplar, Exemplars};
+use crate::ExporterError;
+
+/// Exports metrics over OTLP with exemplars. Built by [`super::metric_exporter`].
+#[derive(Debug)]
+pub struct OtlpMetricExporter {
+    transport: Transport,
+    temporality: Temporality,
+    endpoint: String,
+}
+
+#[derive(Debug)]
+enum Transport {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(Box<grpc::Client>),
+    #[cfg(feature = "otlp-http")]
+    Http(Box<http::Client>),
+}
+
+impl OtlpMetricExporter {
+    pub(super) fn new(cfg: &OtlpConfig, temporality: Temporality) -> Result<Self, ExporterError> {
+        let transport = match cfg.protocol {
+            #[cfg(feature = "otlp-grpc")]
+            Protocol::Grpc => Transport::Grpc(Box::new(grpc::Client::new(cfg)?)),
+            #[cfg(feature = "otlp-http")]
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                Transport::Http(Box::new(http::Client::new(cfg)?))
+            }
+            #[allow(unreachable_patterns)]
+            _ => return Err(super::missing_feature(cfg)),
+        };
+        Ok(Self {
+            transport,
+            temporality,
+            endpoint: cfg.endpoint.to_string(),
+        })
+    }
+}
+
+impl PushMetricExporter for OtlpMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let mut request = ExportMetricsServiceRequest::from(metrics);
+        let store = exemplars::exemplars();
+        if store.enabled() {
+            attach_exemplars(&mut request, store);
+        }
+        let response = match &self.transport {
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(client) => client.export(request).await,
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(client) => client.export(request).await,
+        }
+        .map_err(|e| {
+            OTelSdkError::InternalFailure(format!(
+                "OTLP metrics export to {} failed: {e}",
+                self.endpoint
+            ))
+        })?;
+        if let Some(partial) = response.partial_success {
+            if partial.rejected_data_points > 0 {
+                tracing::warn!(
+                    target: "beacon::export",
+                    rejected = partial.rejected_data_points,
+                    endpoint = %self.endpoint,
+                    "the collector rejected {} metric data points: {}",
+                    partial.rejected_data_points,
+                    partial.error_message
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+}
+
+/// Adds the kept exemplars to the data points of the instruments that offer them.
+pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store: &Exemplars) {
+    let metrics = request
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|r| r.scope_metrics.iter_mut())
+        .flat_map(|s| s.metrics.iter_mut());
+    for m in metrics {
+        let Some(reservoir) = store.reservoir(&m.name) else {
+            continue;
+        };
+        match &mut m.data {
+            Some(metric::Data::Histogram(h)) => {
+                for p in &mut h.data_points {
+                    let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
+                    if let Some(slots) = reservoir.snapshot(hash) {
+                        p.exemplars.extend(slots.iter().flatten().map(to_proto));
+                    }
+                }
+            }
+            Some(metric::Data::Sum(s)) => {
+                for p in &mut s.data_points {
+                    let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
+                    if let Some(slots) = reservoir.snapshot(hash) {
+                        p.exemplars.extend(slots.iter().flatten().map(to_proto));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn to_api(attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Vec<KeyValue> {
+    attrs
+        .iter()
+        .filter_map(|kv| {
+            let value = match kv
+                .value
+                .as_ref()
+                .and_then(|v: &AnyValue| v.value.as_ref())?
+            {
+                any_value::Value::StringValue(s) => Value::from(s.clone()),
+                any_value::Value::BoolValue(b) => Value::Bool(*b),
+                any_value::Value::IntValue(i) => Value::I64(*i),
+                any_value::Value::DoubleValue(d) => Value::F64(*d),
+                // Beacon's instruments record only scalars; other values cannot match.
+                _ => return None,
+            };
+            Some(KeyValue::new(kv.key.clone(), value))
+        })
+        .collect()
+}
+
+fn to_proto(e: &Exemplar) -> ProtoExemplar {
+    let (trace_id, span_id) = e
+        .ids()
+        .map(|(t, s)| (t.to_bytes().to_vec(), s.to_bytes().to_vec()))
+        .unwrap_or_default();
+    ProtoExemplar {
+        filtered_attributes: Vec::new(),
+        time_unix_nano: e
+            .time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        span_id,
+        trace_id,
+        value: Some(exemplar::Value::AsDouble(e.value)),
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+mod grpc {
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+    use tonic::codegen::CompressionEncoding;
+    use tonic::service::interceptor::InterceptedService;
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+    use super::{ExportMetricsServiceRequest, ExportMetricsServiceResponse, OtlpConfig};
+    use crate::otlp::Compression;
+    use crate::ExporterError;
+
+    /// Sets the configured headers on each request, replacing any of the same name.
+    #[derive(Clone)]
+    pub(super) struct Headers(http::HeaderMap);
+
+    impl tonic::service::Interceptor for Headers {
+        fn call(
+            &mut self,
+            mut request: tonic::Request<()>,
+        ) -> Result<tonic::Request<()>, tonic::Status> {
+            let metadata = std::mem::take(request.metadata_mut());
+            let mut merged = metadata.into_headers();
+            for (name, value) in &self.0 {
+                merged.insert(name.clone(), value.clone());
+            }
+            *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(merged);
+            Ok(request)
+        }
+    }
+
+    pub(super) struct Client {
+        client: MetricsServiceClient<InterceptedService<Channel, Headers>>,
+    }
+
+    impl std::fmt::Debug for Client {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("grpc::Client")
+        }
+    }
+
+    impl Client {
+        /// Connects lazily: nothing is dialled until the first export, so a collector that is
+        /// not up yet is no error at start.
+        pub(super) fn new(cfg: &OtlpConfig) -> Result<Self, ExporterError> {
+            let mut endpoint = Endpoint::from_shared(cfg.endpoint.to_string())
+                .map_err(|e| ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint)))?
+                .timeout(cfg.timeout)
+                .connect_timeout(cfg.timeout);
+            if cfg.is_tls() {
+                let mut tls = ClientTlsConfig::new().with_native_roots();
+                if let Some(ca) = &cfg.tls.ca_certificate {
+                    tls = tls.ca_certificate(Certificate::from_pem(ca));
+                }
+                if let (Some(cert), Some(key)) = (&cfg.tls.client_certificate, &cfg.tls.client_key)
+                {
+                    tls = tls.identity(Identity::from_pem(cert, key));
+                }
+                endpoint = endpoint
+                    .tls_config(tls)
+                    .map_err(|e| ExporterError::Build(format!("OTLP TLS setup failed: {e}")))?;
+            }
+            let mut client = MetricsServiceClient::with_interceptor(
+                endpoint.connect_lazy(),
+                Headers(cfg.headers.clone()),
+            );
+            if cfg.compression == Compression::Gzip {
+                client = client.send_compressed(CompressionEncoding::Gzip);
+            }
+            Ok(Self { client })
+        }
+
+        pub(super) async fn export(
+            &self,
+            request: ExportMetricsServiceRequest,
+        ) -> Result<ExportMetricsServiceResponse, String> {
+            self.client
+                .clone()
+                .export(tonic::Request::new(request))
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+        }
+    }
+}
+
+#[cfg(feature = "otlp-http")]
+mod http {
+    use std::io::Write as _;
+
+    use bytes::Bytes;
+    use opentelemetry_http::HttpClient as _;
+    use prost::Message as _;
+
+    use super::{ExportMetricsServiceRequest, ExportMetricsServiceResponse, OtlpConfig};
+    use crate::otlp::http_client::HeaderClient;
+    use crate::otlp::{Compression, Protocol};
+    use crate::ExporterError;
+
+    #[derive(Debug)]
+    pub(super) struct Client {
+        client: HeaderClient,
+        endpoint: http::Uri,
+        json: bool,
+        gzip: bool,
+    }
+
+    impl Client {
+        pub(super) fn new(cfg: &OtlpConfig) -> Result<Self, ExporterError> {
+            Ok(Self {
+                client: HeaderClient::new(cfg)?,
+                endpoint: cfg.endpoint.clone(),
+                json: cfg.protocol == Protocol::HttpJson,
+                gzip: cfg.compression == Compression::Gzip,
+            })
+        }
+
+        pub(super) async fn export(
+            &self,
+            request: ExportMetricsServiceRequest,
+        ) -> Result<ExportMetricsServiceResponse, String> {
+            let (mut body, content_type) = if self.json {
+                (
+                    serde_json::to_vec(&request).map_err(|e| e.to_string())?,
+                    "application/json",
+                )
+            } else {
+                (request.encode_to_vec(), "application/x-protobuf")
+            };
+            let mut builder = http::Request::post(self.endpoint.clone())
+                .header(http::header::CONTENT_TYPE, content_type);
+            if self.gzip {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(&body).map_err(|e| e.to_string())?;
+                body = gz.finish().map_err(|e| e.to_string())?;
+                builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
+            }
+            let request = builder.body(Bytes::from(body)).map_err(|e| e.to_string())?;
+            let response = self
+                .client
+                .send_bytes(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!(
+                    "HTTP {}: {}",
+                    response.status(),
+                    String::from_utf8_lossy(response.body())
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ));
+            }
+            let body = response.body();
+            if body.is_empty() {
+                return Ok(ExportMetricsServiceResponse::default());
+            }
+            // A response that does not parse is still a success: the data was accepted.
+            Ok(if self.json {
+                serde_json::from_slice(body).unwrap_or_default()
+            } else {
+                ExportMetricsServiceResponse::decode(body.as_ref()).unwrap_or_default()
+            })
+        }
+    }
+}
