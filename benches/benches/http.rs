@@ -70,6 +70,15 @@ fn http_server(c: &mut Criterion) {
             b.iter(|| rt.block_on(one_request(&beacon_app)));
         });
     });
+    // The same, keeping an exemplar of each request's duration (as when metrics go to OTLP or
+    // a Prometheus reader, with the default `trace_based` filter).
+    beacon::metrics::exemplars().enable(beacon::metrics::ExemplarFilter::TraceBased);
+    tracing::dispatcher::with_default(&dispatch, || {
+        g.bench_function("beacon_server_layer_exemplars", |b| {
+            b.iter(|| rt.block_on(one_request(&beacon_app)));
+        });
+    });
+    beacon::metrics::exemplars().enable(beacon::metrics::ExemplarFilter::AlwaysOff);
 
     // The same layer recording into a provider without readers (the SDK makes its instruments
     // no-ops): the cost of the span alone.

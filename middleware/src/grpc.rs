@@ -254,6 +254,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         request_size: None,
         response_size: None,
         status: None,
+        exemplar: None,
     };
     exchange.begin();
     Guard::new(exchange)

@@ -16,7 +16,7 @@ use std::time::Instant;
 use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
-use crate::metrics::{exemplars, offer_exemplar, Reservoir};
+use crate::metrics::{exemplar_context_current, exemplars, Reservoir};
 
 struct Instruments {
     calls: Counter<u64>,
@@ -230,9 +230,9 @@ impl Call {
         let elapsed = self.start.elapsed().as_secs_f64();
         i.duration.record(elapsed, &self.attrs);
         i.concurrent.add(-1, &self.attrs);
-        let span = exemplars().enabled().then(tracing::Span::current);
-        if let Some(span) = &span {
-            offer_exemplar(&i.duration_exemplars, elapsed, &self.attrs, span);
+        let exemplar = exemplar_context_current();
+        if let Some(sc) = &exemplar {
+            i.duration_exemplars.offer(elapsed, &self.attrs, sc);
         }
         self.attrs
             .push(KeyValue::new("result", if error { "error" } else { "ok" }));
@@ -241,8 +241,8 @@ impl Call {
             self.attrs.push(KeyValue::new("caller.module", module));
         }
         i.calls.add(1, &self.attrs);
-        if let Some(span) = &span {
-            offer_exemplar(&i.calls_exemplars, 1.0, &self.attrs, span);
+        if let Some(sc) = &exemplar {
+            i.calls_exemplars.offer(1.0, &self.attrs, sc);
         }
     }
 }

@@ -64,22 +64,38 @@ pub fn offer_exemplar(
     attrs: &[opentelemetry::KeyValue],
     span: &tracing::Span,
 ) {
+    if let Some(sc) = exemplar_context(span) {
+        reservoir.offer(value, attrs, &sc);
+    }
+}
+
+/// [`exemplar_context`] for the span the current thread is in: read from the OpenTelemetry
+/// context that entering a span attaches, which costs a thread-local lookup rather than a
+/// subscriber query.
+pub fn exemplar_context_current() -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::TraceContextExt as _;
+    if !exemplars().enabled() {
+        return None;
+    }
+    Some(opentelemetry::Context::map_current(|cx| {
+        cx.span().span_context().clone()
+    }))
+}
+
+/// The span context exemplars of measurements made in `span` carry, or `None` when none would
+/// be kept (no reader wants exemplars, or the filter rejects measurements outside a span).
+/// Reading a span's context costs a few hundred nanoseconds: when one measurement feeds several
+/// reservoirs, get it once and call [`Reservoir::offer`] for each.
+pub fn exemplar_context(span: &tracing::Span) -> Option<opentelemetry::trace::SpanContext> {
     use opentelemetry::trace::TraceContextExt as _;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let store = exemplars();
     if !store.enabled() {
-        return;
+        return None;
     }
     if span.is_disabled() {
-        if store.filter() == ExemplarFilter::AlwaysOn {
-            reservoir.offer(
-                value,
-                attrs,
-                &opentelemetry::trace::SpanContext::empty_context(),
-            );
-        }
-        return;
+        return (store.filter() == ExemplarFilter::AlwaysOn)
+            .then(opentelemetry::trace::SpanContext::empty_context);
     }
-    let cx = span.context();
-    reservoir.offer(value, attrs, cx.span().span_context());
+    Some(span.context().span().span_context().clone())
 }

@@ -100,13 +100,19 @@ fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
 }
 
 /// Why [`Telemetry::shutdown`] did not complete cleanly: which providers failed, and the final
-/// counters (so what was lost is known).
-#[derive(Debug)]
+/// counters (so what was lost is known). Its `Debug` form is the readable message, so
+/// `fn main() -> Result<(), Box<dyn Error>>` ending in `telemetry.shutdown()?` prints one line.
 pub struct ShutdownError {
     /// `(signal, what went wrong)` for each provider that failed to flush or shut down.
     pub failures: Vec<(&'static str, String)>,
     /// The counters after shutdown (boxed: this error travels through `Result`s).
     pub stats: Box<Stats>,
+}
+
+impl fmt::Debug for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl fmt::Display for ShutdownError {
@@ -339,11 +345,13 @@ impl Telemetry {
         if let Err(e) = p.tracer_provider.shutdown_with_timeout(left()) {
             failures.push(("traces", e.to_string()));
         }
-        if let Err(e) = p.meter_provider.shutdown_with_timeout(left()) {
-            failures.push(("metrics", e.to_string()));
-        }
         if let Err(e) = p.logger_provider.shutdown_with_timeout(left()) {
             failures.push(("logs", e.to_string()));
+        }
+        // Metrics last: their final collection then reports the span and log pipelines'
+        // final counts (exported, queue size) rather than the numbers from before they flushed.
+        if let Err(e) = p.meter_provider.shutdown_with_timeout(left()) {
+            failures.push(("metrics", e.to_string()));
         }
         self.finish(failures)
     }

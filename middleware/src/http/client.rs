@@ -233,6 +233,7 @@ pub(crate) fn start_client(
         request_size,
         response_size: None,
         status: None,
+        exemplar: None,
     };
     exchange.begin();
     Guard::new(exchange)

@@ -160,6 +160,9 @@ pub(crate) struct Exchange {
     pub(crate) request_size: Option<u64>,
     pub(crate) response_size: Option<u64>,
     pub(crate) status: Option<u16>,
+    /// The span's context for the duration's exemplar, read while the span was entered (see
+    /// `ExchangeFuture::poll`), when exemplars are kept.
+    pub(crate) exemplar: Option<opentelemetry::trace::SpanContext>,
 }
 
 impl Exchange {
@@ -281,12 +284,15 @@ impl Exchange {
         }
         let duration = elapsed * self.instruments.duration_scale;
         self.instruments.duration.record(duration, &self.attrs);
-        offer_exemplar(
-            &self.instruments.exemplars,
-            duration,
-            &self.attrs,
-            &self.span,
-        );
+        match &self.exemplar {
+            Some(sc) => self.instruments.exemplars.offer(duration, &self.attrs, sc),
+            None => offer_exemplar(
+                &self.instruments.exemplars,
+                duration,
+                &self.attrs,
+                &self.span,
+            ),
+        }
         if let Some(active) = &self.instruments.active {
             active.add(-1, &self.attrs[..self.active_len]);
         }
@@ -474,13 +480,21 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let polled = {
-            let _entered = this
+        let (polled, exemplar) = {
+            let entered = this
                 .guard
                 .as_ref()
                 .and_then(Guard::span)
                 .map(tracing::Span::enter);
-            this.inner.poll(cx)
+            let polled = this.inner.poll(cx);
+            // While the span is entered its context is a thread-local read away; later, at
+            // the end of the body, it would take a subscriber query.
+            let exemplar = if polled.is_ready() && entered.is_some() {
+                beacon::metrics::exemplar_context_current()
+            } else {
+                None
+            };
+            (polled, exemplar)
         };
         let Poll::Ready(result) = polled else {
             return Poll::Pending;
@@ -488,6 +502,9 @@ where
         let Some(guard) = this.guard.as_mut() else {
             return Poll::Ready(result.map(|r| r.map(|b| InstrumentedBody::new(b, None))));
         };
+        if let Some(exchange) = guard.exchange_mut() {
+            exchange.exemplar = exemplar;
+        }
         match result {
             Ok(response) => {
                 if let Some(exchange) = guard.exchange_mut() {

@@ -388,6 +388,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         request_size,
         response_size: None,
         status: None,
+        exemplar: None,
     };
     exchange.begin();
     Guard::new(exchange)
