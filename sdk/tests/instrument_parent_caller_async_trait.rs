@@ -168,3 +168,37 @@ async fn parent_caller_and_async_trait() {
         .and_then(|p| p.value.sum());
     assert_eq!(concurrent, Some(0.0));
 }
+
+#[beacon::instrument(level = "debug", target = "shop::audit", ret)]
+fn describe<T: fmt::Display + fmt::Debug>(item: T) -> String {
+    format!("<{item}>")
+}
+
+#[tokio::test]
+async fn level_target_ret_and_generics_pass_through() {
+    let cap = beacon_test::capture();
+    assert_eq!(describe(42_u32), "<42>");
+    assert_eq!(describe("tea"), "<tea>");
+    let first = cap
+        .wait_for_span(span::named("describe").attr("item", "42"))
+        .await
+        .expect("span of the u32 instance");
+    cap.wait_for_span(span::named("describe").attr("item", "\"tea\""))
+        .await
+        .expect("span of the &str instance");
+    // `ret` logs the return value inside the span, at the span's level and target.
+    let ret = cap
+        .wait_for_log(
+            beacon_test::log::any()
+                .attr("return", "\"<42>\"")
+                .in_span(&first),
+        )
+        .await
+        .expect("return value logged");
+    assert_eq!(ret.target, "shop::audit");
+    assert_eq!(
+        ret.severity,
+        Some(opentelemetry::logs::Severity::Debug),
+        "the span's level"
+    );
+}
