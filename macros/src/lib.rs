@@ -249,7 +249,9 @@ fn future_output(ty: &syn::Type) -> Option<syn::Type> {
 ///
 /// - `kind = "server" | "client" | "producer" | "consumer" | "internal"`: the span kind.
 /// - `err`: on a function returning `Result`, an `Err` sets the span status to Error with the
-///   error's message and records `error.type` (the error type's name); `Ok` leaves it unset.
+///   error's message and records `error.type`: the error's `beacon::ErrorType` if it has one,
+///   else `Type::Variant` for an enum error whose `Debug` names the variant
+///   (`OrderError::OutOfStock`), else the type's name; `Ok` leaves it unset.
 /// - `objective = CONST` (with `metrics`): a `beacon::slo::Objective` whose labels go on the
 ///   metrics; `beacon::slo::prometheus_rules` turns it into recording and burn-rate alert rules.
 /// - `metrics`: records `function.calls` (counter; `function`, `module`, `result` = ok/error,
@@ -429,7 +431,12 @@ fn instrument_impl(
         let record_err = err.map(|_| {
             quote! {
                 if let ::std::result::Result::Err(e) = &__beacon_result {
-                    ::beacon::__private::record_error(e);
+                    #[allow(unused_imports)]
+                    use ::beacon::__private::{
+                        ErrorTypeViaDebug as _, ErrorTypeViaName as _, ErrorTypeViaTrait as _,
+                    };
+                    let error_type = (&&&::beacon::__private::ErrorProbe(e)).error_type();
+                    ::beacon::__private::record_error_as(e, error_type);
                 }
             }
         });

@@ -257,15 +257,142 @@ impl Drop for Call {
 /// Records `error.type` and the message of an `Err` on the current span, and sets its status.
 #[doc(hidden)]
 pub fn record_error<E: std::fmt::Display>(error: &E) {
+    record_error_as(error, short_type_name::<E>().to_owned());
+}
+
+/// [`record_error`] with the `error.type` already worked out (see [`ErrorProbe`]).
+#[doc(hidden)]
+pub fn record_error_as<E: std::fmt::Display>(error: &E, error_type: String) {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
     }
-    let full = std::any::type_name::<E>();
-    // The type's own name, without its module path or generic arguments.
-    let base = full.split('<').next().unwrap_or(full);
-    let short = base.rsplit("::").next().unwrap_or(base);
-    span.set_attribute("error.type", short.to_owned());
+    span.set_attribute("error.type", error_type);
     span.set_status(opentelemetry::trace::Status::error(error.to_string()));
+}
+
+/// The type's own name, without its module path or generic arguments.
+fn short_type_name<E>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// An error's `error.type` (a low-cardinality class of error, per the semantic conventions),
+/// for `#[beacon::instrument(err)]`. Implement it when neither the type's name nor its enum
+/// variant says what failed well enough (say, a variant carrying a status code):
+///
+/// ```
+/// #[derive(Debug)]
+/// enum GatewayError { Status(u16), Timeout }
+/// impl beacon::ErrorType for GatewayError {
+///     fn error_type(&self) -> String {
+///         match self {
+///             GatewayError::Status(code) => format!("gateway.status.{code}"),
+///             GatewayError::Timeout => "gateway.timeout".to_owned(),
+///         }
+///     }
+/// }
+/// ```
+///
+/// Without it, `error.type` is `Type::Variant` when the error's `Debug` form names a variant
+/// (`OrderError::OutOfStock`), else the type's name. `std::io::Error` reports its kind
+/// (`NotFound`, `ConnectionRefused`, …).
+pub trait ErrorType {
+    /// The class of this error.
+    fn error_type(&self) -> String;
+}
+
+impl ErrorType for std::io::Error {
+    fn error_type(&self) -> String {
+        format!("{:?}", self.kind())
+    }
+}
+
+/// Picks `error.type` for an error: [`ErrorType`] when implemented, else `Type::Variant` when
+/// the error's `Debug` form starts like an enum variant of it (`OutOfStock`,
+/// `Declined { .. }`, `Io(..)`), else the type's name. The macro calls
+/// `(&&&ErrorProbe(e)).error_type()`, and method resolution takes the first of
+/// [`ErrorTypeViaTrait`], [`ErrorTypeViaDebug`], [`ErrorTypeViaName`] that applies.
+#[doc(hidden)]
+pub struct ErrorProbe<'a, E>(pub &'a E);
+
+/// See [`ErrorProbe`].
+#[doc(hidden)]
+pub trait ErrorTypeViaTrait {
+    /// `error.type` from the error's [`ErrorType`].
+    fn error_type(&self) -> String;
+}
+
+impl<E: ErrorType> ErrorTypeViaTrait for &&ErrorProbe<'_, E> {
+    fn error_type(&self) -> String {
+        ErrorType::error_type(self.0)
+    }
+}
+
+/// See [`ErrorProbe`].
+#[doc(hidden)]
+pub trait ErrorTypeViaDebug {
+    /// `error.type` read from the `Debug` form.
+    fn error_type(&self) -> String;
+}
+
+impl<E: std::fmt::Debug> ErrorTypeViaDebug for &ErrorProbe<'_, E> {
+    fn error_type(&self) -> String {
+        let name = short_type_name::<E>();
+        match debug_variant(self.0) {
+            Some(variant) if variant != name => format!("{name}::{variant}"),
+            _ => name.to_owned(),
+        }
+    }
+}
+
+/// See [`ErrorProbe`].
+#[doc(hidden)]
+pub trait ErrorTypeViaName {
+    /// `error.type` from the type's name.
+    fn error_type(&self) -> String;
+}
+
+impl<E> ErrorTypeViaName for ErrorProbe<'_, E> {
+    fn error_type(&self) -> String {
+        short_type_name::<E>().to_owned()
+    }
+}
+
+/// The leading identifier of `value`'s `Debug` form when it reads like a variant or a struct
+/// (`Name`, `Name(…`, `Name { …`), formatting no further than needed: an error whose `Debug`
+/// is its message (anyhow's) does not qualify.
+fn debug_variant<E: std::fmt::Debug>(value: &E) -> Option<String> {
+    use std::fmt::Write as _;
+    /// Keeps the first 64 bytes, then makes the formatter stop.
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = 64usize.saturating_sub(self.0.len());
+            let take = s
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .take_while(|end| *end <= room)
+                .last()
+                .unwrap_or(0);
+            self.0.push_str(&s[..take]);
+            if self.0.len() >= 64 {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut head = Head(String::new());
+    let _ = write!(head, "{value:?}");
+    let text = head.0;
+    let ident_len = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    let (ident, rest) = text.split_at(ident_len);
+    let looks_like_variant = ident.starts_with(|c: char| c.is_ascii_uppercase())
+        && (rest.is_empty() || rest.starts_with('(') || rest.starts_with(" {"));
+    looks_like_variant.then(|| ident.to_owned())
 }

@@ -83,6 +83,7 @@ pub use beacon_macros::instrument;
 pub use beacon_macros::Event;
 pub use config::{Builder, InitError};
 pub use events::{emit, Event};
+pub use functions::ErrorType;
 
 /// What Beacon's macros expand to; not a public API.
 #[doc(hidden)]
@@ -90,7 +91,8 @@ pub mod __private {
     pub use crate::events::__private::*;
     pub use crate::events::Event;
     pub use crate::functions::{
-        attach_parent, record_error, release_parent, AsCaller, AsParentContext, Call, CallerGuard,
+        attach_parent, record_error, record_error_as, release_parent, AsCaller, AsParentContext,
+        Call, CallerGuard, ErrorProbe, ErrorTypeViaDebug, ErrorTypeViaName, ErrorTypeViaTrait,
     };
     pub use tracing;
 }

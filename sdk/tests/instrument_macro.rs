@@ -100,7 +100,8 @@ async fn spans_status_and_metrics() {
         post.attr("error.type")
             .map(|v| v.as_str().into_owned())
             .as_deref(),
-        Some("Error")
+        Some("Other"),
+        "an io::Error reports its kind"
     );
     assert!(post.is_error());
     cap.wait_for_span(span::named("total"))
