@@ -259,6 +259,10 @@ fn future_output(ty: &syn::Type) -> Option<syn::Type> {
 ///   with `metrics`), `function.calls.duration` (histogram, seconds) and
 ///   `function.calls.concurrent` (up-down counter) — autometrics' names and labels, so its
 ///   dashboards and queries work as they are.
+/// - `ok_if = path` / `error_if = path` (with `metrics`): a `fn(&ReturnType) -> bool` deciding
+///   the `result` label instead of `Result::is_err`, so expected outcomes (a declined card, a
+///   404) do not spend the error budget — as autometrics' options of the same names. The span
+///   status still follows `err`.
 /// - `parent = expr`: starts the span under a remote parent — an `opentelemetry::Context` (say,
 ///   extracted by a propagator from a message's headers) or a `SpanContext` — instead of the
 ///   current span; something `tracing::instrument` cannot do.
@@ -287,6 +291,8 @@ fn instrument_impl(
     let mut metrics = false;
     let mut objective: Option<syn::Expr> = None;
     let mut parent: Option<syn::Expr> = None;
+    let mut ok_if: Option<syn::Expr> = None;
+    let mut error_if: Option<syn::Expr> = None;
     let mut name: Option<LitStr> = None;
     let parser = syn::meta::parser(|meta| {
         let key = meta
@@ -333,9 +339,11 @@ fn instrument_impl(
             "metrics" => metrics = true,
             "objective" => objective = Some(meta.value()?.parse()?),
             "parent" => parent = Some(meta.value()?.parse()?),
+            "ok_if" => ok_if = Some(meta.value()?.parse()?),
+            "error_if" => error_if = Some(meta.value()?.parse()?),
             _ => {
                 return Err(meta.error(
-                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind, metrics, objective or parent",
+                    "unknown option; expected name, level, target, skip, skip_all, fields, ret, err, kind, metrics, objective, ok_if, error_if or parent",
                 ))
             }
         }
@@ -353,6 +361,20 @@ fn instrument_impl(
         return Err(Error::new(
             expr.span(),
             "`objective` labels the function's metrics: add `metrics` too",
+        ));
+    }
+    for expr in [&ok_if, &error_if].into_iter().flatten() {
+        if !metrics {
+            return Err(Error::new(
+                expr.span(),
+                "`ok_if` / `error_if` decide the `result` label of the function's metrics: add `metrics` too",
+            ));
+        }
+    }
+    if let (Some(_), Some(expr)) = (&ok_if, &error_if) {
+        return Err(Error::new(
+            expr.span(),
+            "use `ok_if` or `error_if`, not both",
         ));
     }
     // `#[async_trait]` has already turned `async fn m() -> T` into
@@ -440,12 +462,13 @@ fn instrument_impl(
                 }
             }
         });
-        let finish = metrics.then(|| {
-            if returns_result {
+        let finish = metrics.then(|| match (&ok_if, &error_if) {
+            (Some(f), _) => quote!(__beacon_call.finish(!(#f)(&__beacon_result));),
+            (_, Some(f)) => quote!(__beacon_call.finish((#f)(&__beacon_result));),
+            _ if returns_result => {
                 quote!(__beacon_call.finish(::std::result::Result::is_err(&__beacon_result));)
-            } else {
-                quote!(__beacon_call.finish(false);)
             }
+            _ => quote!(__beacon_call.finish(false);),
         });
         let new_block: syn::Block = syn::parse_quote!({
             #release_parent

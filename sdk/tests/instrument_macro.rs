@@ -37,6 +37,24 @@ async fn reserve(sku: &'static str, quantity: u32) -> u32 {
     quantity
 }
 
+fn declined_is_fine(r: &Result<f64, PaymentError>) -> bool {
+    matches!(r, Ok(_) | Err(PaymentError { reason: "declined" }))
+}
+
+#[beacon::instrument(err, metrics, ok_if = declined_is_fine)]
+fn authorize(amount: f64) -> Result<f64, PaymentError> {
+    match amount {
+        a if a > 1000.0 => Err(PaymentError { reason: "fraud" }),
+        a if a > 100.0 => Err(PaymentError { reason: "declined" }),
+        a => Ok(a),
+    }
+}
+
+#[beacon::instrument(metrics, error_if = Option::is_none)]
+fn lookup(key: u32) -> Option<u32> {
+    (key < 10).then_some(key)
+}
+
 struct Ledger;
 
 impl Ledger {
@@ -66,6 +84,11 @@ async fn spans_status_and_metrics() {
     assert_eq!(reserve("apple", 3).await, 3);
     assert!(Ledger.post(-1).is_err());
     assert_eq!(total([1, 2, 3]), 6);
+    assert!(authorize(5.0).is_ok());
+    assert!(authorize(500.0).is_err());
+    assert!(authorize(5000.0).is_err());
+    assert_eq!(lookup(3), Some(3));
+    assert_eq!(lookup(30), None);
 
     let ok = cap
         .wait_for_span(span::named("charge").attr("order.id", 7_i64))
@@ -142,6 +165,18 @@ async fn spans_status_and_metrics() {
         )
         .is_some());
     assert_eq!(calls("post", "ok"), None, "no metrics without the option");
+    assert_eq!(
+        calls("authorize", "ok"),
+        Some(2.0),
+        "declined is an expected outcome"
+    );
+    assert_eq!(calls("authorize", "error"), Some(1.0));
+    assert_eq!(calls("lookup", "ok"), Some(1.0));
+    assert_eq!(
+        calls("lookup", "error"),
+        Some(1.0),
+        "error_if on a non-Result"
+    );
     let duration = metrics
         .point("function.calls.duration", &[("function", "charge")])
         .expect("duration");
