@@ -3,6 +3,8 @@
 //! A/B/A/B in one run.
 //!
 //! `cargo run --release -p beacon-benches --example http_load [seconds per round, default 5]`
+//! (`HTTP_LOAD_AA=1`, `HTTP_LOAD_FILTER=warn`, `HTTP_LOAD_NO_METRICS=1`, `HTTP_LOAD_EXEMPLARS=1`
+//! vary it; see BENCHMARKS.md)
 //!
 //! The server runs on one tokio worker, the load generator (16 keep-alive connections) on
 //! another, so on a 2-core machine each has a core. Spans are recorded by Beacon's pipeline with
@@ -99,6 +101,12 @@ fn main() {
     } else {
         beacon_benches::aggregating_meter_provider()
     };
+
+    // `HTTP_LOAD_EXEMPLARS=1`: keep an exemplar of each request's duration, as Beacon does when
+    // metrics go to OTLP or a Prometheus reader.
+    if std::env::var_os("HTTP_LOAD_EXEMPLARS").is_some() {
+        beacon::metrics::exemplars().enable(beacon::metrics::ExemplarFilter::TraceBased);
+    }
 
     let bare = Router::new().route("/work", get(|| async { work() }));
     let instrumented = Router::new()
