@@ -1,17 +1,18 @@
 //! A real Prometheus (Debian package `prometheus`) on a free loopback port, scraping one target
 //! every second with exemplar storage on, and a blocking client for its HTTP API.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::output::Output;
 
 /// A running Prometheus. Killed (and its data directory removed) on drop.
 pub struct Prometheus {
     child: Child,
-    log: Arc<(Mutex<String>, Condvar)>,
+    log: Output,
     dir: PathBuf,
     /// The port of its HTTP API.
     pub port: u16,
@@ -62,19 +63,9 @@ impl Prometheus {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let log = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let log = Output::default();
         if let Some(err) = child.stderr.take() {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(err).lines().map_while(Result::ok) {
-                    let (text, arrived) = &*log;
-                    if let Ok(mut t) = text.lock() {
-                        t.push_str(&line);
-                        t.push('\n');
-                    }
-                    arrived.notify_all();
-                }
-            });
+            log.pump(err);
         }
         let prometheus = Self {
             child,
@@ -97,24 +88,7 @@ impl Prometheus {
         timeout: Duration,
         done: impl Fn(&str) -> bool,
     ) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        let (lock, arrived) = &*self.log;
-        let mut text = lock.lock().map_err(|e| e.to_string())?;
-        loop {
-            if done(&text) {
-                return Ok(());
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(format!(
-                    "Prometheus did not get there within {timeout:?}; its log:\n{text}"
-                ));
-            }
-            text = arrived
-                .wait_timeout(text, left)
-                .map_err(|e| e.to_string())?
-                .0;
-        }
+        self.log.wait_for("Prometheus", timeout, done)
     }
 
     /// `GET /api/v1/{path}?{query}` (the query already encoded), parsed; an error when the

@@ -1,16 +1,16 @@
 //! The `rotel` OTLP collector (PyPI `rotel`, binary `rotel-agent`), run on free loopback ports
 //! with its debug exporter printing everything it receives.
 
-use std::io::{BufRead as _, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::output::Output;
 
 /// A running rotel. Killed on drop.
 pub struct Rotel {
     child: Child,
-    output: Arc<(Mutex<String>, Condvar)>,
+    output: Output,
     /// The OTLP/gRPC port.
     pub grpc_port: u16,
     /// The OTLP/HTTP port.
@@ -75,12 +75,12 @@ impl Rotel {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", agent.display()))?;
-        let output = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let output = Output::default();
         if let Some(out) = child.stdout.take() {
-            pump(out, Arc::clone(&output));
+            output.pump(out);
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, Arc::clone(&output));
+            output.pump(err);
         }
         let rotel = Self {
             child,
@@ -96,7 +96,7 @@ impl Rotel {
 
     /// Everything rotel printed so far.
     pub fn output(&self) -> String {
-        self.output.0.lock().map(|s| s.clone()).unwrap_or_default()
+        self.output.text()
     }
 
     /// Waits until `done` holds for rotel's output; woken by each line it prints.
@@ -104,32 +104,7 @@ impl Rotel {
     /// # Errors
     /// When `timeout` passes first; the message ends with what rotel printed.
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        let (lock, arrived) = &*self.output;
-        let mut text = lock.lock().map_err(|e| e.to_string())?;
-        loop {
-            if done(&text) {
-                return Ok(());
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let tail: String = text
-                    .chars()
-                    .rev()
-                    .take(4000)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                return Err(format!(
-                    "rotel did not show it within {timeout:?}; its output ends with:\n{tail}"
-                ));
-            }
-            text = arrived
-                .wait_timeout(text, left)
-                .map_err(|e| e.to_string())?
-                .0;
-        }
+        self.output.wait_for("rotel", timeout, done)
     }
 }
 
@@ -138,18 +113,4 @@ impl Drop for Rotel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn pump(stream: impl Read + Send + 'static, output: Arc<(Mutex<String>, Condvar)>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { return };
-            let (lock, arrived) = &*output;
-            if let Ok(mut text) = lock.lock() {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            arrived.notify_all();
-        }
-    });
 }
