@@ -247,7 +247,7 @@ impl Encoder<'_> {
     fn gauge<T: Number>(&mut self, s: &Series<'_>, g: &Gauge<T>) {
         for p in g.data_points() {
             self.series_labels(s.scope, || p.attributes(), false);
-            self.line(s.name, "", None, p.value());
+            self.line(s.name, "", p.value());
         }
     }
 
@@ -258,7 +258,7 @@ impl Encoder<'_> {
             let exemplar = s
                 .reservoir
                 .and_then(|r| r.get(exemplars::attributes_hash(p.attributes()), 0));
-            self.line(s.name, suffix, None, p.value());
+            self.line(s.name, suffix, p.value());
             if let Some(e) = exemplar.filter(|_| sum.is_monotonic()) {
                 self.exemplar(&e);
             }
@@ -266,6 +266,9 @@ impl Encoder<'_> {
     }
 
     fn histogram<T: Number>(&mut self, s: &Series<'_>, h: &Histogram<T>) {
+        // Every point of an instrument has the same bounds: format each once, not per series
+        // (formatting floats was ~40 % of a 10k-series scrape).
+        let mut le: Vec<(f64, String)> = Vec::new();
         for p in h.data_points() {
             self.series_labels(s.scope, || p.attributes(), true);
             let slots = s
@@ -275,18 +278,27 @@ impl Encoder<'_> {
             let mut counts = p.bucket_counts();
             for (i, bound) in p.bounds().enumerate() {
                 cumulative += counts.next().unwrap_or(0);
-                self.line(s.name, "_bucket", Some(bound), cumulative);
+                if le
+                    .get(i)
+                    .is_none_or(|(b, _)| b.to_bits() != bound.to_bits())
+                {
+                    let mut text = String::new();
+                    write_float(bound, &mut text);
+                    le.truncate(i);
+                    le.push((bound, text));
+                }
+                self.bucket_line(s.name, &le[i].1, cumulative);
                 if let Some(e) = slots.as_ref().and_then(|s| s.get(i).copied().flatten()) {
                     self.exemplar(&e);
                 }
             }
             let inf = p.bounds().count();
-            self.line(s.name, "_bucket", Some(f64::INFINITY), p.count());
+            self.bucket_line(s.name, "+Inf", p.count());
             if let Some(e) = slots.as_ref().and_then(|s| s.get(inf).copied().flatten()) {
                 self.exemplar(&e);
             }
-            self.line(s.name, "_sum", None, p.sum());
-            self.line(s.name, "_count", None, p.count());
+            self.line(s.name, "_sum", p.sum());
+            self.line(s.name, "_count", p.count());
         }
     }
 
@@ -348,22 +360,30 @@ impl Encoder<'_> {
         }
     }
 
-    fn line<T: Number>(&mut self, name: &str, suffix: &str, le: Option<f64>, value: T) {
+    fn line<T: Number>(&mut self, name: &str, suffix: &str, value: T) {
         let out = &mut *self.out;
         out.push_str(name);
         out.push_str(suffix);
         out.push('{');
         out.push_str(&self.labels);
-        if let Some(le) = le {
-            if !self.labels.is_empty() {
-                out.push(',');
-            }
-            out.push_str("le=\"");
-            write_float(le, out);
-            out.push('"');
-        }
         out.push_str("} ");
         value.write(out);
+        out.push('\n');
+    }
+
+    /// A `_bucket` line, its `le` already formatted.
+    fn bucket_line(&mut self, name: &str, le: &str, cumulative: u64) {
+        let out = &mut *self.out;
+        out.push_str(name);
+        out.push_str("_bucket{");
+        out.push_str(&self.labels);
+        if !self.labels.is_empty() {
+            out.push(',');
+        }
+        out.push_str("le=\"");
+        out.push_str(le);
+        out.push_str("\"} ");
+        cumulative.write(out);
         out.push('\n');
     }
 
