@@ -189,8 +189,6 @@ pub(crate) fn start_client(
         http.response.status_code = Empty,
         network.protocol.version = version,
         error.type = Empty,
-        http.request.body.size = Empty,
-        http.response.body.size = Empty,
         beacon.http.abandoned = Empty,
     );
 

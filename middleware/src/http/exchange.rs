@@ -273,13 +273,13 @@ impl Exchange {
                 self.span.set_status(Status::error(message));
             }
         }
+        // Body sizes go to the metrics only: on spans the conventions make them opt-in, and each
+        // span record is a trip through the subscriber.
         if let (Some(size), Some(histogram)) = (self.request_size, &self.instruments.request_size) {
-            self.span.record("http.request.body.size", size);
             histogram.record(size, &self.attrs);
         }
         if let (Some(size), Some(histogram)) = (self.response_size, &self.instruments.response_size)
         {
-            self.span.record("http.response.body.size", size);
             histogram.record(size, &self.attrs);
         }
         let duration = elapsed * self.instruments.duration_scale;

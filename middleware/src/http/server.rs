@@ -63,8 +63,9 @@ struct Config {
 ///   series), kind server, with `http.request.method` (+ `http.request.method_original` when
 ///   normalised to `_OTHER`), `url.path`, `url.scheme`, `url.query` (secret values redacted),
 ///   `http.route`, `http.response.status_code`, `server.address`, `server.port`,
-///   `client.address`, `user_agent.original`, `network.protocol.version`, `error.type` and the
-///   body sizes. Status Error for 5xx (and for failures and panics); 4xx left unset.
+///   `client.address`, `user_agent.original`, `network.protocol.version` and `error.type` (the
+///   body sizes, opt-in on spans in the conventions, go to the metrics below). Status Error for
+///   5xx (and for failures and panics); 4xx left unset.
 /// - `http.server.request.duration` (s, the advised buckets), `http.server.active_requests`,
 ///   `http.server.request.body.size` and `http.server.response.body.size` (By).
 /// - The duration runs until the response body has been sent to its end; a peer that goes
@@ -348,8 +349,6 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         user_agent.original = agent,
         network.protocol.version = version,
         error.type = Empty,
-        http.request.body.size = Empty,
-        http.response.body.size = Empty,
         beacon.http.abandoned = Empty,
     );
     if !span.is_disabled() {
@@ -469,10 +468,20 @@ where
                 .poll(cx)
                 .map_ok(|response| response.map(|body| InstrumentedBody::new(body, None)));
         };
-        let polled = {
-            let _entered = guard.span().map(tracing::Span::enter);
-            std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        let (polled, exemplar) = {
+            let entered = guard.span().map(tracing::Span::enter);
+            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            // The duration exemplar's span context, read while the span is entered (a
+            // thread-local read; at the end of the body it would take a subscriber query).
+            let exemplar = match (&polled, &entered) {
+                (Ok(Poll::Ready(_)), Some(_)) => beacon::metrics::exemplar_context_current(),
+                _ => None,
+            };
+            (polled, exemplar)
         };
+        if let Some(exchange) = guard.exchange_mut() {
+            exchange.exemplar = exemplar;
+        }
         let result = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(result)) => result,
