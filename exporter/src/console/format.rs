@@ -42,6 +42,18 @@ pub(super) fn span(out: &mut String, span: &SpanData) {
             .map(|kv| (kv.key.as_str(), kv.value.to_string())),
     );
     out.push('\n');
+    // Span events (a domain event's span side, a recorded exception), one indented line each.
+    for event in span.events.iter() {
+        let _ = write!(out, "  EVENT {}", event.name);
+        attributes(
+            out,
+            event
+                .attributes
+                .iter()
+                .map(|kv| (kv.key.as_str(), kv.value.to_string())),
+        );
+        out.push('\n');
+    }
 }
 
 pub(super) fn log(out: &mut String, record: &SdkLogRecord) {

@@ -151,3 +151,41 @@ impl PushMetricExporter for ConsoleMetricExporter {
         Temporality::Cumulative
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
+
+    use super::*;
+
+    #[test]
+    fn a_span_line_is_followed_by_its_events() {
+        let out = Output::buffer();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(SimpleSpanProcessor::new(ConsoleSpanExporter::new(
+                out.clone(),
+            )))
+            .build();
+        let mut span = provider.tracer("test").start("checkout");
+        span.add_event(
+            "circuit_breaker.state_change",
+            vec![KeyValue::new("to", "open")],
+        );
+        span.end();
+        let text = out.contents();
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .is_some_and(|l| l.starts_with("SPAN checkout ")),
+            "{text}"
+        );
+        assert_eq!(
+            lines.next(),
+            Some("  EVENT circuit_breaker.state_change to=open"),
+            "{text}"
+        );
+    }
+}
