@@ -173,18 +173,20 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         Signal::Logs => config.log_batch.max_queue_size,
         _ => config.span_batch.max_queue_size,
     };
-    crate::self_telemetry::register(
-        &meter_provider,
-        stats
-            .iter()
-            .map(|(signal, name, stats)| crate::self_telemetry::Pipe {
-                signal: *signal,
-                name,
-                stats: Arc::clone(stats),
-                capacity: capacity(*signal),
-            })
-            .collect(),
-    );
+    if config.self_telemetry {
+        crate::self_telemetry::register(
+            &meter_provider,
+            stats
+                .iter()
+                .map(|(signal, name, stats)| crate::self_telemetry::Pipe {
+                    signal: *signal,
+                    name,
+                    stats: Arc::clone(stats),
+                    capacity: capacity(*signal),
+                })
+                .collect(),
+        );
+    }
 
     let dispatch = crate::subscriber::dispatch(
         filter,

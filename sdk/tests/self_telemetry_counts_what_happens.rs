@@ -112,3 +112,33 @@ fn self_metrics_match_reality_with_the_trace_collector_down() {
     });
     drop(telemetry);
 }
+
+#[test]
+fn self_telemetry_can_be_turned_off() {
+    let scrape = |on: bool| {
+        let telemetry = beacon::builder()
+            .env_source(|_| None)
+            .traces_exporter(beacon::config::Exporter::Console)
+            .logs_exporter(beacon::config::Exporter::None)
+            .metrics_exporter(beacon::config::Exporter::Prometheus)
+            .prometheus_listener(false)
+            .collectors(beacon::collectors::Collectors::none())
+            .self_telemetry(on)
+            .build()
+            .expect("pipeline builds");
+        let text = telemetry
+            .prometheus()
+            .expect("prometheus reader")
+            .render(beacon::metrics::Format::Text)
+            .expect("scrape");
+        assert!(
+            telemetry.stats().traces.accepted == 0,
+            "stats work either way"
+        );
+        text
+    };
+    assert!(scrape(true).contains("otel_sdk_processor_span_queue_capacity"));
+    let off = scrape(false);
+    assert!(!off.contains("otel_sdk_"), "{off}");
+    assert!(!off.contains("beacon_exporter_"), "{off}");
+}

@@ -94,6 +94,8 @@ pub struct Builder {
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
     /// Serve scrapes only through the application's router (no listener of its own).
     pub(crate) prometheus_no_listener: bool,
+    /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
+    pub(crate) no_self_telemetry: bool,
 }
 
 impl std::fmt::Debug for Builder {
@@ -183,6 +185,15 @@ impl Builder {
     #[must_use]
     pub fn prometheus_listener(mut self, on: bool) -> Self {
         self.prometheus_no_listener = !on;
+        self
+    }
+
+    /// Whether the pipelines report on themselves as metrics (`otel.sdk.processor.*`,
+    /// `otel.sdk.exporter.*`, `beacon.exporter.*`; see [`crate::self_telemetry`]). On by
+    /// default; [`crate::Telemetry::stats`] works either way.
+    #[must_use]
+    pub fn self_telemetry(mut self, on: bool) -> Self {
+        self.no_self_telemetry = !on;
         self
     }
 
