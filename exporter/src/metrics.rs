@@ -1,5 +1,6 @@
 //! A push metric exporter adapter that polls its exporter inside the export runtime.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -18,6 +19,25 @@ pub struct RuntimeMetricExporter<E> {
     inner: E,
     runtime: ExportRuntime,
     timeout: Duration,
+    last_error: LastError,
+}
+
+/// The most recent export failure of a [`RuntimeMetricExporter`], readable after the exporter
+/// was handed to a reader (the SDK reports a failed final export only as "Failed to shutdown").
+#[derive(Debug, Clone, Default)]
+pub struct LastError(Arc<Mutex<Option<String>>>);
+
+impl LastError {
+    /// The last export error's message, if an export has failed.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|e| e.clone())
+    }
+
+    fn set(&self, error: Option<String>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = error;
+        }
+    }
 }
 
 impl<E> RuntimeMetricExporter<E> {
@@ -28,7 +48,13 @@ impl<E> RuntimeMetricExporter<E> {
             inner,
             runtime,
             timeout: Duration::from_secs(30),
+            last_error: LastError::default(),
         }
+    }
+
+    /// A handle on the last export error (cleared by a successful export).
+    pub fn last_error(&self) -> LastError {
+        self.last_error.clone()
     }
 
     /// Bounds each export.
@@ -43,14 +69,18 @@ impl<E: PushMetricExporter> PushMetricExporter for RuntimeMetricExporter<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let timeout = self.timeout;
         let export = self.inner.export(metrics);
-        self.runtime
+        let result = self
+            .runtime
             .in_context(async move {
                 match tokio::time::timeout(timeout, export).await {
                     Ok(result) => result,
                     Err(_) => Err(OTelSdkError::Timeout(timeout)),
                 }
             })
-            .await
+            .await;
+        self.last_error
+            .set(result.as_ref().err().map(ToString::to_string));
+        result
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -32,6 +32,8 @@ pub(crate) struct Pipeline {
     /// The scrape reader and its own listener (stopped when dropped), with
     /// `OTEL_METRICS_EXPORTER=prometheus`.
     pub(crate) prometheus: Option<(PrometheusReader, Option<PrometheusServer>)>,
+    /// The last export error of each push metric exporter.
+    pub(crate) metric_errors: Vec<beacon_exporter::LastError>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -351,7 +353,14 @@ impl Telemetry {
         // Metrics last: their final collection then reports the span and log pipelines'
         // final counts (exported, queue size) rather than the numbers from before they flushed.
         if let Err(e) = p.meter_provider.shutdown_with_timeout(left()) {
-            failures.push(("metrics", e.to_string()));
+            // The SDK says only that shutting down failed; the exporter knows why.
+            let why: Vec<String> = p.metric_errors.iter().filter_map(|l| l.get()).collect();
+            let message = if why.is_empty() {
+                e.to_string()
+            } else {
+                format!("{e} (last export: {})", why.join("; "))
+            };
+            failures.push(("metrics", message));
         }
         self.finish(failures)
     }

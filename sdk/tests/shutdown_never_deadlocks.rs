@@ -145,3 +145,38 @@ fn with_a_dead_collector_returns_in_time_and_counts_the_loss() {
     assert_eq!(stats.traces.undelivered(), 5, "{stats:?}");
     assert_eq!(stats.logs.undelivered(), 5, "{stats:?}");
 }
+
+#[test]
+fn a_failed_final_metric_export_says_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let t = beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint(format!("http://127.0.0.1:{port}"))
+        .otlp_protocol(Protocol::Grpc)
+        .otlp_timeout(Duration::from_millis(300))
+        .metric_timeout(Duration::from_millis(500))
+        .traces_exporter(Exporter::None)
+        .logs_exporter(Exporter::None)
+        .shutdown_timeout(Duration::from_secs(3))
+        .build()
+        .expect("pipeline builds");
+    use beacon::otel::api::metrics::MeterProvider as _;
+    t.meter_provider()
+        .meter("test")
+        .u64_counter("jobs")
+        .build()
+        .add(1, &[]);
+    let error = t.shutdown().expect_err("nothing listens");
+    let text = error.to_string();
+    assert!(text.contains("metrics:"), "{text}");
+    assert!(
+        text.contains("last export") && text.contains(&format!("127.0.0.1:{port}")),
+        "the exporter's reason, with the endpoint: {text}"
+    );
+    // `Debug` is the same readable line, for `main() -> Result<(), Box<dyn Error>>`.
+    assert_eq!(format!("{error:?}"), text);
+}
