@@ -52,6 +52,12 @@
 //! | `otlp-grpc` | yes | OTLP over gRPC (tonic) |
 //! | `otlp-http` | yes | OTLP over HTTP, protobuf or JSON |
 //! | `system-metrics` | yes | the [`collectors`] (sysinfo) |
+//! | `prometheus-server` | yes | Beacon's own scrape listener ([`metrics`]); without it, serve scrapes on your router |
+//! | `tokio-unstable-metrics` | no | tokio's unstable runtime metrics (build with `--cfg tokio_unstable`) |
+//!
+//! Without `otlp-grpc` and `otlp-http`, an OTLP destination (the default for every signal) is an
+//! [`InitError`] naming the feature to turn on; set the `OTEL_*_EXPORTER`s to `console`,
+//! `prometheus` or `none`.
 //!
 //! ## Runtimes
 //! Exporters run on a small runtime Beacon owns (one thread, `beacon-export`), so `init()` and

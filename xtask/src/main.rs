@@ -114,6 +114,17 @@ fn ci(root: &Path) -> Result<(), String> {
         },
     )?;
 
+    // The features users can turn off must still build (clippy above runs with all of them).
+    step(
+        &mut timings,
+        Step {
+            name: "check without default features",
+            program: "cargo",
+            args: &["check", "-p", "beacon", "--no-default-features", "--lib"],
+            env: vec![],
+        },
+    )?;
+
     let t = Instant::now();
     let backends = backends::ensure(root)?;
     timings.push(("backends".into(), t.elapsed().as_secs_f64()));

@@ -8,6 +8,12 @@
 //! adding exemplars there is the narrowest place to do it; the transport around it is the same
 //! configuration the span and log exporters use (endpoint, headers, gzip, TLS, timeout).
 
+// Built without any OTLP transport, the builders only report which feature to turn on.
+#![cfg_attr(
+    not(any(feature = "otlp-grpc", feature = "otlp-http")),
+    allow(unused, unreachable_code)
+)]
+
 use std::time::UNIX_EPOCH;
 
 use opentelemetry::{KeyValue, Value};
@@ -63,6 +69,31 @@ impl OtlpMetricExporter {
 
 impl PushMetricExporter for OtlpMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+        {
+            let _ = metrics;
+            match self.transport {}
+        }
+        #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+        self.send(metrics).await
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.temporality
+    }
+}
+
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+impl OtlpMetricExporter {
+    async fn send(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         let store = exemplars::exemplars();
         if store.enabled() {
@@ -93,18 +124,6 @@ impl PushMetricExporter for OtlpMetricExporter {
             }
         }
         Ok(())
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.temporality
     }
 }
 

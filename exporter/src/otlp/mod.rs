@@ -8,6 +8,12 @@
 //! Headers given here win over `OTEL_EXPORTER_OTLP_*HEADERS`, which `opentelemetry-otlp` would
 //! otherwise merge on top (code configuration overrides the environment, as everywhere in Beacon).
 
+// Built without any OTLP transport, the builders only report which feature to turn on.
+#![cfg_attr(
+    not(any(feature = "otlp-grpc", feature = "otlp-http")),
+    allow(unused, unreachable_code)
+)]
+
 #[cfg(feature = "otlp-http")]
 mod http_client;
 mod metrics;
@@ -229,7 +235,6 @@ where
 }
 
 /// Fails for a protocol whose cargo feature is off, naming the feature to turn on.
-#[allow(dead_code)]
 fn missing_feature(cfg: &OtlpConfig) -> ExporterError {
     let feature = match cfg.protocol {
         Protocol::Grpc => "otlp-grpc",
@@ -263,22 +268,71 @@ macro_rules! build_exporter {
 ///
 /// # Errors
 /// [`ExporterError`] when the protocol's feature is off or the exporter cannot be built.
-pub fn span_exporter(
-    cfg: &OtlpConfig,
-    rt: &ExportRuntime,
-) -> Result<opentelemetry_otlp::SpanExporter, ExporterError> {
-    build_exporter!(cfg, rt, opentelemetry_otlp::SpanExporter::builder())
+pub fn span_exporter(cfg: &OtlpConfig, rt: &ExportRuntime) -> Result<SpanExporter, ExporterError> {
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    return build_exporter!(cfg, rt, opentelemetry_otlp::SpanExporter::builder());
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    {
+        let _ = rt;
+        Err(missing_feature(cfg))
+    }
 }
 
 /// Builds an OTLP log exporter.
 ///
 /// # Errors
 /// [`ExporterError`] when the protocol's feature is off or the exporter cannot be built.
-pub fn log_exporter(
-    cfg: &OtlpConfig,
-    rt: &ExportRuntime,
-) -> Result<opentelemetry_otlp::LogExporter, ExporterError> {
-    build_exporter!(cfg, rt, opentelemetry_otlp::LogExporter::builder())
+pub fn log_exporter(cfg: &OtlpConfig, rt: &ExportRuntime) -> Result<LogExporter, ExporterError> {
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    return build_exporter!(cfg, rt, opentelemetry_otlp::LogExporter::builder());
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    {
+        let _ = rt;
+        Err(missing_feature(cfg))
+    }
+}
+
+/// The OTLP span exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither
+/// `otlp-grpc` nor `otlp-http` is on.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub type SpanExporter = opentelemetry_otlp::SpanExporter;
+/// The OTLP span exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither
+/// `otlp-grpc` nor `otlp-http` is on.
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub type SpanExporter = Unavailable;
+
+/// The OTLP log exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither `otlp-grpc`
+/// nor `otlp-http` is on.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub type LogExporter = opentelemetry_otlp::LogExporter;
+/// The OTLP log exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither `otlp-grpc`
+/// nor `otlp-http` is on.
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub type LogExporter = Unavailable;
+
+/// An exporter that cannot exist: what the OTLP builders "return" when Beacon is built without
+/// an OTLP transport (they return the error saying which feature to turn on instead).
+#[derive(Debug)]
+pub enum Unavailable {}
+
+impl opentelemetry_sdk::trace::SpanExporter for Unavailable {
+    #[allow(clippy::manual_async_fn)]
+    fn export(
+        &self,
+        _: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        async { match *self {} }
+    }
+}
+
+impl opentelemetry_sdk::logs::LogExporter for Unavailable {
+    #[allow(clippy::manual_async_fn)]
+    fn export(
+        &self,
+        _: opentelemetry_sdk::logs::LogBatch<'_>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        async { match *self {} }
+    }
 }
 
 /// Builds an OTLP metric exporter with the given temporality (cumulative is the default).

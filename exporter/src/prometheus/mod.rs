@@ -35,6 +35,8 @@
 
 mod encode;
 mod names;
+#[cfg(not(feature = "prometheus-server"))]
+mod no_server;
 #[cfg(feature = "prometheus-server")]
 mod server;
 
@@ -49,6 +51,8 @@ use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Tempora
 
 use crate::exemplars::{exemplars, ExemplarFilter};
 
+#[cfg(not(feature = "prometheus-server"))]
+pub use no_server::PrometheusServer;
 #[cfg(feature = "prometheus-server")]
 pub use server::PrometheusServer;
 
