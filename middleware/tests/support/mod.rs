@@ -91,3 +91,38 @@ pub async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Bytes) {
         response.into_body().collect().await.unwrap().to_bytes(),
     )
 }
+
+/// A plain HTTP/1.1 `GET` of `path` on `addr` (one connection, no instrumentation), with an
+/// optional `Accept`: the status, the `Content-Type` and the body.
+pub async fn plain_get(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> (StatusCode, String, String) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut request = Request::get(path).header("host", "localhost");
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = sender
+        .send_request(request.body(http_body_util::Empty::<Bytes>::new()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
