@@ -2,12 +2,19 @@
 //!
 //! gRPC is HTTP/2 with a status in `grpc-status` (in the trailers, or in the head of a
 //! trailers-only response), so these layers work on the `http` types tonic uses and need no
-//! tonic dependency. They follow the RPC semantic conventions (v1.37): span
+//! tonic dependency. By default they follow the RPC semantic conventions v1.37: span
 //! `{package.Service}/{Method}`, `rpc.system = "grpc"`, `rpc.service`, `rpc.method`,
 //! `rpc.grpc.status_code`; on a server only UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
 //! INTERNAL, UNAVAILABLE and DATA_LOSS make the span an error, on a client every status but
 //! OK; `rpc.server.duration` / `rpc.client.duration` histograms in milliseconds, timed to the
 //! end of the response stream. Context travels in the request metadata (HTTP/2 headers).
+//!
+//! The RPC conventions have since become stable; as they ask of instrumentations that emitted
+//! v1.37, the stable ones are opt-in: `OTEL_SEMCONV_STABILITY_OPT_IN=rpc` (or
+//! `.conventions(RpcConventions::Stable)`) gives `rpc.system.name`, `rpc.method`
+//! (`package.Service/Method`), `rpc.response.status_code` (`OK`, `UNAVAILABLE`, …),
+//! `error.type` and `rpc.{server,client}.call.duration` in seconds (which also suits
+//! Prometheus' base units); `rpc/dup` emits both.
 //!
 //! # Example
 //! ```
@@ -33,12 +40,14 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::headers::HeaderInjector;
+pub use crate::http::exchange::RpcConventions;
 use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Instruments, Protocol, Side};
 use crate::http::{semconv, InstrumentedBody, Propagation};
 
 #[derive(Clone, Debug)]
 struct Config {
     side: Side,
+    meter: opentelemetry::metrics::Meter,
     instruments: Instruments,
     propagation: Propagation,
     /// `server.address` and `server.port` for a client whose requests carry only a path (as
@@ -48,10 +57,12 @@ struct Config {
 
 impl Config {
     fn new(side: Side) -> Self {
+        let meter = crate::http::global_meter();
         Self {
             server: None,
             side,
-            instruments: Instruments::grpc(&crate::http::global_meter(), side),
+            instruments: Instruments::grpc(&meter, side, RpcConventions::from_env()),
+            meter,
             propagation: Propagation::Global,
         }
     }
@@ -72,7 +83,8 @@ macro_rules! layer {
         }
 
         impl $layer {
-            /// The defaults: global propagator and meter provider.
+            /// The defaults: global propagator and meter provider, and the RPC conventions
+            /// `OTEL_SEMCONV_STABILITY_OPT_IN` asks for (v1.37 without it).
             pub fn new() -> Self {
                 Self { config: Arc::new(Config::new($side)) }
             }
@@ -80,8 +92,19 @@ macro_rules! layer {
             /// Records metrics with this provider instead of the global one.
             #[must_use]
             pub fn meter_provider(mut self, provider: &dyn MeterProvider) -> Self {
-                Arc::make_mut(&mut self.config).instruments =
-                    Instruments::grpc(&crate::http::meter_from(provider), $side);
+                let config = Arc::make_mut(&mut self.config);
+                config.meter = crate::http::meter_from(provider);
+                config.instruments =
+                    Instruments::grpc(&config.meter, $side, config.instruments.rpc);
+                self
+            }
+
+            /// Follows these RPC conventions rather than what `OTEL_SEMCONV_STABILITY_OPT_IN`
+            /// says.
+            #[must_use]
+            pub fn conventions(mut self, conventions: RpcConventions) -> Self {
+                let config = Arc::make_mut(&mut self.config);
+                config.instruments = Instruments::grpc(&config.meter, $side, conventions);
                 self
             }
 
@@ -183,6 +206,10 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         (None, Some((host, port))) => (Some(&**host), Some(*port)),
         (None, None) => (None, None),
     };
+    let rpc = config.instruments.rpc;
+    let (legacy, stable) = (rpc.legacy(), rpc.stable());
+    // Where the two versions share a name (`rpc.method`), the stable value wins in `Both`.
+    let rpc_method = if stable { name } else { method };
     let span = match config.side {
         Side::Server => tracing::info_span!(
             target: "beacon_middleware::grpc",
@@ -191,10 +218,12 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
             otel.name = name,
             otel.kind = "server",
             otel.status_code = Empty,
-            rpc.system = "grpc",
-            rpc.service = service,
-            rpc.method = method,
+            rpc.system = legacy.then_some("grpc"),
+            rpc.system.name = stable.then_some("grpc"),
+            rpc.service = legacy.then_some(service),
+            rpc.method = rpc_method,
             rpc.grpc.status_code = Empty,
+            rpc.response.status_code = Empty,
             server.address = host,
             server.port = port.map(i64::from),
             error.type = Empty,
@@ -206,28 +235,45 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
             otel.name = name,
             otel.kind = "client",
             otel.status_code = Empty,
-            rpc.system = "grpc",
-            rpc.service = service,
-            rpc.method = method,
+            rpc.system = legacy.then_some("grpc"),
+            rpc.system.name = stable.then_some("grpc"),
+            rpc.service = legacy.then_some(service),
+            rpc.method = rpc_method,
             rpc.grpc.status_code = Empty,
+            rpc.response.status_code = Empty,
             server.address = host,
             server.port = port.map(i64::from),
             error.type = Empty,
             beacon.http.abandoned = Empty,
         ),
     };
-    let mut attrs = Vec::with_capacity(6);
-    attrs.push(KeyValue::new("rpc.system", "grpc"));
-    attrs.push(KeyValue::new("rpc.service", service.to_owned()));
-    attrs.push(KeyValue::new("rpc.method", method.to_owned()));
-    if config.side == Side::Client {
-        if let Some(host) = host {
-            attrs.push(KeyValue::new("server.address", host.to_owned()));
+    let server_attrs = |attrs: &mut Vec<KeyValue>| {
+        if config.side == Side::Client {
+            if let Some(host) = host {
+                attrs.push(KeyValue::new("server.address", host.to_owned()));
+            }
+            if let Some(port) = port {
+                attrs.push(KeyValue::new("server.port", i64::from(port)));
+            }
         }
-        if let Some(port) = port {
-            attrs.push(KeyValue::new("server.port", i64::from(port)));
-        }
-    }
+    };
+    let stable_attrs = || {
+        let mut attrs = Vec::with_capacity(6);
+        attrs.push(KeyValue::new("rpc.system.name", "grpc"));
+        attrs.push(KeyValue::new("rpc.method", name.to_owned()));
+        server_attrs(&mut attrs);
+        attrs
+    };
+    let (attrs, dup_attrs) = if legacy {
+        let mut attrs = Vec::with_capacity(6);
+        attrs.push(KeyValue::new("rpc.system", "grpc"));
+        attrs.push(KeyValue::new("rpc.service", service.to_owned()));
+        attrs.push(KeyValue::new("rpc.method", method.to_owned()));
+        server_attrs(&mut attrs);
+        (attrs, if stable { stable_attrs() } else { Vec::new() })
+    } else {
+        (stable_attrs(), Vec::new())
+    };
     if !span.is_disabled() {
         match config.side {
             Side::Server => {
@@ -255,6 +301,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         response_size: None,
         status: None,
         exemplar: None,
+        stable_attrs: dup_attrs,
     };
     exchange.begin();
     Guard::new(exchange)
@@ -263,6 +310,16 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
 #[cfg(test)]
 mod tests {
     use super::names;
+
+    #[test]
+    fn the_opt_in_variable_picks_the_conventions() {
+        use super::RpcConventions::{self, *};
+        assert_eq!(RpcConventions::parse(None), V1_37);
+        assert_eq!(RpcConventions::parse(Some("http")), V1_37);
+        assert_eq!(RpcConventions::parse(Some("http, rpc")), Stable);
+        assert_eq!(RpcConventions::parse(Some("rpc,rpc/dup")), Both, "dup wins");
+        assert_eq!(RpcConventions::parse(Some("rpcx")), V1_37);
+    }
 
     #[test]
     fn paths_split_into_service_and_method() {

@@ -158,3 +158,98 @@ fn tokio_stream_from(
         Some((accepted, listener))
     })
 }
+
+/// `rpc` (stable) and `rpc/dup` (both) from `OTEL_SEMCONV_STABILITY_OPT_IN`, chosen here with
+/// `.conventions(…)` so the test does not depend on the process environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stable_and_dup_rpc_conventions() {
+    use beacon_middleware::grpc::RpcConventions;
+    for conventions in [RpcConventions::Stable, RpcConventions::Both] {
+        let metrics = MetricsCapture::new();
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tonic::transport::Server::builder()
+            .layer(
+                GrpcServerLayer::new()
+                    .meter_provider(metrics.provider())
+                    .conventions(conventions),
+            )
+            .add_service(health)
+            .serve_with_incoming(tokio_stream_from(listener));
+        tokio::spawn(server);
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let channel = tower::ServiceBuilder::new()
+            .layer(
+                GrpcClientLayer::new()
+                    .conventions(conventions)
+                    .meter_provider(metrics.provider())
+                    .server("127.0.0.1", addr.port()),
+            )
+            .service(channel);
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let cap = capture();
+        let unimplemented = grpc
+            .unary::<HealthCheckRequest, HealthCheckRequest, _>(
+                tonic::Request::new(HealthCheckRequest::default()),
+                http::uri::PathAndQuery::from_static("/shop.Orders/Cancel"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
+
+        let server = cap
+            .wait_for_span(
+                span::named("shop.Orders/Cancel")
+                    .kind(SpanKind::Server)
+                    .attr("rpc.response.status_code", "UNIMPLEMENTED"),
+            )
+            .await
+            .unwrap();
+        assert!(server.is_error());
+        assert_eq!(text(server.attr("rpc.system.name")), "grpc");
+        assert_eq!(text(server.attr("rpc.method")), "shop.Orders/Cancel");
+        assert_eq!(text(server.attr("error.type")), "UNIMPLEMENTED");
+        let both = conventions == RpcConventions::Both;
+        assert_eq!(
+            server.attr("rpc.grpc.status_code").is_some(),
+            both,
+            "{conventions:?}"
+        );
+        assert_eq!(server.attr("rpc.system").is_some(), both, "{conventions:?}");
+
+        let stable = metrics
+            .point(
+                "rpc.server.call.duration",
+                &[
+                    ("rpc.system.name", "grpc"),
+                    ("rpc.method", "shop.Orders/Cancel"),
+                    ("rpc.response.status_code", "UNIMPLEMENTED"),
+                    ("error.type", "UNIMPLEMENTED"),
+                ],
+            )
+            .expect("stable server duration");
+        assert_eq!(stable.unit, "s");
+        assert_eq!(stable.value.count(), Some(1));
+        assert!(metrics
+            .point(
+                "rpc.client.call.duration",
+                &[
+                    ("rpc.method", "shop.Orders/Cancel"),
+                    ("server.address", "127.0.0.1")
+                ],
+            )
+            .is_some());
+        let legacy = metrics.point(
+            "rpc.server.duration",
+            &[("rpc.method", "Cancel"), ("rpc.grpc.status_code", "12")],
+        );
+        assert_eq!(legacy.is_some(), both, "{conventions:?}");
+    }
+}

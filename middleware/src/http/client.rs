@@ -232,6 +232,7 @@ pub(crate) fn start_client(
         response_size: None,
         status: None,
         exemplar: None,
+        stable_attrs: Vec::new(),
     };
     exchange.begin();
     Guard::new(exchange)

@@ -2,6 +2,7 @@
 //! timer and the metric attributes, finished exactly once — when the response body ends, when
 //! it is dropped early (the peer went away), or when the service fails.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,33 +54,139 @@ pub(crate) struct Instruments {
     response_size: Option<Histogram<u64>>,
     /// Exemplars of `duration` (see `beacon::metrics::offer_exemplar`).
     exemplars: Arc<Reservoir>,
+    /// gRPC only: which RPC conventions the span and metrics follow.
+    pub(crate) rpc: RpcConventions,
+    /// gRPC with `rpc/dup`: the stable `rpc.*.call.duration` (seconds) beside the v1.37 one.
+    stable_duration: Option<Histogram<f64>>,
+}
+
+/// Which RPC semantic conventions the gRPC layers follow (`OTEL_SEMCONV_STABILITY_OPT_IN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RpcConventions {
+    /// v1.37 (the default, as the conventions ask of instrumentations that emitted it
+    /// before): `rpc.system`, `rpc.service`, `rpc.method` (the method alone),
+    /// `rpc.grpc.status_code`, `rpc.{server,client}.duration` in milliseconds.
+    #[default]
+    V1_37,
+    /// The stable conventions (`rpc`): `rpc.system.name`, `rpc.method`
+    /// (`package.Service/Method`), `rpc.response.status_code` (`OK`, `UNAVAILABLE`, …),
+    /// `error.type`, `rpc.{server,client}.call.duration` in seconds.
+    Stable,
+    /// Both (`rpc/dup`): both metrics, and both attribute sets on the span (where a name is
+    /// shared, `rpc.method`, the stable value).
+    Both,
+}
+
+impl RpcConventions {
+    /// From `OTEL_SEMCONV_STABILITY_OPT_IN` (a comma-separated list): `rpc/dup` → [`Self::Both`]
+    /// (it wins over `rpc`), `rpc` → [`Self::Stable`], otherwise [`Self::V1_37`].
+    pub fn from_env() -> Self {
+        Self::parse(
+            std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN")
+                .ok()
+                .as_deref(),
+        )
+    }
+
+    pub(crate) fn parse(value: Option<&str>) -> Self {
+        let values = || value.unwrap_or("").split(',').map(str::trim);
+        if values().any(|v| v == "rpc/dup") {
+            RpcConventions::Both
+        } else if values().any(|v| v == "rpc") {
+            RpcConventions::Stable
+        } else {
+            RpcConventions::V1_37
+        }
+    }
+
+    pub(crate) fn legacy(self) -> bool {
+        self != RpcConventions::Stable
+    }
+
+    pub(crate) fn stable(self) -> bool {
+        self != RpcConventions::V1_37
+    }
+}
+
+/// The name of a gRPC status code, as `rpc.response.status_code` and `error.type` carry it.
+pub(crate) fn grpc_code_name(code: u16) -> Cow<'static, str> {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    match NAMES.get(usize::from(code)) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(code.to_string()),
+    }
 }
 
 impl Instruments {
-    /// `rpc.{server,client}.duration`, in milliseconds as the RPC conventions (v1.37) say.
-    pub(crate) fn grpc(meter: &Meter, side: Side) -> Self {
-        let (name, description) = match side {
+    /// The RPC duration histograms: `rpc.{server,client}.duration` in milliseconds (v1.37),
+    /// `rpc.{server,client}.call.duration` in seconds (stable), or both.
+    pub(crate) fn grpc(meter: &Meter, side: Side, rpc: RpcConventions) -> Self {
+        let (legacy, stable, description) = match side {
             Side::Server => (
                 "rpc.server.duration",
+                "rpc.server.call.duration",
                 "Measures the duration of inbound RPC.",
             ),
             Side::Client => (
                 "rpc.client.duration",
+                "rpc.client.call.duration",
                 "Measures the duration of outbound RPC.",
             ),
         };
-        Self {
-            duration: meter
-                .f64_histogram(name)
-                .with_unit("ms")
+        let seconds = || {
+            meter
+                .f64_histogram(stable)
+                .with_unit("s")
                 .with_description(description)
-                .with_boundaries(RPC_DURATION_BUCKETS_MS.to_vec())
-                .build(),
-            duration_scale: 1000.0,
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build()
+        };
+        let (duration, duration_scale, exemplars, stable_duration) = match rpc {
+            RpcConventions::Stable => (
+                seconds(),
+                1.0,
+                exemplars().histogram(stable, &DURATION_BUCKETS),
+                None,
+            ),
+            RpcConventions::V1_37 | RpcConventions::Both => (
+                meter
+                    .f64_histogram(legacy)
+                    .with_unit("ms")
+                    .with_description(description)
+                    .with_boundaries(RPC_DURATION_BUCKETS_MS.to_vec())
+                    .build(),
+                1000.0,
+                exemplars().histogram(legacy, RPC_DURATION_BUCKETS_MS),
+                (rpc == RpcConventions::Both).then(seconds),
+            ),
+        };
+        Self {
+            duration,
+            duration_scale,
             active: None,
             request_size: None,
             response_size: None,
-            exemplars: exemplars().histogram(name, RPC_DURATION_BUCKETS_MS),
+            exemplars,
+            rpc,
+            stable_duration,
         }
     }
 
@@ -111,6 +218,8 @@ impl Instruments {
                 .build(),
             duration_scale: 1.0,
             exemplars: exemplars().histogram(duration, &DURATION_BUCKETS),
+            rpc: RpcConventions::V1_37,
+            stable_duration: None,
             active: Some(
                 meter
                     .i64_up_down_counter(active)
@@ -163,6 +272,8 @@ pub(crate) struct Exchange {
     /// The span's context for the duration's exemplar, read while the span was entered (see
     /// `ExchangeFuture::poll`), when exemplars are kept.
     pub(crate) exemplar: Option<opentelemetry::trace::SpanContext>,
+    /// gRPC with `rpc/dup`: the stable metric's attributes, kept beside the v1.37 ones.
+    pub(crate) stable_attrs: Vec<KeyValue>,
 }
 
 impl Exchange {
@@ -234,13 +345,32 @@ impl Exchange {
             return;
         };
         self.status = Some(code);
-        self.span.record("rpc.grpc.status_code", i64::from(code));
-        self.attrs
-            .push(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+        let rpc = self.instruments.rpc;
         let error = match self.side {
             Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
             Side::Client => code != 0,
         };
+        if rpc.legacy() {
+            self.span.record("rpc.grpc.status_code", i64::from(code));
+            self.attrs
+                .push(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+        }
+        if rpc.stable() {
+            let name = grpc_code_name(code);
+            self.span.record("rpc.response.status_code", name.as_ref());
+            // In `Stable` the stable attributes are the exchange's own; in `Both` they ride
+            // beside the v1.37 ones.
+            let stable = if rpc == RpcConventions::Stable {
+                &mut self.attrs
+            } else {
+                &mut self.stable_attrs
+            };
+            stable.push(KeyValue::new("rpc.response.status_code", name.clone()));
+            if error {
+                self.span.record("error.type", name.as_ref());
+                stable.push(KeyValue::new("error.type", name));
+            }
+        }
         if error {
             let message = headers
                 .get("grpc-message")
@@ -284,6 +414,15 @@ impl Exchange {
         }
         let duration = elapsed * self.instruments.duration_scale;
         self.instruments.duration.record(duration, &self.attrs);
+        if let Some(stable) = &self.instruments.stable_duration {
+            let failed = self.attrs.iter().find(|kv| kv.key.as_str() == "error.type");
+            if let Some(kv) = failed {
+                if !self.stable_attrs.iter().any(|s| s.key == kv.key) {
+                    self.stable_attrs.push(kv.clone());
+                }
+            }
+            stable.record(elapsed, &self.stable_attrs);
+        }
         match &self.exemplar {
             Some(sc) => self.instruments.exemplars.offer(duration, &self.attrs, sc),
             None => offer_exemplar(

@@ -388,6 +388,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         response_size: None,
         status: None,
         exemplar: None,
+        stable_attrs: Vec::new(),
     };
     exchange.begin();
     Guard::new(exchange)
