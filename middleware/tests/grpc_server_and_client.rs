@@ -17,30 +17,14 @@ fn text(v: Option<&Value>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_one_trace_with_rpc_spans_status_mapping_and_duration() {
     let metrics = MetricsCapture::new();
-    let (reporter, health) = tonic_health::server::health_reporter();
+    let (channel, reporter) = serve_and_connect(
+        GrpcServerLayer::new().meter_provider(metrics.provider()),
+        GrpcClientLayer::new().meter_provider(metrics.provider()),
+    )
+    .await;
     reporter
         .set_service_status("shop.Orders", tonic_health::ServingStatus::Serving)
         .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tonic::transport::Server::builder()
-        .layer(GrpcServerLayer::new().meter_provider(metrics.provider()))
-        .add_service(health)
-        .serve_with_incoming(tokio_stream_from(listener));
-    tokio::spawn(server);
-
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let channel = tower::ServiceBuilder::new()
-        .layer(
-            GrpcClientLayer::new()
-                .meter_provider(metrics.provider())
-                .server("127.0.0.1", addr.port()),
-        )
-        .service(channel);
     let mut client = HealthClient::new(channel.clone());
 
     let cap = capture();
@@ -150,6 +134,33 @@ async fn a_call_is_one_trace_with_rpc_spans_status_mapping_and_duration() {
     assert_eq!(client_duration.value.count(), Some(1));
 }
 
+type Channel = beacon_middleware::grpc::GrpcClientService<tonic::transport::Channel>;
+
+/// A tonic health server on loopback behind `server`, and a channel to it behind `client`
+/// (told the server's address); `reporter` sets what the health service answers.
+async fn serve_and_connect(
+    server: GrpcServerLayer,
+    client: GrpcClientLayer,
+) -> (Channel, tonic_health::server::HealthReporter) {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tonic::transport::Server::builder()
+        .layer(server)
+        .add_service(health)
+        .serve_with_incoming(tokio_stream_from(listener));
+    tokio::spawn(serving);
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let channel = tower::ServiceBuilder::new()
+        .layer(client.server("127.0.0.1", addr.port()))
+        .service(channel);
+    (channel, reporter)
+}
+
 fn tokio_stream_from(
     listener: tokio::net::TcpListener,
 ) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
@@ -166,31 +177,15 @@ async fn stable_and_dup_rpc_conventions() {
     use beacon_middleware::grpc::RpcConventions;
     for conventions in [RpcConventions::Stable, RpcConventions::Both] {
         let metrics = MetricsCapture::new();
-        let (_reporter, health) = tonic_health::server::health_reporter();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tonic::transport::Server::builder()
-            .layer(
-                GrpcServerLayer::new()
-                    .meter_provider(metrics.provider())
-                    .conventions(conventions),
-            )
-            .add_service(health)
-            .serve_with_incoming(tokio_stream_from(listener));
-        tokio::spawn(server);
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let channel = tower::ServiceBuilder::new()
-            .layer(
-                GrpcClientLayer::new()
-                    .conventions(conventions)
-                    .meter_provider(metrics.provider())
-                    .server("127.0.0.1", addr.port()),
-            )
-            .service(channel);
+        let (channel, _reporter) = serve_and_connect(
+            GrpcServerLayer::new()
+                .meter_provider(metrics.provider())
+                .conventions(conventions),
+            GrpcClientLayer::new()
+                .conventions(conventions)
+                .meter_provider(metrics.provider()),
+        )
+        .await;
         let mut grpc = tonic::client::Grpc::new(channel);
         grpc.ready().await.unwrap();
         let cap = capture();

@@ -103,12 +103,7 @@ fn inside_a_multi_thread_runtime() {
 
 #[test]
 fn with_a_dead_collector_returns_in_time_and_counts_the_loss() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = dead_port();
     let t = beacon::builder()
         .env_source(|_| None)
         .otlp_endpoint(format!("http://127.0.0.1:{port}"))
@@ -148,11 +143,7 @@ fn with_a_dead_collector_returns_in_time_and_counts_the_loss() {
 
 #[test]
 fn a_failed_final_metric_export_says_why() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = dead_port();
     let t = beacon::builder()
         .env_source(|_| None)
         .otlp_endpoint(format!("http://127.0.0.1:{port}"))
@@ -179,4 +170,13 @@ fn a_failed_final_metric_export_says_why() {
     );
     // `Debug` is the same readable line, for `main() -> Result<(), Box<dyn Error>>`.
     assert_eq!(format!("{error:?}"), text);
+}
+
+/// A port that was free a moment ago: nothing listens there.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
