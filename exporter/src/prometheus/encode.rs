@@ -47,7 +47,13 @@ pub(crate) fn encode(
     // One family per Prometheus name: every line of a name must be together, under one TYPE.
     let mut order: Vec<Family<'_>> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
-    for scope in rm.scope_metrics() {
+    // Scopes in name order: the SDK's order is not stable between runs, and which of two
+    // clashing metrics is kept (the first) must not change from one scrape to the next.
+    let mut scopes: Vec<_> = rm.scope_metrics().collect();
+    scopes.sort_by(|a, b| {
+        (a.scope().name(), a.scope().version()).cmp(&(b.scope().name(), b.scope().version()))
+    });
+    for scope in scopes {
         for metric in scope.metrics() {
             let Some(kind) = kind_of(metric.data()) else {
                 skipped.unsupported += 1;

@@ -171,6 +171,7 @@ fn label_values_are_escaped_and_colliding_keys_joined() {
 
 #[test]
 fn a_name_taken_by_another_type_is_left_out_not_mixed_in() {
+    // Scopes are encoded in name order, so "a" claims the name whatever order the SDK keeps.
     let reader = PrometheusReader::new();
     let provider = provider(&reader);
     provider.meter("a").u64_counter("jobs").build().add(1, &[]);
