@@ -3,6 +3,7 @@
 //! `deploy/` made runnable by Prometheus ([`dashboards`]).
 
 pub mod dashboards;
+pub mod deploy;
 pub mod output;
 pub mod prometheus;
 pub mod rotel;

@@ -1,7 +1,7 @@
 //! The files in `deploy/` that users run beside Beacon — `compose.yaml` with the OpenTelemetry
 //! Collector, Jaeger, Prometheus and Grafana — are well-formed and agree with each other:
-//! every YAML file parses, every file compose mounts exists, the dashboards are provisionable
-//! and their queries are valid PromQL, the Prometheus configuration (with the rule files where
+//! every YAML file parses, every file compose mounts exists, the Prometheus configuration (with
+//! the rule files where
 //! the container sees them) passes `promtool check config`, and the HTTP alerts pass
 //! `promtool check rules` and fire in `promtool test rules`.
 //!
@@ -9,39 +9,12 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use beacon_tests::dashboards::{self, panels, runnable};
-use serde_json::Value;
+use beacon_tests::deploy::{dir as deploy, promtool, read, run_promtool, temp_dir};
 use yaml_rust2::{Yaml, YamlLoader};
-
-const DASHBOARDS: [&str; 4] = [
-    "functions.json",
-    "runtime-and-system.json",
-    "service-overview.json",
-    "telemetry-pipeline.json",
-];
 
 /// Where compose mounts the Prometheus rule files (the glob of `rule_files`).
 const RULES_IN_CONTAINER: &str = "/etc/prometheus/rules/";
-
-/// Histograms recorded on the application's own requests and calls, whose latency targets
-/// carry exemplars (a trace id per bucket) to Jaeger.
-const EXEMPLAR_HISTOGRAMS: [&str; 5] = [
-    "http_server_request_duration_seconds_bucket",
-    "http_client_request_duration_seconds_bucket",
-    "rpc_server_duration_milliseconds_bucket",
-    "rpc_client_duration_milliseconds_bucket",
-    "function_calls_duration_seconds_bucket",
-];
-
-fn deploy() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
 
 fn yaml(path: &Path) -> Yaml {
     let mut docs = YamlLoader::load_from_str(&read(path))
@@ -67,51 +40,6 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
-}
-
-/// A fresh directory for one test (tests run in parallel, in one process).
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("beacon-deploy-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// `promtool`, or `None` (and a skip message) when it is missing outside CI.
-fn promtool() -> Option<&'static str> {
-    let found = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match (found, beacon_tests::in_ci()) {
-        (true, _) => Some("promtool"),
-        (false, true) => {
-            panic!("CI needs promtool (Debian package prometheus; cargo xtask ci installs it)")
-        }
-        (false, false) => {
-            eprintln!("SKIPPED: promtool not installed (cargo xtask ci installs it)");
-            None
-        }
-    }
-}
-
-/// Runs promtool with `args` in `dir`; its output, after asserting that it succeeded.
-fn run_promtool(promtool: &str, args: &[&str], dir: &Path) -> String {
-    let out = Command::new(promtool)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("promtool runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && !text.contains("FAILED"),
-        "promtool {args:?}:\n{text}"
-    );
-    text
 }
 
 /// A bind mount of compose.yaml: the service, the source (relative to `deploy/`), the path in
@@ -345,225 +273,6 @@ fn compose_wires_collector_jaeger_prometheus_and_grafana_together() {
     let env = &compose["services"]["grafana"]["environment"];
     assert_eq!(env["GF_AUTH_ANONYMOUS_ENABLED"].as_str(), Some("true"));
     assert_eq!(env["GF_AUTH_ANONYMOUS_ORG_ROLE"].as_str(), Some("Admin"));
-}
-
-#[test]
-fn every_dashboard_is_provisionable_and_every_query_filters_on_job() {
-    let dir = deploy().join("grafana/dashboards");
-    let mut uids = BTreeSet::new();
-    for name in DASHBOARDS {
-        let file = dir.join(name);
-        let d: Value = serde_json::from_str(&read(&file))
-            .unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
-        let uid = d["uid"].as_str().unwrap_or_default();
-        assert!(
-            !uid.is_empty() && uids.insert(uid.to_owned()),
-            "{name}: uid"
-        );
-        assert!(
-            d["title"].as_str().is_some_and(|t| !t.is_empty()),
-            "{name}: title"
-        );
-        assert!(
-            d["schemaVersion"].as_u64().is_some_and(|v| v >= 36),
-            "{name}"
-        );
-        let vars = d["templating"]["list"].as_array().expect("templating");
-        let job = vars
-            .iter()
-            .find(|v| v["name"] == "job")
-            .unwrap_or_else(|| panic!("{name}: variable job"));
-        assert_eq!(job["datasource"]["uid"], "prometheus", "{name}");
-        assert_eq!(
-            job["definition"], "label_values(target_info, job)",
-            "{name}"
-        );
-
-        let mut ids = BTreeSet::new();
-        let all = panels(&d["panels"]);
-        assert!(all.len() >= 6, "{name}: a real dashboard");
-        for p in all {
-            let title = p["title"].as_str().unwrap_or_default();
-            let at = format!("{name}: panel {title:?}");
-            assert!(!title.is_empty(), "{name}: a panel without title");
-            assert!(ids.insert(p["id"].as_u64().expect("panel id")), "{at}: id");
-            for k in ["x", "y", "w", "h"] {
-                assert!(p["gridPos"][k].is_u64(), "{at}: gridPos.{k}");
-            }
-            if p["type"] == "row" {
-                continue;
-            }
-            assert!(
-                p["type"] == "timeseries" || p["type"] == "stat",
-                "{at}: type"
-            );
-            assert_eq!(p["datasource"]["uid"], "prometheus", "{at}");
-            let targets = p["targets"].as_array().expect("targets");
-            assert!(!targets.is_empty(), "{at}: targets");
-            let mut refs = BTreeSet::new();
-            for t in targets {
-                let expr = t["expr"].as_str().unwrap_or_default();
-                assert!(!expr.trim().is_empty(), "{at}: a target without expr");
-                let r = t["refId"].as_str().unwrap_or_default();
-                assert!(!r.is_empty() && refs.insert(r), "{at}: refId {r:?}");
-                assert!(
-                    t["datasource"].is_null() || t["datasource"]["uid"] == "prometheus",
-                    "{at}: target datasource"
-                );
-                assert!(t["legendFormat"].is_string(), "{at}: legendFormat");
-                assert!(expr.contains(r#"job=~"$job""#), "{at}: {expr}");
-                // Ranges follow the scrape interval (or the dashboard's range for totals).
-                for range in expr.split('[').skip(1) {
-                    let range = range.split(']').next().unwrap_or_default();
-                    assert!(
-                        range == "$__rate_interval" || range == "$__range",
-                        "{at}: range [{range}] in {expr}"
-                    );
-                }
-                // Graphs of latency show exemplars (stat panels cannot).
-                if p["type"] == "timeseries"
-                    && expr.contains("histogram_quantile")
-                    && EXEMPLAR_HISTOGRAMS.iter().any(|h| expr.contains(h))
-                {
-                    assert_eq!(t["exemplar"], true, "{at}: latency with exemplars");
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn the_dashboards_cover_beacons_metrics() {
-    let queries = dashboards::queries(&deploy().join("grafana/dashboards"));
-    let uses = |dashboard: &str, metric: &str| {
-        queries
-            .iter()
-            .any(|q| q.dashboard == dashboard && q.expr.contains(metric))
-    };
-    let expected: [(&str, &[&str]); 4] = [
-        (
-            "Beacon / Service overview",
-            &[
-                "http_server_request_duration_seconds_count",
-                "http_server_request_duration_seconds_bucket",
-                "http_server_active_requests",
-                "http_client_request_duration_seconds_bucket",
-                "rpc_server_duration_milliseconds_bucket",
-                "beacon_events_total",
-            ],
-        ),
-        (
-            "Beacon / Functions",
-            &[
-                "function_calls_total",
-                "function_calls_duration_seconds_bucket",
-                "function_calls_concurrent",
-                "objective_name",
-                "objective_percentile",
-                "objective_latency_threshold",
-            ],
-        ),
-        (
-            "Beacon / Runtime and system",
-            &[
-                "process_cpu_time_seconds_total",
-                "process_memory_usage_bytes",
-                "process_thread_count",
-                "process_unix_file_descriptor_count",
-                "process_uptime_seconds",
-                "tokio_workers",
-                "tokio_tasks_alive",
-                "tokio_global_queue_depth",
-                "tokio_worker_busy_ratio",
-                "tokio_worker_park_count_total",
-                "tokio_worker_poll_count_total",
-            ],
-        ),
-        (
-            "Beacon / Telemetry pipeline",
-            &[
-                "otel_sdk_processor_span_processed_total",
-                "otel_sdk_processor_log_processed_total",
-                r#"error_type="queue_full""#,
-                "otel_sdk_processor_span_queue_size",
-                "otel_sdk_exporter_span_exported_total",
-                r#"error_type="export_failed""#,
-                "beacon_exporter_span_retained",
-                "otel_sdk_exporter_operation_duration_seconds_bucket",
-            ],
-        ),
-    ];
-    for (dashboard, metrics) in expected {
-        for metric in metrics {
-            assert!(uses(dashboard, metric), "{dashboard} shows {metric}");
-        }
-    }
-}
-
-#[test]
-fn grafana_variables_become_what_prometheus_runs() {
-    assert_eq!(
-        runnable(
-            r#"label_replace(rate(x{job=~"$job",a=~"${job:regex}"}[$__rate_interval]), "l", "$1", "le", "(.*)")"#,
-            &["job"]
-        ),
-        r#"label_replace(rate(x{job=~".+",a=~".+"}[1m]), "l", "$1", "le", "(.*)")"#
-    );
-    assert_eq!(
-        runnable(
-            "increase(x[$__range]) / $__range_s + $__interval_ms + $other",
-            &[]
-        ),
-        "increase(x[1m]) / 60 + 60000 + $other"
-    );
-    let queries = dashboards::queries(&deploy().join("grafana/dashboards"));
-    assert!(queries.len() >= 40, "{} queries", queries.len());
-    for q in &queries {
-        assert!(
-            !q.expr.replace("\"$1\"", "").contains('$'),
-            "{} / {}: {}",
-            q.dashboard,
-            q.panel,
-            q.expr
-        );
-    }
-}
-
-#[test]
-fn every_dashboard_query_is_valid_promql() {
-    let Some(promtool) = promtool() else { return };
-    let queries = dashboards::queries(&deploy().join("grafana/dashboards"));
-    // promtool parses PromQL when it checks rules: one recording rule per query.
-    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
-    for (i, q) in queries.iter().enumerate() {
-        let expr = serde_json::to_string(&q.expr).expect("a JSON string is a YAML string");
-        rules.push_str(&format!(
-            "      - record: dashboard_query_{i}\n        expr: {expr}\n"
-        ));
-    }
-    let dir = temp_dir("queries");
-    std::fs::write(dir.join("queries.yaml"), rules).expect("write queries");
-    let out = Command::new(promtool)
-        .args(["check", "rules", "queries.yaml"])
-        .current_dir(&dir)
-        .output()
-        .expect("promtool runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let names: Vec<String> = queries
-        .iter()
-        .enumerate()
-        .map(|(i, q)| format!("dashboard_query_{i}: {} / {}", q.dashboard, q.panel))
-        .collect();
-    assert!(
-        out.status.success() && text.contains(&format!("SUCCESS: {} rules found", queries.len())),
-        "{text}\n{}",
-        names.join("\n")
-    );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
