@@ -96,17 +96,7 @@ async fn a_call_is_one_trace_with_rpc_spans_status_mapping_and_duration() {
     assert!(client_nf.is_error(), "{client_nf}");
 
     // UNIMPLEMENTED (12) is an error on both sides.
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let unimplemented = grpc
-        .unary::<HealthCheckRequest, HealthCheckRequest, _>(
-            tonic::Request::new(HealthCheckRequest::default()),
-            http::uri::PathAndQuery::from_static("/shop.Orders/Cancel"),
-            tonic_prost::ProstCodec::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
+    call_unimplemented(channel).await;
     let server_unimpl = cap
         .wait_for_span(span::named("shop.Orders/Cancel").kind(SpanKind::Server))
         .await
@@ -161,6 +151,21 @@ async fn serve_and_connect(
     (channel, reporter)
 }
 
+/// Calls `/shop.Orders/Cancel`, which the health server does not implement.
+async fn call_unimplemented(channel: Channel) {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let status = grpc
+        .unary::<HealthCheckRequest, HealthCheckRequest, _>(
+            tonic::Request::new(HealthCheckRequest::default()),
+            http::uri::PathAndQuery::from_static("/shop.Orders/Cancel"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+}
+
 fn tokio_stream_from(
     listener: tokio::net::TcpListener,
 ) -> impl futures_core::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
@@ -186,18 +191,8 @@ async fn stable_and_dup_rpc_conventions() {
                 .meter_provider(metrics.provider()),
         )
         .await;
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready().await.unwrap();
         let cap = capture();
-        let unimplemented = grpc
-            .unary::<HealthCheckRequest, HealthCheckRequest, _>(
-                tonic::Request::new(HealthCheckRequest::default()),
-                http::uri::PathAndQuery::from_static("/shop.Orders/Cancel"),
-                tonic_prost::ProstCodec::default(),
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
+        call_unimplemented(channel).await;
 
         let server = cap
             .wait_for_span(
