@@ -24,7 +24,7 @@
 use std::sync::RwLock;
 
 pub use beacon_exporter::exemplars::{Exemplar, ExemplarFilter};
-pub use beacon_exporter::prometheus::{Format, PrometheusReader, Scrape, ScrapeError};
+pub use beacon_exporter::prometheus::{Format, Naming, PrometheusReader, Scrape, ScrapeError};
 
 static PROMETHEUS: RwLock<Option<PrometheusReader>> = RwLock::new(None);
 

@@ -125,7 +125,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     let mut prometheus = None;
     if let Some(cfg) = &config.metrics.prometheus {
         let reader = beacon_exporter::prometheus::PrometheusReader::new()
-            .with_exemplar_filter(config.exemplar_filter);
+            .with_exemplar_filter(config.exemplar_filter)
+            .with_naming(cfg.naming);
         metrics = metrics.with_reader(reader.clone());
         let server = match &cfg.listen {
             Some((host, port)) => Some(

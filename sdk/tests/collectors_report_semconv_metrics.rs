@@ -128,3 +128,50 @@ fn every_collector_reports_plausible_values() {
     });
     drop(telemetry);
 }
+
+#[test]
+fn a_prometheus_scrape_names_counts_of_things_as_promtool_wants_unless_told_otherwise() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let scrape = |naming: Option<beacon::metrics::Naming>| {
+        let _entered = rt.enter();
+        let mut builder = beacon::builder()
+            .env_source(|_| None)
+            .traces_exporter(beacon::config::Exporter::None)
+            .logs_exporter(beacon::config::Exporter::None)
+            .metrics_exporter(beacon::config::Exporter::Prometheus)
+            .prometheus_listener(false)
+            .self_telemetry(false)
+            .collectors(Collectors::default());
+        if let Some(naming) = naming {
+            builder = builder.prometheus_naming(naming);
+        }
+        let telemetry = builder.build().expect("pipeline builds");
+        telemetry
+            .prometheus()
+            .expect("prometheus reader")
+            .render(beacon::metrics::Format::Text)
+            .expect("scrape")
+    };
+    let default = scrape(None);
+    assert!(
+        default.contains("# TYPE process_threads gauge\n"),
+        "{default}"
+    );
+    assert!(!default.contains("process_thread_count"), "{default}");
+    if cfg!(unix) {
+        assert!(
+            default.contains("# TYPE process_unix_file_descriptors gauge\n"),
+            "{default}"
+        );
+    }
+    let spec = scrape(Some(beacon::metrics::Naming::Compatibility));
+    assert!(
+        spec.contains("# TYPE process_thread_count gauge\n"),
+        "{spec}"
+    );
+    assert!(!spec.contains("process_threads"), "{spec}");
+}

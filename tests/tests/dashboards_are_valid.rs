@@ -134,8 +134,11 @@ fn the_dashboards_cover_beacons_metrics() {
             &[
                 "process_cpu_time_seconds_total",
                 "process_memory_usage_bytes",
-                "process_thread_count",
-                "process_unix_file_descriptor_count",
+                // Both namings: Beacon's own endpoint, and the Collector's (see `Naming`).
+                "process_threads{",
+                "process_thread_count{",
+                "process_unix_file_descriptors{",
+                "process_unix_file_descriptor_count{",
                 "process_uptime_seconds",
                 "tokio_workers",
                 "tokio_tasks_alive",

@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::data::{
 use opentelemetry_sdk::Resource;
 
 use super::names::{self, FamilyName, Kind};
-use super::Format;
+use super::{Format, Naming};
 use crate::exemplars::{self, Exemplar, Exemplars};
 
 /// What an encoding left out, so the caller can say so once.
@@ -32,6 +32,7 @@ pub(crate) struct Skipped {
 pub(crate) fn encode(
     rm: &ResourceMetrics,
     format: Format,
+    naming: Naming,
     exemplars: Option<&Exemplars>,
     out: &mut String,
 ) -> Skipped {
@@ -59,7 +60,7 @@ pub(crate) fn encode(
                 skipped.unsupported += 1;
                 continue;
             };
-            let name = names::family(metric.name(), metric.unit(), kind);
+            let name = names::family(metric.name(), metric.unit(), kind, naming);
             // Keyed by the name the samples carry: a counter `x` and a gauge `x_total` clash.
             let exposed = if kind == Kind::Counter {
                 format!("{}_total", name.name)

@@ -7,6 +7,11 @@
 //!   `_total`, a gauge in unit `1` ends in `_ratio`, attribute keys become label names with
 //!   invalid characters replaced by `_`, each series carries `otel_scope_name` /
 //!   `otel_scope_version`, and the resource is one `target_info` series.
+//! - One deliberate difference, so that the exposition passes `promtool check metrics` clean: a
+//!   gauge counting `{things}` is named by their plural rather than ending in `_count`, which
+//!   Prometheus keeps for histograms (`process.thread.count` → `process_threads`; see
+//!   [`Naming`]). [`Naming::Compatibility`] gives the spec's names exactly, as the Collector's
+//!   Prometheus exporter does.
 //! - OpenMetrics output carries [exemplars](crate::exemplars) (`# {trace_id="…",span_id="…"}`)
 //!   for the instruments that offer them.
 //! - A scrape collects under the reader's own lock only for as long as the SDK takes to copy out
@@ -55,6 +60,23 @@ use crate::exemplars::{exemplars, ExemplarFilter};
 pub use no_server::PrometheusServer;
 #[cfg(feature = "prometheus-server")]
 pub use server::PrometheusServer;
+
+/// How OpenTelemetry names become Prometheus names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Naming {
+    /// The compatibility spec's mapping, except that a gauge counting things — a name ending
+    /// in `.count` with a unit annotation such as `{thread}` — is named by their plural:
+    /// `process.thread.count` → `process_threads`, `process.unix.file_descriptor.count` →
+    /// `process_unix_file_descriptors`. Prometheus reserves `_count` for histograms and
+    /// summaries, and `promtool check metrics` rejects a gauge ending in it. The default.
+    #[default]
+    Prometheus,
+    /// Exactly the OTel→Prometheus compatibility spec (`otlptranslator`'s
+    /// `UnderscoreEscapingWithSuffixes`): the names the OTel Collector's Prometheus exporter
+    /// and Prometheus's own OTLP receiver give, for dashboards shared with those pipelines.
+    Compatibility,
+}
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +184,8 @@ pub struct PrometheusReader {
 #[derive(Debug)]
 struct Inner {
     reader: ManualReader,
+    /// [`Naming::Compatibility`] rather than the default.
+    compatibility_names: AtomicBool,
     warned: AtomicBool,
 }
 
@@ -182,6 +206,7 @@ impl PrometheusReader {
                 reader: ManualReader::builder()
                     .with_temporality(Temporality::Cumulative)
                     .build(),
+                compatibility_names: AtomicBool::new(false),
                 warned: AtomicBool::new(false),
             }),
         }
@@ -192,6 +217,25 @@ impl PrometheusReader {
     pub fn with_exemplar_filter(self, filter: ExemplarFilter) -> Self {
         exemplars().enable(filter);
         self
+    }
+
+    /// Sets how metric names are mapped (default [`Naming::Prometheus`]), for this reader and
+    /// every clone of it.
+    #[must_use]
+    pub fn with_naming(self, naming: Naming) -> Self {
+        self.inner
+            .compatibility_names
+            .store(naming == Naming::Compatibility, Ordering::Relaxed);
+        self
+    }
+
+    /// The naming this reader uses.
+    pub fn naming(&self) -> Naming {
+        if self.inner.compatibility_names.load(Ordering::Relaxed) {
+            Naming::Compatibility
+        } else {
+            Naming::Prometheus
+        }
     }
 
     /// Collects and encodes the current metrics in `format`.
@@ -207,7 +251,13 @@ impl PrometheusReader {
             .map_err(|e| ScrapeError(e.to_string()))?;
         let mut body = String::with_capacity(16 * 1024);
         let store = exemplars();
-        let skipped = encode::encode(&rm, format, store.enabled().then_some(store), &mut body);
+        let skipped = encode::encode(
+            &rm,
+            format,
+            self.naming(),
+            store.enabled().then_some(store),
+            &mut body,
+        );
         if (skipped.conflicting > 0 || skipped.unsupported > 0)
             && !self.inner.warned.swap(true, Ordering::Relaxed)
         {

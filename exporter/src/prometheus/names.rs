@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use super::Naming;
+
 /// The Prometheus shape a metric takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -35,9 +37,16 @@ pub(crate) struct FamilyName {
 
 /// Maps an instrument's name and unit to its family name: invalid characters become `_`
 /// (repeats collapsed), the unit becomes a suffix unless the name already ends with it, a gauge
-/// with unit `1` ends in `_ratio`, and a counter's `_total` is left to its samples.
-pub(crate) fn family(name: &str, unit: &str, kind: Kind) -> FamilyName {
+/// with unit `1` ends in `_ratio`, and a counter's `_total` is left to its samples. With
+/// [`Naming::Prometheus`], a gauge counting `{things}` is named by their plural instead of
+/// ending in `_count` (see [`plural_count`]).
+pub(crate) fn family(name: &str, unit: &str, kind: Kind, naming: Naming) -> FamilyName {
     let mut out = sanitize_metric(name);
+    if kind == Kind::Gauge && naming == Naming::Prometheus {
+        if let Some(plural) = plural_count(&out, unit) {
+            out = plural;
+        }
+    }
     if kind == Kind::Counter {
         if let Some(stripped) = out.strip_suffix("_total") {
             out.truncate(stripped.len());
@@ -56,6 +65,59 @@ pub(crate) fn family(name: &str, unit: &str, kind: Kind) -> FamilyName {
     FamilyName {
         name: out,
         unit: unit_word,
+    }
+}
+
+/// The Prometheus name of a gauge that counts things, for a sanitised name ending in `_count`
+/// whose unit is one annotation naming the thing counted: `process_thread_count` in
+/// `{thread}` → `process_threads`, `system_cpu_logical_count` in `{cpu}` →
+/// `system_cpu_logical_cpus`. `None` leaves the name as it is.
+///
+/// Why: the semantic conventions name such instruments `….count` (an UpDownCounter, so a
+/// Prometheus gauge), but in Prometheus `_count` belongs to histograms and summaries — a gauge
+/// `x_count` reads as the count of a histogram `x`, and `promtool check metrics` rejects it
+/// ("non-histogram and non-summary metrics should not have \"_count\" suffix"). Prometheus
+/// names a current number of things by their plural (`go_threads`, `process_open_fds`); the
+/// unit annotation says what the things are, so the name can follow that rule mechanically.
+fn plural_count(name: &str, unit: &str) -> Option<String> {
+    let base = name.strip_suffix("_count")?;
+    let noun = unit.trim().strip_prefix('{')?.strip_suffix('}')?;
+    if noun.is_empty()
+        || !noun
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return None;
+    }
+    let noun = sanitize_metric(noun);
+    let plural = plural(&noun);
+    if base == plural || base.ends_with(&format!("_{plural}")) {
+        return Some(base.to_owned());
+    }
+    let stem = if base == noun {
+        ""
+    } else {
+        match base.strip_suffix(noun.as_str()) {
+            Some(stem) if stem.ends_with('_') => stem,
+            _ => return Some(format!("{base}_{plural}")),
+        }
+    };
+    Some(format!("{stem}{plural}"))
+}
+
+/// The English plural of a lower-case noun (the last word of `snake_case`).
+fn plural(noun: &str) -> String {
+    let bytes = noun.as_bytes();
+    let ends = |s: &str| noun.ends_with(s);
+    if ends("s") || ends("x") || ends("z") || ends("ch") || ends("sh") {
+        format!("{noun}es")
+    } else if ends("y")
+        && bytes.len() >= 2
+        && !matches!(bytes[bytes.len() - 2], b'a' | b'e' | b'i' | b'o' | b'u')
+    {
+        format!("{}ies", &noun[..noun.len() - 1])
+    } else {
+        format!("{noun}s")
     }
 }
 
@@ -208,7 +270,61 @@ mod tests {
     use super::*;
 
     fn name(n: &str, unit: &str, kind: Kind) -> String {
-        family(n, unit, kind).name
+        family(n, unit, kind, Naming::Compatibility).name
+    }
+
+    fn prometheus_name(n: &str, unit: &str, kind: Kind) -> String {
+        family(n, unit, kind, Naming::Prometheus).name
+    }
+
+    #[test]
+    fn gauges_counting_things_are_named_by_their_plural() {
+        let g = Kind::Gauge;
+        assert_eq!(
+            prometheus_name("process.thread.count", "{thread}", g),
+            "process_threads"
+        );
+        assert_eq!(
+            prometheus_name("process.unix.file_descriptor.count", "{file_descriptor}", g),
+            "process_unix_file_descriptors"
+        );
+        assert_eq!(
+            prometheus_name("system.process.count", "{process}", g),
+            "system_processes"
+        );
+        assert_eq!(
+            prometheus_name("queue.entry.count", "{entry}", g),
+            "queue_entries"
+        );
+        assert_eq!(
+            prometheus_name("db.pool.key.count", "{key}", g),
+            "db_pool_keys"
+        );
+        assert_eq!(prometheus_name("box.count", "{box}", g), "boxes");
+        assert_eq!(
+            prometheus_name("system.cpu.logical.count", "{cpu}", g),
+            "system_cpu_logical_cpus"
+        );
+        // Only a gauge with a `{thing}` unit: the spec's name otherwise.
+        assert_eq!(prometheus_name("jobs.count", "", g), "jobs_count");
+        assert_eq!(
+            prometheus_name("jobs.count", "{job}/s", g),
+            "jobs_count_per_second"
+        );
+        assert_eq!(
+            prometheus_name("job.count", "{job}", Kind::Counter),
+            "job_count"
+        );
+        assert_eq!(prometheus_name("jobs.count", "{job}", g), "jobs");
+        assert_eq!(
+            prometheus_name("rethread.count", "{thread}", g),
+            "rethread_threads"
+        );
+        // The compatibility spec's names, as the Collector's Prometheus exporter gives them.
+        assert_eq!(
+            name("process.thread.count", "{thread}", g),
+            "process_thread_count"
+        );
     }
 
     #[test]

@@ -234,3 +234,32 @@ fn a_reader_without_a_provider_says_so() {
     let err = reader.render(Format::Text).expect_err("not registered");
     assert!(err.to_string().contains("with_reader"), "{err}");
 }
+
+#[test]
+fn gauges_of_things_are_plural_unless_compatibility_naming_is_asked_for() {
+    let reader = PrometheusReader::new();
+    let provider = provider(&reader);
+    let meter = provider.meter("beacon");
+    let threads = meter
+        .i64_up_down_counter("process.thread.count")
+        .with_unit("{thread}")
+        .build();
+    threads.add(7, &[]);
+    let text = reader.render(Format::Text).expect("scrape");
+    assert!(text.contains("# TYPE process_threads gauge\n"), "{text}");
+    assert!(
+        text.contains("\nprocess_threads{otel_scope_name=\"beacon\"} 7\n"),
+        "{text}"
+    );
+    assert!(!text.contains("process_thread_count"), "{text}");
+
+    // Clones share the naming: the one serving scrapes sees the change.
+    let _ = reader.clone().with_naming(Naming::Compatibility);
+    assert_eq!(reader.naming(), Naming::Compatibility);
+    let text = reader.render(Format::Text).expect("scrape");
+    assert!(
+        text.contains("# TYPE process_thread_count gauge\n"),
+        "{text}"
+    );
+    assert!(!text.contains("process_threads"), "{text}");
+}

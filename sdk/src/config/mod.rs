@@ -94,6 +94,8 @@ pub struct Builder {
     pub(crate) log_processors: Vec<extra::BoxedLogProcessor>,
     /// Serve scrapes only through the application's router (no listener of its own).
     pub(crate) prometheus_no_listener: bool,
+    /// How the Prometheus exporter names metrics.
+    pub(crate) prometheus_naming: beacon_exporter::prometheus::Naming,
     /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
     pub(crate) no_self_telemetry: bool,
 }
@@ -185,6 +187,18 @@ impl Builder {
     #[must_use]
     pub fn prometheus_listener(mut self, on: bool) -> Self {
         self.prometheus_no_listener = !on;
+        self
+    }
+
+    /// How the Prometheus exporter maps OTel names to Prometheus names. The default,
+    /// [`Naming::Prometheus`](crate::metrics::Naming::Prometheus), follows the compatibility
+    /// spec but names gauges counting things by their plural (`process_threads`, not
+    /// `process_thread_count`), so that `promtool check metrics` passes;
+    /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility) gives exactly the
+    /// names the OTel Collector's Prometheus exporter would.
+    #[must_use]
+    pub fn prometheus_naming(mut self, naming: crate::metrics::Naming) -> Self {
+        self.prometheus_naming = naming;
         self
     }
 

@@ -59,6 +59,7 @@ impl Destinations {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrometheusConfig {
     pub(crate) listen: Option<(String, u16)>,
+    pub(crate) naming: beacon_exporter::prometheus::Naming,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -313,7 +314,10 @@ fn destinations(
 
 fn prometheus(b: &Builder, env: &Env<'_>) -> Result<PrometheusConfig, InitError> {
     if b.prometheus_no_listener {
-        return Ok(PrometheusConfig { listen: None });
+        return Ok(PrometheusConfig {
+            listen: None,
+            naming: b.prometheus_naming,
+        });
     }
     let host = env
         .get(OTEL_EXPORTER_PROMETHEUS_HOST)
@@ -332,6 +336,7 @@ fn prometheus(b: &Builder, env: &Env<'_>) -> Result<PrometheusConfig, InitError>
     };
     Ok(PrometheusConfig {
         listen: Some((host, port)),
+        naming: b.prometheus_naming,
     })
 }
 

@@ -94,6 +94,7 @@ fn every_variable_is_read() {
                 && c.metrics.prometheus
                     == Some(super::super::resolve::PrometheusConfig {
                         listen: Some(("localhost".into(), 9464)),
+                        naming: Default::default(),
                     })
         }),
         (
@@ -107,6 +108,7 @@ fn every_variable_is_read() {
                     && c.metrics.prometheus
                         == Some(super::super::resolve::PrometheusConfig {
                             listen: Some(("0.0.0.0".into(), 9100)),
+                            naming: Default::default(),
                         })
             },
         ),
