@@ -175,3 +175,77 @@ async fn a_panicking_handler_is_a_500_with_an_error_span_and_the_server_lives_on
     assert_eq!(spans.len(), 2);
     assert!(spans.iter().all(|s| s.is_error()));
 }
+
+/// One layer over a whole service (not axum's per-route layering): every request names its own
+/// route, whichever route and method came before it.
+#[tokio::test]
+async fn one_layer_over_many_routes_names_each_request_by_its_own_route() {
+    use std::borrow::Cow;
+    let metrics = MetricsCapture::new();
+    let layer = ServerLayer::new()
+        .meter_provider(metrics.provider())
+        .route_with(|parts| {
+            let first = parts.uri.path().split('/').nth(1)?;
+            Some(Cow::Owned(format!("/{first}/{{id}}")))
+        });
+    let service = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(tower::service_fn(
+            |_: http::Request<axum::body::Body>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("ok")))
+            },
+        ));
+    let cap = capture();
+    let sends = [
+        ("GET", "/a/1"),
+        ("GET", "/b/2"),
+        ("POST", "/a/3"),
+        ("GET", "/a/4"),
+        ("POST", "/b/5"),
+        ("GET", "/b/6"),
+    ];
+    for (method, path) in sends {
+        let mut req = request(path);
+        *req.method_mut() = method.parse().unwrap();
+        let response = service.clone().oneshot(req).await.unwrap();
+        response.into_body().collect().await.unwrap();
+    }
+    let mut names: Vec<String> = cap
+        .spans()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "GET /a/{id}",
+            "GET /a/{id}",
+            "GET /b/{id}",
+            "GET /b/{id}",
+            "POST /a/{id}",
+            "POST /b/{id}"
+        ]
+    );
+    let mut series: Vec<(String, String, u64)> = metrics
+        .points("http.server.request.duration")
+        .iter()
+        .map(|p| {
+            (
+                text(p.attr("http.request.method")),
+                text(p.attr("http.route")),
+                p.value.count().unwrap(),
+            )
+        })
+        .collect();
+    series.sort();
+    assert_eq!(
+        series,
+        [
+            ("GET".into(), "/a/{id}".into(), 2),
+            ("GET".into(), "/b/{id}".into(), 2),
+            ("POST".into(), "/a/{id}".into(), 1),
+            ("POST".into(), "/b/{id}".into(), 1),
+        ]
+    );
+}

@@ -12,6 +12,7 @@ use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Writer};
 
 use crate::log_limits::{LimitedProvider, LogLimits};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent};
 use tracing_subscriber::layer::SubscriberExt;
@@ -34,26 +35,75 @@ const EXPORT_PATH_TARGETS: &[&str] = &[
     "opentelemetry",
 ];
 
-pub(crate) fn filter(directives: &str) -> Result<EnvFilter, InitError> {
-    let mut filter = EnvFilter::builder().parse(directives).map_err(|e| {
+/// The `tracing` filter. `EnvFilter` parses and checks the directives either way; when all of
+/// them are static (targets and levels, no `[span]` or `{field}` parts), the filter that runs is
+/// a [`Targets`] built from the same directives instead.
+///
+/// Why: `EnvFilter` consults a process-wide `RwLock`ed map on every span new/enter/exit/record/
+/// close, to track spans for its dynamic directives, even when there are none — about ten lock
+/// round trips per HTTP request, shared by every core. `Targets` holds the same static
+/// directive set (tracing-subscriber's `DirectiveSet<StaticDirective>`, matched the same way)
+/// and keeps no per-span state.
+#[derive(Debug)]
+pub(crate) struct Filter {
+    directives: String,
+    kind: FilterKind,
+}
+
+// Built once per `init`, and moved into the subscriber: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum FilterKind {
+    Static(Targets),
+    Dynamic(EnvFilter),
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.directives)
+    }
+}
+
+impl Filter {
+    #[cfg(test)]
+    fn is_static(&self) -> bool {
+        matches!(self.kind, FilterKind::Static(_))
+    }
+}
+
+pub(crate) fn filter(directives: &str) -> Result<Filter, InitError> {
+    let mut parts: Vec<String> = directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for target in EXPORT_PATH_TARGETS {
+        if !directives.contains(target) {
+            parts.push(format!("{target}=warn"));
+        }
+    }
+    let all = parts.join(",");
+    let env = EnvFilter::builder().parse(&all).map_err(|e| {
         InitError::invalid(
             RUST_LOG,
             directives,
             format!("tracing-subscriber EnvFilter directives, such as `info,my_crate=debug` ({e})"),
         )
     })?;
-    for target in EXPORT_PATH_TARGETS {
-        if !directives.contains(target) {
-            if let Ok(directive) = format!("{target}=warn").parse() {
-                filter = filter.add_directive(directive);
-            }
-        }
-    }
-    Ok(filter)
+    let dynamic = all.contains(['[', '{']);
+    let kind = match all.parse::<Targets>() {
+        Ok(targets) if !dynamic => FilterKind::Static(targets),
+        _ => FilterKind::Dynamic(env),
+    };
+    Ok(Filter {
+        directives: all,
+        kind,
+    })
 }
 
 pub(crate) fn dispatch(
-    filter: EnvFilter,
+    filter: Filter,
     tracer_provider: &SdkTracerProvider,
     logger_provider: &SdkLoggerProvider,
     log_limits: LogLimits,
@@ -80,8 +130,13 @@ pub(crate) fn dispatch(
             .with_writer(writer)
             .event_format(WithTraceId(Format::default()))
     });
+    let (static_filter, env_filter) = match filter.kind {
+        FilterKind::Static(targets) => (Some(targets), None),
+        FilterKind::Dynamic(env) => (None, Some(env)),
+    };
     let subscriber = Registry::default()
-        .with(filter)
+        .with(static_filter)
+        .with(env_filter)
         .with(spans)
         .with(logs)
         .with(console);
@@ -183,5 +238,84 @@ mod tests {
             "{f}"
         );
         assert!(filter("info,[").is_err());
+        assert!(filter("info,my_crate=loud").is_err());
+    }
+
+    #[test]
+    fn static_directives_run_without_envfilters_span_tracking() {
+        assert!(filter("info").expect("filter").is_static());
+        assert!(filter("warn,my_crate::db=trace,off_crate=off")
+            .expect("filter")
+            .is_static());
+        assert!(filter("").expect("filter").is_static());
+        assert!(!filter("info,[request{user=admin}]=trace")
+            .expect("filter")
+            .is_static());
+        assert!(!filter("my_crate[{id}]=debug").expect("filter").is_static());
+    }
+
+    /// The same directives decide the same way whichever filter runs them.
+    #[test]
+    fn both_filters_keep_the_same_events() {
+        use tracing::Level;
+        use tracing_subscriber::layer::Context as LayerContext;
+
+        struct Seen(Arc<Mutex<Vec<String>>>);
+        impl<S: Subscriber> tracing_subscriber::Layer<S> for Seen {
+            fn on_event(&self, event: &Event<'_>, _: LayerContext<'_, S>) {
+                let m = event.metadata();
+                if let Ok(mut seen) = self.0.lock() {
+                    seen.push(format!("{}:{}", m.target(), m.level()));
+                }
+            }
+        }
+        let run = |f: Filter| {
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let (a, b) = match f.kind {
+                FilterKind::Static(t) => (Some(t), None),
+                FilterKind::Dynamic(e) => (None, Some(e)),
+            };
+            let subscriber = Registry::default().with(a).with(b).with(Seen(seen.clone()));
+            tracing::subscriber::with_default(subscriber, || {
+                macro_rules! all_levels {
+                    ($target:literal) => {
+                        tracing::event!(target: $target, Level::TRACE, "t");
+                        tracing::event!(target: $target, Level::DEBUG, "d");
+                        tracing::event!(target: $target, Level::INFO, "i");
+                        tracing::event!(target: $target, Level::WARN, "w");
+                        tracing::event!(target: $target, Level::ERROR, "e");
+                    };
+                }
+                all_levels!("app");
+                all_levels!("app::db");
+                all_levels!("app::dbx");
+                all_levels!("hyper::proto");
+                all_levels!("noisy");
+                all_levels!("other");
+            });
+            let seen = seen.lock().expect("lock").clone();
+            seen
+        };
+        for directives in [
+            "info",
+            "warn,app=debug,app::db=trace,noisy=off",
+            "app=trace",
+            "debug,hyper=info",
+            "error",
+        ] {
+            let fast = filter(directives).expect("filter");
+            assert!(fast.is_static(), "{directives}");
+            let env = Filter {
+                kind: FilterKind::Dynamic(
+                    EnvFilter::builder()
+                        .parse(&fast.directives)
+                        .expect("directives"),
+                ),
+                directives: fast.directives.clone(),
+            };
+            let (a, b) = (run(fast), run(env));
+            assert!(!a.is_empty() || directives == "error", "{directives}");
+            assert_eq!(a, b, "{directives}");
+        }
     }
 }

@@ -4,14 +4,14 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::field::Empty;
@@ -41,7 +41,7 @@ struct Config {
     instruments: Instruments,
     propagation: Propagation,
     excluded: Vec<Cow<'static, str>>,
-    route: Option<RouteFn>,
+    route: RouteSource,
     request_headers: HeaderCapture,
     response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
@@ -115,7 +115,7 @@ impl ServerLayer {
                 instruments: Instruments::new(&super::global_meter(), Side::Server),
                 propagation: Propagation::Global,
                 excluded: DEFAULT_EXCLUDED.iter().map(|p| Cow::Borrowed(*p)).collect(),
-                route: default_route(),
+                route: RouteSource::default(),
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
@@ -151,7 +151,7 @@ impl ServerLayer {
         mut self,
         route: impl Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     ) -> Self {
-        self.config().route = Some(Arc::new(route));
+        self.config().route = RouteSource::Custom(Arc::new(route));
         self
     }
 
@@ -185,19 +185,85 @@ impl ServerLayer {
     }
 }
 
-#[cfg(feature = "axum")]
-fn default_route() -> Option<RouteFn> {
-    Some(Arc::new(|parts: &Parts| {
-        parts
-            .extensions
-            .get::<axum::extract::MatchedPath>()
-            .map(|p| Cow::Owned(p.as_str().to_owned()))
-    }))
+/// Where `http.route` comes from.
+#[derive(Clone)]
+enum RouteSource {
+    /// No router template known: spans are named `{method}`.
+    #[cfg_attr(feature = "axum", allow(dead_code))]
+    Unknown,
+    /// axum's `MatchedPath`, read without copying it.
+    #[cfg(feature = "axum")]
+    Axum,
+    /// [`ServerLayer::route_with`].
+    Custom(RouteFn),
 }
 
-#[cfg(not(feature = "axum"))]
-fn default_route() -> Option<RouteFn> {
-    None
+impl Default for RouteSource {
+    #[cfg(feature = "axum")]
+    fn default() -> Self {
+        RouteSource::Axum
+    }
+    #[cfg(not(feature = "axum"))]
+    fn default() -> Self {
+        RouteSource::Unknown
+    }
+}
+
+impl RouteSource {
+    fn route<'a>(&self, parts: &'a Parts) -> Option<Cow<'a, str>> {
+        match self {
+            RouteSource::Unknown => None,
+            #[cfg(feature = "axum")]
+            RouteSource::Axum => parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| Cow::Borrowed(p.as_str())),
+            RouteSource::Custom(f) => f(parts),
+        }
+    }
+}
+
+/// The span name and `http.route` value built for the first route this service saw, one per
+/// normalised method, reused by every later request on the same route.
+///
+/// Why: axum applies a layer to each route's endpoint separately, so one `ServerService` (and
+/// its clones) nearly always sees one route; reusing the strings saves formatting the span
+/// name and copying the route into a metric attribute on every request. A request on another
+/// route (one layer over a whole non-axum router) builds its strings as before.
+#[derive(Default)]
+struct RouteNames([OnceLock<Named>; METHOD_SLOTS]);
+
+struct Named {
+    route: Box<str>,
+    name: Box<str>,
+    value: StringValue,
+}
+
+/// The normalised methods of `semconv::method`, `_OTHER` last.
+const METHOD_SLOTS: usize = 11;
+
+impl RouteNames {
+    fn get(&self, method: &'static str, route: &str) -> Option<&Named> {
+        let slot = match method {
+            "GET" => 0,
+            "HEAD" => 1,
+            "POST" => 2,
+            "PUT" => 3,
+            "DELETE" => 4,
+            "CONNECT" => 5,
+            "OPTIONS" => 6,
+            "TRACE" => 7,
+            "PATCH" => 8,
+            "QUERY" => 9,
+            _ => 10,
+        };
+        let named = self.0[slot].get_or_init(|| Named {
+            route: route.into(),
+            name: format!("{} {route}", semconv::span_method(method)).into(),
+            value: StringValue::from(Arc::<str>::from(route)),
+        });
+        (*named.route == *route).then_some(named)
+    }
 }
 
 #[cfg(feature = "axum")]
@@ -220,6 +286,7 @@ impl<S> Layer<S> for ServerLayer {
         ServerService {
             inner,
             config: Arc::clone(&self.config),
+            names: Arc::default(),
         }
     }
 }
@@ -229,6 +296,7 @@ impl<S> Layer<S> for ServerLayer {
 pub struct ServerService<S> {
     inner: S,
     config: Arc<Config>,
+    names: Arc<RouteNames>,
 }
 
 impl<S> std::fmt::Debug for ServerService<S> {
@@ -263,7 +331,7 @@ where
         }
         let start = Instant::now();
         let (parts, body) = request.into_parts();
-        let guard = start_exchange(&config, &parts, start);
+        let guard = start_exchange(&config, &self.names, &parts, start);
         let request = Request::from_parts(parts, body);
         let inner = if config.catch_panic {
             let call = {
@@ -302,13 +370,20 @@ impl std::fmt::Display for ClientAddress<'_> {
 }
 
 /// Opens the span and counts the request as active.
-fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
+fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Instant) -> Guard {
     let (method, original) = semconv::method(&parts.method);
-    let route = config.route.as_ref().and_then(|f| f(parts));
-    let span_method = semconv::span_method(method);
-    let name: Cow<'static, str> = match &route {
-        Some(route) => Cow::Owned(format!("{span_method} {route}")),
-        None => Cow::Borrowed(span_method),
+    let route = config.route.route(parts);
+    let named = route.as_deref().and_then(|r| names.get(method, r));
+    let built_name;
+    let mut built_value = None;
+    let name: &str = match (&route, named) {
+        (Some(_), Some(named)) => &named.name,
+        (Some(route), None) => {
+            built_name = format!("{} {route}", semconv::span_method(method));
+            built_value = Some(StringValue::from(route.to_string()));
+            &built_name
+        }
+        (None, _) => semconv::span_method(method),
     };
     let scheme = semconv::server_scheme(&parts.uri, &parts.headers);
     let version = semconv::protocol_version(parts.version);
@@ -333,7 +408,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
         target: "beacon_middleware::http",
         parent: None,
         "HTTP request",
-        otel.name = name.as_ref(),
+        otel.name = name,
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = method,
@@ -371,7 +446,7 @@ fn start_exchange(config: &Config, parts: &Parts, start: Instant) -> Guard {
     attrs.push(KeyValue::new("http.request.method", method));
     attrs.push(KeyValue::new("url.scheme", scheme));
     let active_len = attrs.len();
-    if let Some(route) = route {
+    if let Some(route) = named.map(|n| n.value.clone()).or(built_value) {
         attrs.push(KeyValue::new("http.route", route));
     }
     attrs.push(KeyValue::new("network.protocol.version", version));
