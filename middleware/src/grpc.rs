@@ -48,7 +48,7 @@ use crate::http::{semconv, InstrumentedBody, Propagation};
 struct Config {
     side: Side,
     meter: opentelemetry::metrics::Meter,
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
     propagation: Propagation,
     /// `server.address` and `server.port` for a client whose requests carry only a path (as
     /// tonic's do above the channel).
@@ -61,7 +61,7 @@ impl Config {
         Self {
             server: None,
             side,
-            instruments: Instruments::grpc(&meter, side, RpcConventions::from_env()),
+            instruments: Arc::new(Instruments::grpc(&meter, side, RpcConventions::from_env())),
             meter,
             propagation: Propagation::Global,
         }
@@ -95,7 +95,7 @@ macro_rules! layer {
                 let config = Arc::make_mut(&mut self.config);
                 config.meter = crate::http::meter_from(provider);
                 config.instruments =
-                    Instruments::grpc(&config.meter, $side, config.instruments.rpc);
+                    Arc::new(Instruments::grpc(&config.meter, $side, config.instruments.rpc));
                 self
             }
 
@@ -104,7 +104,7 @@ macro_rules! layer {
             #[must_use]
             pub fn conventions(mut self, conventions: RpcConventions) -> Self {
                 let config = Arc::make_mut(&mut self.config);
-                config.instruments = Instruments::grpc(&config.meter, $side, conventions);
+                config.instruments = Arc::new(Instruments::grpc(&config.meter, $side, conventions));
                 self
             }
 
@@ -294,7 +294,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         protocol: Protocol::Grpc,
         span,
         start,
-        instruments: config.instruments.clone(),
+        instruments: Arc::clone(&config.instruments),
         attrs,
         active_len,
         request_size: None,

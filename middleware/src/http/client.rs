@@ -21,7 +21,7 @@ use crate::headers::{HeaderCapture, HeaderInjector};
 
 #[derive(Clone)]
 pub(crate) struct Config {
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
     propagation: Propagation,
     request_headers: HeaderCapture,
     pub(crate) response_headers: Arc<HeaderCapture>,
@@ -73,7 +73,7 @@ impl ClientLayer {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Config {
-                instruments: Instruments::new(&super::global_meter(), Side::Client),
+                instruments: Arc::new(Instruments::new(&super::global_meter(), Side::Client)),
                 propagation: Propagation::Global,
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
@@ -225,7 +225,7 @@ pub(crate) fn start_client(
         protocol: Protocol::Http,
         span,
         start,
-        instruments: config.instruments.clone(),
+        instruments: Arc::clone(&config.instruments),
         attrs,
         active_len,
         request_size,

@@ -262,7 +262,8 @@ pub(crate) struct Exchange {
     pub(crate) protocol: Protocol,
     pub(crate) span: tracing::Span,
     pub(crate) start: Instant,
-    pub(crate) instruments: Instruments,
+    /// Shared with the layer: one reference count per exchange, not one per instrument.
+    pub(crate) instruments: Arc<Instruments>,
     /// Metric attributes; the first `active_len` are those of the active-requests counter.
     pub(crate) attrs: Vec<KeyValue>,
     pub(crate) active_len: usize,

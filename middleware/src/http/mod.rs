@@ -14,7 +14,7 @@ mod options {
             #[must_use]
             pub fn meter_provider(mut self, provider: &dyn opentelemetry::metrics::MeterProvider) -> Self {
                 self.config().instruments =
-                    $crate::http::exchange::Instruments::new(&$crate::http::meter_from(provider), $side);
+                    std::sync::Arc::new($crate::http::exchange::Instruments::new(&$crate::http::meter_from(provider), $side));
                 self
             }
 

@@ -38,7 +38,7 @@ const DEFAULT_EXCLUDED: [&str; 7] = [
 
 #[derive(Clone)]
 struct Config {
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
     propagation: Propagation,
     excluded: Vec<Cow<'static, str>>,
     route: RouteSource,
@@ -112,7 +112,7 @@ impl ServerLayer {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Config {
-                instruments: Instruments::new(&super::global_meter(), Side::Server),
+                instruments: Arc::new(Instruments::new(&super::global_meter(), Side::Server)),
                 propagation: Propagation::Global,
                 excluded: DEFAULT_EXCLUDED.iter().map(|p| Cow::Borrowed(*p)).collect(),
                 route: RouteSource::default(),
@@ -456,7 +456,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         protocol: Protocol::Http,
         span,
         start,
-        instruments: config.instruments.clone(),
+        instruments: Arc::clone(&config.instruments),
         attrs,
         active_len,
         request_size,
