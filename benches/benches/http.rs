@@ -86,7 +86,7 @@ impl Stacks {
         // The same layer recording into a provider without readers (the SDK makes its
         // instruments no-ops): the cost of the span alone.
         let no_readers = SdkMeterProvider::builder().build();
-        let spans_only_app = app().layer(
+        let spans_only_app: Router = app().layer(
             ServerLayer::new()
                 .meter_provider(&no_readers)
                 .propagator(telemetry.propagator()),
@@ -105,6 +105,16 @@ impl Stacks {
                 tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
             ),
         );
+        // The layer's own work with neither spans (filtered out) nor metrics (no readers).
+        let quiet = beacon::builder()
+            .env_source(|_| None)
+            .traces_exporter(Exporter::None)
+            .metrics_exporter(Exporter::None)
+            .logs_exporter(Exporter::None)
+            .filter("warn")
+            .build()
+            .expect("beacon builds")
+            .dispatch();
         let rows = vec![
             row("no_middleware", app(), &dispatch, false),
             row("beacon_server_layer", beacon_app.clone(), &dispatch, false),
@@ -113,11 +123,17 @@ impl Stacks {
             row("beacon_server_layer_exemplars", beacon_app, &dispatch, true),
             row(
                 "beacon_server_layer_span_only",
-                spans_only_app,
+                spans_only_app.clone(),
                 &dispatch,
                 false,
             ),
             row("tower_http_trace_layer", traced_app, &hand, false),
+            row(
+                "beacon_server_layer_disabled",
+                spans_only_app,
+                &quiet,
+                false,
+            ),
         ];
         Self {
             rt,

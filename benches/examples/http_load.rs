@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release -p beacon-benches --example http_load [seconds per round, default 5]`
 //! (`HTTP_LOAD_AA=1`, `HTTP_LOAD_FILTER=warn`, `HTTP_LOAD_NO_METRICS=1`, `HTTP_LOAD_EXEMPLARS=1`
-//! vary it; see BENCHMARKS.md)
+//! vary it, `HTTP_LOAD_TRACE_LAYER=1` measures tower-http's `TraceLayer` instead,
+//! `HTTP_LOAD_ROUNDS` sets the number of A/B pairs, default 2; see BENCHMARKS.md)
 //!
 //! The server runs on one tokio worker, the load generator (16 keep-alive connections) on
 //! another, so on a 2-core machine each has a core. Spans are recorded by Beacon's pipeline with
@@ -86,14 +87,31 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let _telemetry = beacon::builder()
-        .env_source(|_| None)
-        .traces_exporter(Exporter::None)
-        .metrics_exporter(Exporter::None)
-        .logs_exporter(Exporter::None)
-        .filter(std::env::var("HTTP_LOAD_FILTER").unwrap_or_else(|_| "info".into()))
-        .try_init()
-        .expect("beacon");
+    // `HTTP_LOAD_TRACE_LAYER=1`: the instrumented side is tower-http's `TraceLayer` (span at
+    // INFO) over a hand-assembled Registry + EnvFilter + tracing-opentelemetry stack, spans
+    // only: the stock stack under the same load, for comparison.
+    let trace_layer = std::env::var_os("HTTP_LOAD_TRACE_LAYER").is_some();
+    let _telemetry = if trace_layer {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let tp = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::Registry::default()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(tracing_opentelemetry::layer().with_tracer(tp.tracer("load")));
+        tracing::subscriber::set_global_default(subscriber).expect("subscriber");
+        None
+    } else {
+        Some(
+            beacon::builder()
+                .env_source(|_| None)
+                .traces_exporter(Exporter::None)
+                .metrics_exporter(Exporter::None)
+                .logs_exporter(Exporter::None)
+                .filter(std::env::var("HTTP_LOAD_FILTER").unwrap_or_else(|_| "info".into()))
+                .try_init()
+                .expect("beacon"),
+        )
+    };
     // `HTTP_LOAD_NO_METRICS=1`: instruments from a provider without readers (no-ops), to
     // separate the metrics' cost from the rest of the layer.
     let meters = if std::env::var_os("HTTP_LOAD_NO_METRICS").is_some() {
@@ -109,9 +127,16 @@ fn main() {
     }
 
     let bare = Router::new().route("/work", get(|| async { work() }));
-    let instrumented = Router::new()
-        .route("/work", get(|| async { work() }))
-        .layer(beacon_middleware::http::ServerLayer::new().meter_provider(&meters));
+    let instrumented = Router::new().route("/work", get(|| async { work() }));
+    let instrumented = if trace_layer {
+        instrumented.layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+            ),
+        )
+    } else {
+        instrumented.layer(beacon_middleware::http::ServerLayer::new().meter_provider(&meters))
+    };
     let (bare_addr, _bare_rt) = serve(bare);
     let same = std::env::var_os("HTTP_LOAD_AA").is_some();
     let (beacon_addr, _beacon_rt) = if same {
@@ -120,9 +145,15 @@ fn main() {
         serve(instrumented)
     };
 
-    let mut rows = Vec::new();
-    for round in 1..=2 {
-        // Alternate which goes first, so neither gains from order.
+    // `HTTP_LOAD_ROUNDS`: A/B pairs, alternating which side goes first so neither gains from
+    // order; the median of the pairs' losses is the result (one disturbed pair cannot move it).
+    let rounds: usize = std::env::var("HTTP_LOAD_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2);
+    let mut losses = Vec::new();
+    let (mut plain_sum, mut layered_sum) = (0.0, 0.0);
+    for round in 1..=rounds {
         let (plain, layered) = if round % 2 == 1 {
             let plain = load(bare_addr, seconds);
             (plain, load(beacon_addr, seconds))
@@ -130,19 +161,24 @@ fn main() {
             let layered = load(beacon_addr, seconds);
             (load(bare_addr, seconds), layered)
         };
+        let loss = (1.0 - layered / plain) * 100.0;
         println!(
-            "round {round}: no middleware {plain:.0} req/s, ServerLayer {layered:.0} req/s, loss {:.1}%",
-            (1.0 - layered / plain) * 100.0
+            "round {round}: no middleware {plain:.0} req/s, ServerLayer {layered:.0} req/s, loss {loss:.1}%"
         );
-        rows.push((plain, layered));
+        losses.push(loss);
+        plain_sum += plain;
+        layered_sum += layered;
     }
-    let (plain, layered) = rows
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (p, l)| (a + p, b + l));
+    losses.sort_by(f64::total_cmp);
+    let median = if losses.len() % 2 == 1 {
+        losses[losses.len() / 2]
+    } else {
+        (losses[losses.len() / 2 - 1] + losses[losses.len() / 2]) / 2.0
+    };
     println!(
-        "total: loss {:.1}% ({:.0} vs {:.0} req/s on average)",
-        (1.0 - layered / plain) * 100.0,
-        plain / 2.0,
-        layered / 2.0
+        "total: loss {:.1}% ({:.0} vs {:.0} req/s on average), median of {rounds} rounds {median:.1}%",
+        (1.0 - layered_sum / plain_sum) * 100.0,
+        plain_sum / rounds as f64,
+        layered_sum / rounds as f64,
     );
 }
