@@ -302,6 +302,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         status: None,
         exemplar: None,
         stable_attrs: dup_attrs,
+        bound: None,
     };
     exchange.begin();
     Guard::new(exchange)

@@ -249,3 +249,53 @@ async fn one_layer_over_many_routes_names_each_request_by_its_own_route() {
         ]
     );
 }
+
+/// The server records each route's series through bound handles (see `BoundRoute`): every
+/// status keeps its own series, active requests return to zero, body sizes add up, and a route
+/// with more series than it binds records the rest unbound, to the same totals.
+#[tokio::test]
+async fn bound_series_count_every_request_in_its_own_series() {
+    use axum::routing::get;
+    let metrics = MetricsCapture::new();
+    let app = axum::Router::new()
+        .route(
+            "/by-status/{code}",
+            get(
+                |axum::extract::Path(code): axum::extract::Path<u16>| async move {
+                    (StatusCode::from_u16(code).unwrap(), "body!")
+                },
+            ),
+        )
+        .layer(ServerLayer::new().meter_provider(metrics.provider()))
+        // As `axum::serve` does: each route's service is built once and reused.
+        .with_state(());
+    // 12 distinct statuses (more than a route binds), each requested 5 times, interleaved.
+    let codes: Vec<u16> = (0..12)
+        .map(|i| [200, 201, 202, 204, 400, 401, 403, 404, 409, 500, 502, 503][i])
+        .collect();
+    for _ in 0..5 {
+        for code in &codes {
+            let (status, _) = send(&app, request(&format!("/by-status/{code}"))).await;
+            assert_eq!(status.as_u16(), *code);
+        }
+    }
+    let series = metrics.points("http.server.request.duration");
+    assert_eq!(series.len(), codes.len(), "{series:?}");
+    for code in &codes {
+        let point = series
+            .iter()
+            .find(|p| p.attr("http.response.status_code") == Some(&Value::I64(i64::from(*code))))
+            .unwrap_or_else(|| panic!("no series for {code}: {series:?}"));
+        assert_eq!(point.value.count(), Some(5), "{code}");
+        assert_eq!(text(point.attr("http.route")), "/by-status/{code}");
+        let error = point.attr("error.type").map(|v| text(Some(v)));
+        assert_eq!(error, (*code >= 500).then(|| code.to_string()), "{code}");
+    }
+    let sizes = metrics.points("http.server.response.body.size");
+    assert_eq!(sizes.len(), codes.len());
+    let total: f64 = sizes.iter().filter_map(|p| p.value.sum()).sum();
+    assert_eq!(total, (5 * codes.len() * "body!".len()) as f64);
+    let active = metrics.points("http.server.active_requests");
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(active[0].value.sum(), Some(0.0));
+}

@@ -233,6 +233,7 @@ pub(crate) fn start_client(
         status: None,
         exemplar: None,
         stable_attrs: Vec::new(),
+        bound: None,
     };
     exchange.begin();
     Guard::new(exchange)

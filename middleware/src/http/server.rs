@@ -17,7 +17,9 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{Exchange, Guard, InstrumentedBody, Instruments, Protocol, Side};
+use super::exchange::{
+    bound_key, BoundRoute, Exchange, Guard, InstrumentedBody, Instruments, Protocol, Side,
+};
 use super::{semconv, Propagation};
 use crate::headers::HeaderCapture;
 
@@ -237,6 +239,8 @@ struct Named {
     route: Box<str>,
     name: Box<str>,
     value: StringValue,
+    /// The route's metric series, bound as they occur.
+    bound: Arc<BoundRoute>,
 }
 
 /// The normalised methods of `semconv::method`, `_OTHER` last.
@@ -261,6 +265,7 @@ impl RouteNames {
             route: route.into(),
             name: format!("{} {route}", semconv::span_method(method)).into(),
             value: StringValue::from(Arc::<str>::from(route)),
+            bound: Arc::default(),
         });
         (*named.route == *route).then_some(named)
     }
@@ -464,6 +469,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         status: None,
         exemplar: None,
         stable_attrs: Vec::new(),
+        bound: named.and_then(|n| Some((Arc::clone(&n.bound), bound_key(scheme, version)?))),
     };
     exchange.begin();
     Guard::new(exchange)
