@@ -50,6 +50,9 @@ struct Config {
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
+    /// Built per layer; any change to the configuration starts a new one, since its entries'
+    /// bound series belong to the instruments they were bound with.
+    named: Arc<NamedRoutes>,
 }
 
 /// Instruments an HTTP service: a server span per request (the parent of everything the
@@ -124,12 +127,15 @@ impl ServerLayer {
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
+                named: Arc::default(),
             }),
         }
     }
 
     fn config(&mut self) -> &mut Config {
-        Arc::make_mut(&mut self.config)
+        let config = Arc::make_mut(&mut self.config);
+        config.named = Arc::default();
+        config
     }
 
     shared_options!(Side::Server, "url.query");
@@ -230,10 +236,15 @@ impl RouteSource {
 ///
 /// Why: axum applies a layer to each route's endpoint separately, so one `ServerService` (and
 /// its clones) nearly always sees one route; reusing the strings saves formatting the span
-/// name and copying the route into a metric attribute on every request. A request on another
-/// route (one layer over a whole non-axum router) builds its strings as before.
+/// name and copying the route into a metric attribute on every request, and the entry carries
+/// the route's bound metric series. A request on another route (one layer over a whole
+/// non-axum router) builds its strings and records unbound, as before.
+///
+/// `axum::serve` builds each route's service once per connection, so a new connection's
+/// service starts empty; it takes its entries from the layer's [`NamedRoutes`], where each
+/// (method, route) is built and bound once.
 #[derive(Default)]
-struct RouteNames([OnceLock<Named>; METHOD_SLOTS]);
+struct RouteNames([OnceLock<Arc<Named>>; METHOD_SLOTS]);
 
 struct Named {
     route: Box<str>,
@@ -246,28 +257,67 @@ struct Named {
 /// The normalised methods of `semconv::method`, `_OTHER` last.
 const METHOD_SLOTS: usize = 11;
 
+fn method_slot(method: &'static str) -> usize {
+    match method {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "DELETE" => 4,
+        "CONNECT" => 5,
+        "OPTIONS" => 6,
+        "TRACE" => 7,
+        "PATCH" => 8,
+        "QUERY" => 9,
+        _ => 10,
+    }
+}
+
 impl RouteNames {
-    fn get(&self, method: &'static str, route: &str) -> Option<&Named> {
-        let slot = match method {
-            "GET" => 0,
-            "HEAD" => 1,
-            "POST" => 2,
-            "PUT" => 3,
-            "DELETE" => 4,
-            "CONNECT" => 5,
-            "OPTIONS" => 6,
-            "TRACE" => 7,
-            "PATCH" => 8,
-            "QUERY" => 9,
-            _ => 10,
+    fn get(&self, store: &NamedRoutes, method: &'static str, route: &str) -> Option<&Named> {
+        let slot = &self.0[method_slot(method)];
+        let named = match slot.get() {
+            Some(named) => named,
+            None => slot.get_or_init(|| store.get(method, route)),
         };
-        let named = self.0[slot].get_or_init(|| Named {
-            route: route.into(),
-            name: format!("{} {route}", semconv::span_method(method)).into(),
-            value: StringValue::from(Arc::<str>::from(route)),
-            bound: Arc::default(),
-        });
-        (*named.route == *route).then_some(named)
+        (*named.route == *route).then_some(named.as_ref())
+    }
+}
+
+/// The layer's (method, route) entries, shared by every service it makes: consulted once per
+/// service and method (a `Mutex`, but not on the per-request path), at most
+/// [`NamedRoutes::LIMIT`] of them, so that a route function with unbounded output cannot grow
+/// it; past that, entries are built for the service alone.
+#[derive(Default)]
+struct NamedRoutes(std::sync::Mutex<std::collections::HashMap<NamedKey, Arc<Named>>>);
+
+/// A method slot and a route template.
+type NamedKey = (usize, Box<str>);
+
+impl NamedRoutes {
+    const LIMIT: usize = 4096;
+
+    fn get(&self, method: &'static str, route: &str) -> Arc<Named> {
+        let build = || {
+            Arc::new(Named {
+                route: route.into(),
+                name: format!("{} {route}", semconv::span_method(method)).into(),
+                value: StringValue::from(Arc::<str>::from(route)),
+                bound: Arc::default(),
+            })
+        };
+        let Ok(mut map) = self.0.lock() else {
+            return build();
+        };
+        let key = (method_slot(method), Box::<str>::from(route));
+        if let Some(named) = map.get(&key) {
+            return Arc::clone(named);
+        }
+        let named = build();
+        if map.len() < Self::LIMIT {
+            map.insert(key, Arc::clone(&named));
+        }
+        named
     }
 }
 
@@ -378,7 +428,9 @@ impl std::fmt::Display for ClientAddress<'_> {
 fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Instant) -> Guard {
     let (method, original) = semconv::method(&parts.method);
     let route = config.route.route(parts);
-    let named = route.as_deref().and_then(|r| names.get(method, r));
+    let named = route
+        .as_deref()
+        .and_then(|r| names.get(&config.named, method, r));
     let built_name;
     let mut built_value = None;
     let name: &str = match (&route, named) {
@@ -617,5 +669,41 @@ fn add_trace_response(span: &tracing::Span, headers: &mut http::HeaderMap) {
     }
     if let Ok(v) = HeaderValue::from_str(&format!("traceparent;desc=\"{value}\"")) {
         headers.append("server-timing", v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<S>(service: &ServerService<S>, method: &'static str, route: &str) -> *const Named {
+        service
+            .names
+            .get(&service.config.named, method, route)
+            .map_or(std::ptr::null(), |n| n as *const Named)
+    }
+
+    #[test]
+    fn services_of_one_layer_share_route_entries_and_a_changed_layer_starts_afresh() {
+        let layer = ServerLayer::new();
+        // As axum::serve does per connection: a new service per route per connection.
+        let (a, b) = (layer.layer(()), layer.layer(()));
+        let first = entry(&a, "GET", "/orders/{id}");
+        assert!(!first.is_null());
+        assert_eq!(
+            first,
+            entry(&b, "GET", "/orders/{id}"),
+            "built and bound once"
+        );
+        assert_ne!(
+            first,
+            entry(&a, "POST", "/orders/{id}"),
+            "one entry per method"
+        );
+        // This service's GET entry is taken: another route is built per request instead.
+        assert!(entry(&a, "GET", "/users/{id}").is_null());
+        // A reconfigured layer binds its own series.
+        let changed = layer.clone().catch_panic(true).layer(());
+        assert_ne!(first, entry(&changed, "GET", "/orders/{id}"));
     }
 }
