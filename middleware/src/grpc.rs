@@ -40,8 +40,9 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::headers::HeaderInjector;
-pub use crate::http::exchange::RpcConventions;
-use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Instruments, Protocol, Side};
+use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Protocol, Side};
+use crate::http::instruments::Instruments;
+pub use crate::http::instruments::RpcConventions;
 use crate::http::{semconv, InstrumentedBody, Propagation};
 
 #[derive(Clone, Debug)]

@@ -13,9 +13,8 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{
-    Exchange, ExchangeFuture, Guard, InstrumentedBody, Instruments, Protocol, Side,
-};
+use super::exchange::{Exchange, ExchangeFuture, Guard, InstrumentedBody, Protocol, Side};
+use super::instruments::Instruments;
 use super::{semconv, Propagation};
 use crate::headers::{HeaderCapture, HeaderInjector};
 

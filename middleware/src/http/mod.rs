@@ -14,7 +14,7 @@ mod options {
             #[must_use]
             pub fn meter_provider(mut self, provider: &dyn opentelemetry::metrics::MeterProvider) -> Self {
                 self.config().instruments =
-                    std::sync::Arc::new($crate::http::exchange::Instruments::new(&$crate::http::meter_from(provider), $side));
+                    std::sync::Arc::new($crate::http::instruments::Instruments::new(&$crate::http::meter_from(provider), $side));
                 self
             }
 
@@ -72,6 +72,7 @@ mod options {
 
 pub(crate) mod client;
 pub(crate) mod exchange;
+pub(crate) mod instruments;
 pub(crate) mod semconv;
 mod server;
 

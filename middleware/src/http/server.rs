@@ -17,9 +17,8 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{
-    bound_key, BoundRoute, Exchange, Guard, InstrumentedBody, Instruments, Protocol, Side,
-};
+use super::exchange::{Exchange, Guard, InstrumentedBody, Protocol, Side};
+use super::instruments::{bound_key, BoundRoute, Instruments};
 use super::{semconv, Propagation};
 use crate::headers::HeaderCapture;
 
