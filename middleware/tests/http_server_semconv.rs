@@ -299,3 +299,66 @@ async fn bound_series_count_every_request_in_its_own_series() {
     assert_eq!(active.len(), 1, "{active:?}");
     assert_eq!(active[0].value.sum(), Some(0.0));
 }
+
+/// A service that panics in `call` itself (not in its future), and work done in `call` by a
+/// service inside the layer: both happen inside the server span, as the handler's work does.
+#[tokio::test]
+async fn a_service_panicking_in_call_is_caught_and_work_in_call_is_inside_the_span() {
+    use std::borrow::Cow;
+    use std::future::Ready;
+    use std::task::{Context, Poll};
+
+    #[derive(Clone)]
+    struct Sync(bool);
+    impl tower::Service<http::Request<axum::body::Body>> for Sync {
+        type Response = http::Response<axum::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = Ready<Result<Self::Response, Self::Error>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: http::Request<axum::body::Body>) -> Self::Future {
+            assert!(!self.0, "boom in call");
+            tracing::info_span!("work in call").in_scope(|| {});
+            std::future::ready(Ok(http::Response::new(axum::body::Body::from("ok"))))
+        }
+    }
+    let metrics = MetricsCapture::new();
+    let layer = |panics| {
+        tower::ServiceBuilder::new()
+            .layer(
+                ServerLayer::new()
+                    .meter_provider(metrics.provider())
+                    .route_with(|_| Some(Cow::Borrowed("/sync")))
+                    .catch_panic(true),
+            )
+            .service(Sync(panics))
+    };
+    let cap = capture();
+    let response = layer(false).oneshot(request("/sync")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body().collect().await.unwrap();
+    let server = cap.wait_for_span(span::named("GET /sync")).await.unwrap();
+    let inner = cap
+        .wait_for_span(span::named("work in call"))
+        .await
+        .unwrap();
+    assert_eq!(
+        inner.parent_span_id, server.span_id,
+        "work in call is a child of the server span"
+    );
+
+    let response = layer(true).oneshot(request("/sync")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    response.into_body().collect().await.unwrap();
+    cap.wait_for_span(span::named("GET /sync").error())
+        .await
+        .unwrap();
+    let failed: Vec<_> = cap
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "GET /sync" && s.is_error())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].status, Status::error("panicked: boom in call"));
+}

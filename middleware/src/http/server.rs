@@ -57,9 +57,11 @@ struct Config {
 /// Instruments an HTTP service: a server span per request (the parent of everything the
 /// handler does, continuing the caller's trace), and the `http.server.*` metrics.
 ///
-/// Works on any `tower::Service<http::Request<B>>`: an axum `Router` (add it with
+/// Works on any `Clone` `tower::Service<http::Request<B>>`: an axum `Router` (add it with
 /// `Router::layer`, so that `http.route` is read from axum's `MatchedPath`), or a hyper
-/// service.
+/// service. (The readied service is called on the response future's first poll, inside the
+/// span, so that the span is entered once per request rather than twice; a clone takes its
+/// place, as tower's `Clone` + `mem::replace` pattern does.)
 ///
 /// # What it records
 /// - Span `{method} {http.route}` (or `{method}` when no route is known — the raw path is
@@ -361,14 +363,14 @@ impl<S> std::fmt::Debug for ServerService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ServerService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     S::Error: std::fmt::Display,
     ResBody: Body,
     ResBody::Error: std::fmt::Display,
 {
     type Response = Response<InstrumentedBody<ResBody>>;
     type Error = S::Error;
-    type Future = ServerFuture<S::Future>;
+    type Future = ServerFuture<S, Request<ReqBody>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -378,7 +380,9 @@ where
         let config = Arc::clone(&self.config);
         if config.excluded.iter().any(|p| p == request.uri().path()) {
             return ServerFuture {
-                inner: Some(self.inner.call(request)),
+                state: State::Running {
+                    future: self.inner.call(request),
+                },
                 guard: None,
                 config,
             };
@@ -387,21 +391,16 @@ where
         let (parts, body) = request.into_parts();
         let guard = start_exchange(&config, &self.names, &parts, start);
         let request = Request::from_parts(parts, body);
-        let inner = if config.catch_panic {
-            let call = {
-                let _entered = guard.span().map(tracing::Span::enter);
-                std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
-            };
-            match call {
-                Ok(future) => Some(future),
-                Err(panic) => return ServerFuture::panicked(guard, config, &*panic),
-            }
-        } else {
-            let _entered = guard.span().map(tracing::Span::enter);
-            Some(self.inner.call(request))
-        };
+        // The service readied for this request goes with it, and is called on the first poll,
+        // inside the span entered for that poll: one enter/exit of the span per request instead
+        // of two (one around `call`, one around the poll), ~0.25 µs. A clone takes its place
+        // here, to be readied for the next request (tower's `Clone` + `mem::replace` pattern).
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
         ServerFuture {
-            inner,
+            state: State::Call {
+                call: Some((ready, request)),
+            },
             guard: Some(guard),
             config,
         }
@@ -528,28 +527,30 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
 
 pin_project_lite::pin_project! {
     /// The response future of [`ServerService`].
-    pub struct ServerFuture<F> {
+    pub struct ServerFuture<S, R>
+    where
+        S: Service<R>,
+    {
         #[pin]
-        inner: Option<F>,
+        state: State<S, R, S::Future>,
         guard: Option<Guard>,
         config: Arc<Config>,
     }
 }
 
-impl<F> std::fmt::Debug for ServerFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerFuture").finish_non_exhaustive()
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<S, R, F> {
+        /// Not called yet: the readied service and its request.
+        Call { call: Option<(S, R)> },
+        /// The service's future.
+        Running { #[pin] future: F },
     }
 }
 
-impl<F> ServerFuture<F> {
-    fn panicked(mut guard: Guard, config: Arc<Config>, panic: &(dyn std::any::Any + Send)) -> Self {
-        record_panic(&mut guard, panic);
-        Self {
-            inner: None,
-            guard: None,
-            config,
-        }
+impl<S: Service<R>, R> std::fmt::Debug for ServerFuture<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerFuture").finish_non_exhaustive()
     }
 }
 
@@ -581,33 +582,45 @@ fn internal_error<B>() -> Response<InstrumentedBody<B>> {
     response
 }
 
-impl<F, ResBody, E> Future for ServerFuture<F>
+impl<S, R, ResBody> Future for ServerFuture<S, R>
 where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-    E: std::fmt::Display,
+    S: Service<R, Response = Response<ResBody>>,
+    S::Error: std::fmt::Display,
     ResBody: Body,
 {
-    type Output = Result<Response<InstrumentedBody<ResBody>>, E>;
+    type Output = Result<Response<InstrumentedBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(inner) = this.inner.as_pin_mut() else {
-            // The handler panicked in `call` and `catch_panic` is on.
-            return Poll::Ready(Ok(internal_error()));
-        };
+        let mut this = self.project();
         let Some(guard) = this.guard.as_mut() else {
-            // An excluded path: no span, no metrics.
-            return inner
-                .poll(cx)
-                .map_ok(|response| response.map(|body| InstrumentedBody::new(body, None)));
+            // An excluded path: called already, no span, no metrics.
+            return match this.state.project() {
+                StateProj::Running { future } => future
+                    .poll(cx)
+                    .map_ok(|response| response.map(|body| InstrumentedBody::new(body, None))),
+                StateProj::Call { .. } => Poll::Ready(Ok(internal_error())),
+            };
         };
         let (polled, exemplar) = {
             let entered = guard.span().map(tracing::Span::enter);
-            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            let mut state = this.state.as_mut();
+            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                if let StateProj::Call { call } = state.as_mut().project() {
+                    if let Some((mut service, request)) = call.take() {
+                        let future = service.call(request);
+                        state.set(State::Running { future });
+                    }
+                }
+                match state.as_mut().project() {
+                    StateProj::Running { future } => Some(future.poll(cx)),
+                    // Polled again after the service panicked in `call`.
+                    StateProj::Call { .. } => None,
+                }
+            }));
             // The duration exemplar's span context, read while the span is entered (a
             // thread-local read; at the end of the body it would take a subscriber query).
             let exemplar = match (&polled, &entered) {
-                (Ok(Poll::Ready(_)), Some(_)) => beacon::metrics::exemplar_context_current(),
+                (Ok(Some(Poll::Ready(_))), Some(_)) => beacon::metrics::exemplar_context_current(),
                 _ => None,
             };
             (polled, exemplar)
@@ -615,6 +628,11 @@ where
         if let Some(exchange) = guard.exchange_mut() {
             exchange.exemplar = exemplar;
         }
+        let polled = match polled {
+            Ok(Some(polled)) => Ok(polled),
+            Ok(None) => return Poll::Ready(Ok(internal_error())),
+            Err(panic) => Err(panic),
+        };
         let result = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(result)) => result,
@@ -643,7 +661,7 @@ where
                 Poll::Ready(Ok(response.map(|body| InstrumentedBody::new(body, guard))))
             }
             Err(error) => {
-                guard.fail(semconv::error_type::<E>(), error.to_string());
+                guard.fail(semconv::error_type::<S::Error>(), error.to_string());
                 Poll::Ready(Err(error))
             }
         }
