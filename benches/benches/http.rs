@@ -105,6 +105,15 @@ impl Stacks {
                 tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
             ),
         );
+        // opentelemetry-instrumentation-tower (OpenTelemetry contrib): its server span and
+        // `http.server.*` metrics go straight to the OTel API, without `tracing`. It reads the
+        // global providers when built: an SDK tracer provider without processors (as the other
+        // rows have) and an aggregating meter provider.
+        opentelemetry::global::set_tracer_provider(SdkTracerProvider::builder().build());
+        opentelemetry::global::set_meter_provider(beacon_benches::aggregating_meter_provider());
+        let contrib_app =
+            app().layer(opentelemetry_instrumentation_tower::http::server::Layer::new());
+
         // The layer's own work with neither spans (filtered out) nor metrics (no readers).
         let quiet = beacon::builder()
             .env_source(|_| None)
@@ -128,6 +137,9 @@ impl Stacks {
                 false,
             ),
             row("tower_http_trace_layer", traced_app, &hand, false),
+            // Beacon's dispatcher, so that a `tracing` span in a handler would nest under the
+            // contrib layer's span through the OTel context, as under Beacon.
+            row("otel_instrumentation_tower", contrib_app, &dispatch, false),
             row(
                 "beacon_server_layer_disabled",
                 spans_only_app,

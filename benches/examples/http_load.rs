@@ -5,6 +5,7 @@
 //! `cargo run --release -p beacon-benches --example http_load [seconds per round, default 5]`
 //! (`HTTP_LOAD_AA=1`, `HTTP_LOAD_FILTER=warn`, `HTTP_LOAD_NO_METRICS=1`, `HTTP_LOAD_EXEMPLARS=1`
 //! vary it, `HTTP_LOAD_TRACE_LAYER=1` measures tower-http's `TraceLayer` instead,
+//! `HTTP_LOAD_CONTRIB=1` opentelemetry-instrumentation-tower,
 //! `HTTP_LOAD_ROUNDS` sets the number of A/B pairs, default 2; see BENCHMARKS.md)
 //!
 //! The server runs on one tokio worker, the load generator (16 keep-alive connections) on
@@ -91,6 +92,10 @@ fn main() {
     // INFO) over a hand-assembled Registry + EnvFilter + tracing-opentelemetry stack, spans
     // only: the stock stack under the same load, for comparison.
     let trace_layer = std::env::var_os("HTTP_LOAD_TRACE_LAYER").is_some();
+    // `HTTP_LOAD_CONTRIB=1`: the instrumented side is opentelemetry-instrumentation-tower
+    // (spans and metrics on the OTel API, global providers set here), under Beacon's
+    // subscriber.
+    let contrib = std::env::var_os("HTTP_LOAD_CONTRIB").is_some();
     let _telemetry = if trace_layer {
         use opentelemetry::trace::TracerProvider as _;
         use tracing_subscriber::layer::SubscriberExt as _;
@@ -128,7 +133,13 @@ fn main() {
 
     let bare = Router::new().route("/work", get(|| async { work() }));
     let instrumented = Router::new().route("/work", get(|| async { work() }));
-    let instrumented = if trace_layer {
+    let instrumented = if contrib {
+        opentelemetry::global::set_tracer_provider(
+            opentelemetry_sdk::trace::SdkTracerProvider::builder().build(),
+        );
+        opentelemetry::global::set_meter_provider(meters.clone());
+        instrumented.layer(opentelemetry_instrumentation_tower::http::server::Layer::new())
+    } else if trace_layer {
         instrumented.layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
