@@ -362,3 +362,56 @@ async fn a_service_panicking_in_call_is_caught_and_work_in_call_is_inside_the_sp
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].status, Status::error("panicked: boom in call"));
 }
+
+/// The layer calls the service that `poll_ready` readied, on the response future's first
+/// poll: readiness (here a concurrency permit) goes with the request, and a response future
+/// dropped before it was polled gives it back.
+#[tokio::test]
+async fn readiness_goes_with_the_request_and_comes_back_when_it_is_dropped() {
+    use futures_util::FutureExt as _;
+    use std::borrow::Cow;
+    use tower::{Service as _, ServiceExt as _};
+    let metrics = MetricsCapture::new();
+    let mut service = tower::ServiceBuilder::new()
+        .layer(
+            ServerLayer::new()
+                .meter_provider(metrics.provider())
+                .route_with(|_| Some(Cow::Borrowed("/limited"))),
+        )
+        .concurrency_limit(1)
+        .service(tower::service_fn(
+            |_: http::Request<axum::body::Body>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("ok")))
+            },
+        ));
+    let first = service.ready().await.unwrap().call(request("/limited"));
+    assert!(
+        service.ready().now_or_never().is_none(),
+        "the one permit is held by the first request"
+    );
+    drop(first);
+    let response = service
+        .ready()
+        .await
+        .unwrap()
+        .call(request("/limited"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body().collect().await.unwrap();
+    // The dropped request was counted as abandoned; both left `active_requests` at zero.
+    let active = metrics.points("http.server.active_requests");
+    assert_eq!(active[0].value.sum(), Some(0.0), "{active:?}");
+    // One duration per request: the dropped one without a status code (it got none).
+    let durations = metrics.points("http.server.request.duration");
+    let counts: Vec<(Option<&Value>, Option<u64>)> = durations
+        .iter()
+        .map(|p| (p.attr("http.response.status_code"), p.value.count()))
+        .collect();
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert!(counts.contains(&(None, Some(1))), "{counts:?}");
+    assert!(
+        counts.contains(&(Some(&Value::I64(200)), Some(1))),
+        "{counts:?}"
+    );
+}
