@@ -72,6 +72,20 @@ pub fn promtool() -> Option<&'static str> {
 /// # Panics
 /// When promtool fails or reports `FAILED`, with its output.
 pub fn run_promtool(promtool: &str, args: &[&str], dir: &Path) -> String {
+    let (success, text) = promtool_output(promtool, args, dir);
+    assert!(
+        success && !text.contains("FAILED"),
+        "promtool {args:?}:\n{text}"
+    );
+    text
+}
+
+/// Runs promtool with `args` in `dir`: whether it exited successfully, and its stdout and
+/// stderr together.
+///
+/// # Panics
+/// When promtool cannot be started.
+pub fn promtool_output(promtool: &str, args: &[&str], dir: &Path) -> (bool, String) {
     let out = Command::new(promtool)
         .args(args)
         .current_dir(dir)
@@ -82,9 +96,5 @@ pub fn run_promtool(promtool: &str, args: &[&str], dir: &Path) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        out.status.success() && !text.contains("FAILED"),
-        "promtool {args:?}:\n{text}"
-    );
-    text
+    (out.status.success(), text)
 }

@@ -5,7 +5,6 @@
 //! real Prometheus is `a_real_prometheus_scrapes_beacon.rs`'s part.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use beacon_tests::dashboards::{self, panels, runnable};
 use beacon_tests::deploy::{
@@ -212,23 +211,15 @@ fn every_dashboard_query_is_valid_promql() {
     }
     let dir = temp_dir("queries");
     std::fs::write(dir.join("queries.yaml"), rules).expect("write queries");
-    let out = Command::new(promtool)
-        .args(["check", "rules", "queries.yaml"])
-        .current_dir(&dir)
-        .output()
-        .expect("promtool runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (success, text) =
+        beacon_tests::deploy::promtool_output(promtool, &["check", "rules", "queries.yaml"], &dir);
     let names: Vec<String> = queries
         .iter()
         .enumerate()
         .map(|(i, q)| format!("dashboard_query_{i}: {} / {}", q.dashboard, q.panel))
         .collect();
     assert!(
-        out.status.success() && text.contains(&format!("SUCCESS: {} rules found", queries.len())),
+        success && text.contains(&format!("SUCCESS: {} rules found", queries.len())),
         "{text}\n{}",
         names.join("\n")
     );
