@@ -59,14 +59,18 @@ impl Stacks {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let telemetry = beacon::builder()
-            .env_source(|_| None)
-            .traces_exporter(Exporter::None)
-            .metrics_exporter(Exporter::None)
-            .logs_exporter(Exporter::None)
-            .filter("info")
-            .build()
-            .expect("beacon builds");
+        // Beacon's pipeline with nothing exported, `filter` deciding which spans are recorded.
+        let beacon = |filter: &str| {
+            beacon::builder()
+                .env_source(|_| None)
+                .traces_exporter(Exporter::None)
+                .metrics_exporter(Exporter::None)
+                .logs_exporter(Exporter::None)
+                .filter(filter)
+                .build()
+                .expect("beacon builds")
+        };
+        let telemetry = beacon("info");
         let dispatch = telemetry.dispatch();
         // `with_state(())` turns each route's handler into its service once, as `axum::serve`
         // does for each connection; without it axum rebuilds (and re-layers) it per request.
@@ -115,15 +119,7 @@ impl Stacks {
             app().layer(opentelemetry_instrumentation_tower::http::server::Layer::new());
 
         // The layer's own work with neither spans (filtered out) nor metrics (no readers).
-        let quiet = beacon::builder()
-            .env_source(|_| None)
-            .traces_exporter(Exporter::None)
-            .metrics_exporter(Exporter::None)
-            .logs_exporter(Exporter::None)
-            .filter("warn")
-            .build()
-            .expect("beacon builds")
-            .dispatch();
+        let quiet = beacon("warn").dispatch();
         let rows = vec![
             row("no_middleware", app(), &dispatch, false),
             row("beacon_server_layer", beacon_app.clone(), &dispatch, false),

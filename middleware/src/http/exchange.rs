@@ -5,13 +5,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Buf as _;
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::metrics::{BoundUpDownCounter, UpDownCounter};
+use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, UpDownCounter};
 use opentelemetry::trace::Status;
 use opentelemetry::KeyValue;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -222,43 +222,18 @@ impl Exchange {
         };
         let attrs = &self.attrs;
         let instruments = &self.instruments;
-        match series {
-            Some(series) => {
-                if let (Some(size), Some(histogram)) =
-                    (self.request_size, &instruments.request_size)
-                {
-                    series
-                        .request_size
-                        .get_or_init(|| histogram.bind(attrs))
-                        .record(size);
-                }
-                if let (Some(size), Some(histogram)) =
-                    (self.response_size, &instruments.response_size)
-                {
-                    series
-                        .response_size
-                        .get_or_init(|| histogram.bind(attrs))
-                        .record(size);
-                }
-                series
-                    .duration
-                    .get_or_init(|| instruments.duration.bind(attrs))
-                    .record(duration);
-            }
-            None => {
-                if let (Some(size), Some(histogram)) =
-                    (self.request_size, &instruments.request_size)
-                {
-                    histogram.record(size, attrs);
-                }
-                if let (Some(size), Some(histogram)) =
-                    (self.response_size, &instruments.response_size)
-                {
-                    histogram.record(size, attrs);
-                }
-                instruments.duration.record(duration, attrs);
-            }
+        if let (Some(size), Some(histogram)) = (self.request_size, &instruments.request_size) {
+            record(histogram, series.map(|s| &s.request_size), size, attrs);
         }
+        if let (Some(size), Some(histogram)) = (self.response_size, &instruments.response_size) {
+            record(histogram, series.map(|s| &s.response_size), size, attrs);
+        }
+        record(
+            &instruments.duration,
+            series.map(|s| &s.duration),
+            duration,
+            attrs,
+        );
         if let Some(stable) = &self.instruments.stable_duration {
             let failed = self.attrs.iter().find(|kv| kv.key.as_str() == "error.type");
             if let Some(kv) = failed {
@@ -284,6 +259,20 @@ impl Exchange {
             }
         }
         // The span ends when the last handle (this one) is dropped.
+    }
+}
+
+/// Records `value` through the bound handle in `bound` (bound now with `attrs` if it is not
+/// yet), or with `attrs` when the exchange has no bound series.
+fn record<T: Copy>(
+    histogram: &Histogram<T>,
+    bound: Option<&OnceLock<BoundHistogram<T>>>,
+    value: T,
+    attrs: &[KeyValue],
+) {
+    match bound {
+        Some(slot) => slot.get_or_init(|| histogram.bind(attrs)).record(value),
+        None => histogram.record(value, attrs),
     }
 }
 

@@ -258,6 +258,11 @@ struct Named {
 /// The normalised methods of `semconv::method`, `_OTHER` last.
 const METHOD_SLOTS: usize = 11;
 
+/// `{method} {http.route}`.
+fn span_name(method: &'static str, route: &str) -> String {
+    format!("{} {route}", semconv::span_method(method))
+}
+
 fn method_slot(method: &'static str) -> usize {
     match method {
         "GET" => 0,
@@ -277,10 +282,7 @@ fn method_slot(method: &'static str) -> usize {
 impl RouteNames {
     fn get(&self, store: &NamedRoutes, method: &'static str, route: &str) -> Option<&Named> {
         let slot = &self.0[method_slot(method)];
-        let named = match slot.get() {
-            Some(named) => named,
-            None => slot.get_or_init(|| store.get(method, route)),
-        };
+        let named = slot.get_or_init(|| store.get(method, route));
         (*named.route == *route).then_some(named.as_ref())
     }
 }
@@ -302,7 +304,7 @@ impl NamedRoutes {
         let build = || {
             Arc::new(Named {
                 route: route.into(),
-                name: format!("{} {route}", semconv::span_method(method)).into(),
+                name: span_name(method, route).into(),
                 value: StringValue::from(Arc::<str>::from(route)),
                 bound: Arc::default(),
             })
@@ -434,7 +436,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
     let name: &str = match (&route, named) {
         (Some(_), Some(named)) => &named.name,
         (Some(route), None) => {
-            built_name = format!("{} {route}", semconv::span_method(method));
+            built_name = span_name(method, route);
             built_value = Some(StringValue::from(route.to_string()));
             &built_name
         }
