@@ -304,6 +304,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         exemplar: None,
         stable_attrs: dup_attrs,
         bound: None,
+        head_request: false,
     };
     exchange.begin();
     Guard::new(exchange)

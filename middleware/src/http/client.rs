@@ -233,6 +233,7 @@ pub(crate) fn start_client(
         exemplar: None,
         stable_attrs: Vec::new(),
         bound: None,
+        head_request: method == "HEAD",
     };
     exchange.begin();
     Guard::new(exchange)

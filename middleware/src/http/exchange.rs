@@ -38,7 +38,9 @@ pub(crate) enum Protocol {
 
 /// How the exchange ended.
 pub(crate) enum End<'a> {
-    /// The response body was sent or received to its end.
+    /// The response body was sent or received to its end: its last frame (the trailers, or
+    /// the end of the stream) went through, every byte its `Content-Length` promised did, or
+    /// the response cannot have a body.
     Complete,
     /// The body or the future was dropped before the end: the peer went away or the caller
     /// gave up. Recorded, never reported as an error.
@@ -69,6 +71,8 @@ pub(crate) struct Exchange {
     /// The server's bound series for this route and method, with [`bound_key`]'s part of
     /// the key.
     pub(crate) bound: Option<(Arc<BoundRoute>, u32)>,
+    /// The request's method is `HEAD`: the response has no body.
+    pub(crate) head_request: bool,
 }
 
 impl Exchange {
@@ -99,6 +103,19 @@ impl Exchange {
             return;
         }
         self.response_head(response.status(), response.headers());
+    }
+
+    /// Whether this response has no body to send: its last byte went out with the head. True
+    /// for 1xx, 204 and 304 responses, for gRPC trailers-only responses (`grpc-status` in the
+    /// head) and for the response to a `HEAD` request; hyper never polls such a body, so its
+    /// drop is the end of the exchange.
+    pub(crate) fn bodiless<B>(&self, response: &http::Response<B>) -> bool {
+        let status = response.status();
+        status.is_informational()
+            || status == http::StatusCode::NO_CONTENT
+            || status == http::StatusCode::NOT_MODIFIED
+            || self.head_request
+            || (self.protocol == Protocol::Grpc && response.headers().contains_key("grpc-status"))
     }
 
     /// Records an HTTP response head (status and headers).
@@ -258,7 +275,11 @@ impl Exchange {
                 None => active.add(-1, &self.attrs[..self.active_len]),
             }
         }
-        // The span ends when the last handle (this one) is dropped.
+        // The span ends when the last handle (this one) is dropped, at the time it was last
+        // exited (tracing-opentelemetry stamps the end on every exit). Its last exit so far was
+        // when the response head came out of the service; a streamed body ends later, so exit
+        // it once more now.
+        drop(self.span.enter());
     }
 }
 
@@ -280,8 +301,9 @@ fn record<T: Copy>(
 pub(crate) struct Guard {
     exchange: Option<Exchange>,
     streamed: u64,
-    /// Set when the body reported its end (to hyper through `is_end_stream`, or by returning
-    /// `None`): a drop after that is a complete exchange, not an abandoned one.
+    /// Set when the body reported its end (to hyper through `is_end_stream`), or when the
+    /// response head says there is no body: a drop after that is a complete exchange, not an
+    /// abandoned one.
     ended: AtomicBool,
 }
 
@@ -313,12 +335,27 @@ impl Guard {
             exchange.finish(End::Complete, self.streamed);
         }
     }
+
+    /// Records the response head, and whether that was all of the response.
+    pub(crate) fn response<B>(&mut self, response: &http::Response<B>) {
+        if let Some(exchange) = self.exchange.as_mut() {
+            exchange.response(response);
+            if exchange.bodiless(response) {
+                *self.ended.get_mut() = true;
+            }
+        }
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(exchange) = self.exchange.take() {
-            let end = if self.ended.load(Ordering::Relaxed) {
+            // hyper stops polling a body once it has sent the bytes its `Content-Length`
+            // announced, and drops it: that is its end too.
+            let all_sent = exchange
+                .response_size
+                .is_some_and(|size| self.streamed >= size);
+            let end = if all_sent || self.ended.load(Ordering::Relaxed) {
                 End::Complete
             } else {
                 End::Abandoned
@@ -386,6 +423,10 @@ where
                         if let Some(exchange) = guard.exchange_mut() {
                             exchange.grpc_status(trailers);
                         }
+                        // Trailers are a body's last frame: gRPC peers (tonic among them)
+                        // stop polling once they have them, so this is the end of the
+                        // exchange, not the drop that follows.
+                        guard.complete();
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -483,8 +524,8 @@ where
         }
         match result {
             Ok(response) => {
+                guard.response(&response);
                 if let Some(exchange) = guard.exchange_mut() {
-                    exchange.response(&response);
                     if let Some(capture) = this.response_headers.as_deref() {
                         for kv in capture.attributes(response.headers()) {
                             exchange.span.set_attribute(kv.key, kv.value);

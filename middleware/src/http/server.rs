@@ -522,6 +522,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         exemplar: None,
         stable_attrs: Vec::new(),
         bound: named.and_then(|n| Some((Arc::clone(&n.bound), bound_key(scheme, version)?))),
+        head_request: parts.method == http::Method::HEAD,
     };
     exchange.begin();
     Guard::new(exchange)
@@ -648,8 +649,8 @@ where
         };
         match result {
             Ok(mut response) => {
+                guard.response(&response);
                 if let Some(exchange) = guard.exchange_mut() {
-                    exchange.response(&response);
                     if !this.config.response_headers.is_empty() {
                         for kv in this.config.response_headers.attributes(response.headers()) {
                             exchange.span.set_attribute(kv.key, kv.value);
