@@ -9,6 +9,14 @@
 //! OK; `rpc.server.duration` / `rpc.client.duration` histograms in milliseconds, timed to the
 //! end of the response stream. Context travels in the request metadata (HTTP/2 headers).
 //!
+//! The method comes from the caller's `:path`, so it is recorded only when the instrumentation
+//! can confirm it, as the conventions require: a server given its services
+//! ([`GrpcServerLayer::known_services`]) records any other path as `rpc.method` = `_OTHER`
+//! (and `rpc.service` = `_OTHER`), the span named `grpc` and the path, cut to 256 bytes, only in
+//! `rpc.method_original`; a server without a list confirms a method by answering it with a
+//! status other than UNIMPLEMENTED; and a call answered UNIMPLEMENTED is `_OTHER` on either
+//! side. Random paths from a stranger therefore share one metric series.
+//!
 //! The RPC conventions have since become stable; as they ask of instrumentations that emitted
 //! v1.37, the stable ones are opt-in: `OTEL_SEMCONV_STABILITY_OPT_IN=rpc` (or
 //! `.conventions(RpcConventions::Stable)`) gives `rpc.system.name`, `rpc.method`
@@ -40,7 +48,7 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::headers::HeaderInjector;
-use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Protocol, Side};
+use crate::http::exchange::{Exchange, ExchangeFuture, Guard, Protocol, RpcMethod, Side, OTHER};
 use crate::http::instruments::Instruments;
 pub use crate::http::instruments::RpcConventions;
 use crate::http::{semconv, InstrumentedBody, Propagation};
@@ -54,6 +62,19 @@ struct Config {
     /// `server.address` and `server.port` for a client whose requests carry only a path (as
     /// tonic's do above the channel).
     server: Option<(Arc<str>, u16)>,
+    /// A server's known services and methods, when the user listed them.
+    known: Option<Arc<Known>>,
+}
+
+/// The services (`package.Service`, every method in it) and methods
+/// (`package.Service/Method`) a server has.
+#[derive(Debug, Default)]
+struct Known(std::collections::HashSet<Box<str>>);
+
+impl Known {
+    fn confirms(&self, full: &str, service: &str) -> bool {
+        self.0.contains(full) || self.0.contains(service)
+    }
 }
 
 impl Config {
@@ -61,6 +82,7 @@ impl Config {
         let meter = crate::http::global_meter();
         Self {
             server: None,
+            known: None,
             side,
             instruments: Arc::new(Instruments::grpc(&meter, side, RpcConventions::from_env())),
             meter,
@@ -175,6 +197,48 @@ layer!(
     Side::Client
 );
 
+impl GrpcServerLayer {
+    /// The services this server has (`package.Service`, e.g. `grpc.health.v1.Health`; with
+    /// tonic, `<MyServer<_> as tonic::server::NamedService>::NAME`). Calls to any other
+    /// service are recorded with `rpc.method` = `_OTHER` (the RPC conventions' rule), and
+    /// their path only in the span's `rpc.method_original`. Adds to earlier lists.
+    ///
+    /// Without a list, a method is confirmed by the server's answer: any status other than
+    /// UNIMPLEMENTED (which tonic gives every path it does not route). Either way a call
+    /// answered UNIMPLEMENTED, or never answered, is `_OTHER`, so the metric series stay as
+    /// few as the server's real methods whatever paths callers send.
+    #[must_use]
+    pub fn known_services<I, S>(self, services: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.known_methods(services)
+    }
+
+    /// The methods this server has (`package.Service/Method`); like
+    /// [`known_services`](Self::known_services), whose names this list may also hold.
+    #[must_use]
+    pub fn known_methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let config = Arc::make_mut(&mut self.config);
+        let mut known = config
+            .known
+            .as_deref()
+            .map_or_else(Default::default, |k| k.0.clone());
+        known.extend(
+            methods
+                .into_iter()
+                .map(|m| Box::from(m.as_ref().trim_start_matches('/'))),
+        );
+        config.known = Some(Arc::new(Known(known)));
+        self
+    }
+}
+
 impl GrpcClientLayer {
     /// The server this client talks to, for `server.address` and `server.port` (tonic's
     /// requests carry only the method path at this layer).
@@ -198,7 +262,21 @@ fn names(path: &str) -> (&str, &str, &str) {
 
 fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
     let start = Instant::now();
-    let (name, service, method) = names(request.uri().path());
+    let (full, service, method) = names(request.uri().path());
+    let rpc_method = match (config.side, &config.known) {
+        (Side::Client, _) => RpcMethod::Known,
+        (Side::Server, None) => RpcMethod::ByStatus,
+        (Side::Server, Some(known)) if known.confirms(full, service) => RpcMethod::Known,
+        (Side::Server, Some(_)) => RpcMethod::Other,
+    };
+    let (name, service, method, original) = if rpc_method == RpcMethod::Other {
+        let original = Some(semconv::bounded(full));
+        ("grpc", OTHER, OTHER, original)
+    } else {
+        (full, service, method, None)
+    };
+    // The stable `rpc.method` is the full name, or `_OTHER`.
+    let stable_name = if original.is_some() { OTHER } else { full };
     let (host, port) = match (
         semconv::host_and_port(request.uri(), request.headers()),
         &config.server,
@@ -209,8 +287,8 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
     };
     let rpc = config.instruments.rpc;
     let (legacy, stable) = (rpc.legacy(), rpc.stable());
-    // Where the two versions share a name (`rpc.method`), the stable value wins in `Both`.
-    let rpc_method = if stable { name } else { method };
+    // `rpc.method` and `rpc.service` go on the span when the exchange ends, once it is known
+    // whether the method is confirmed (`Exchange::record_rpc_method`).
     let span = match config.side {
         Side::Server => tracing::info_span!(
             target: "beacon_middleware::grpc",
@@ -221,8 +299,9 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
             otel.status_code = Empty,
             rpc.system = legacy.then_some("grpc"),
             rpc.system.name = stable.then_some("grpc"),
-            rpc.service = legacy.then_some(service),
-            rpc.method = rpc_method,
+            rpc.service = Empty,
+            rpc.method = Empty,
+            rpc.method_original = original,
             rpc.grpc.status_code = Empty,
             rpc.response.status_code = Empty,
             server.address = host,
@@ -238,8 +317,9 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
             otel.status_code = Empty,
             rpc.system = legacy.then_some("grpc"),
             rpc.system.name = stable.then_some("grpc"),
-            rpc.service = legacy.then_some(service),
-            rpc.method = rpc_method,
+            rpc.service = Empty,
+            rpc.method = Empty,
+            rpc.method_original = original,
             rpc.grpc.status_code = Empty,
             rpc.response.status_code = Empty,
             server.address = host,
@@ -261,7 +341,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
     let stable_attrs = || {
         let mut attrs = Vec::with_capacity(6);
         attrs.push(KeyValue::new("rpc.system.name", "grpc"));
-        attrs.push(KeyValue::new("rpc.method", name.to_owned()));
+        attrs.push(KeyValue::new("rpc.method", stable_name.to_owned()));
         server_attrs(&mut attrs);
         attrs
     };
@@ -305,6 +385,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         stable_attrs: dup_attrs,
         bound: None,
         head_request: false,
+        rpc_method,
     };
     exchange.begin();
     Guard::new(exchange)

@@ -161,7 +161,9 @@ async fn serve_and_connect() -> (Client, mpsc::UnboundedReceiver<()>) {
         Some((accepted, listener))
     });
     let serving = tonic::transport::Server::builder()
-        .layer(GrpcServerLayer::new())
+        // Listed, so that a call the client gives up on before any answer keeps its name
+        // (an unlisted server confirms a method only by answering it).
+        .layer(GrpcServerLayer::new().known_services(["test.Shapes"]))
         .add_service(Shapes { started })
         .serve_with_incoming(incoming);
     tokio::spawn(serving);

@@ -95,16 +95,23 @@ async fn a_call_is_one_trace_with_rpc_spans_status_mapping_and_duration() {
         .unwrap();
     assert!(client_nf.is_error(), "{client_nf}");
 
-    // UNIMPLEMENTED (12) is an error on both sides.
+    // UNIMPLEMENTED (12) is an error on both sides, and a method nobody can confirm: `_OTHER`,
+    // with the path only in `rpc.method_original`.
     call_unimplemented(channel).await;
     let server_unimpl = cap
-        .wait_for_span(span::named("shop.Orders/Cancel").kind(SpanKind::Server))
+        .wait_for_span(span::named("grpc").kind(SpanKind::Server))
         .await
         .unwrap();
     assert!(server_unimpl.is_error());
     assert_eq!(
         server_unimpl.attr("rpc.grpc.status_code"),
         Some(&Value::I64(12))
+    );
+    assert_eq!(text(server_unimpl.attr("rpc.method")), "_OTHER");
+    assert_eq!(text(server_unimpl.attr("rpc.service")), "_OTHER");
+    assert_eq!(
+        text(server_unimpl.attr("rpc.method_original")),
+        "shop.Orders/Cancel"
     );
 
     let duration = metrics
@@ -196,7 +203,7 @@ async fn stable_and_dup_rpc_conventions() {
 
         let server = cap
             .wait_for_span(
-                span::named("shop.Orders/Cancel")
+                span::named("grpc")
                     .kind(SpanKind::Server)
                     .attr("rpc.response.status_code", "UNIMPLEMENTED"),
             )
@@ -204,7 +211,11 @@ async fn stable_and_dup_rpc_conventions() {
             .unwrap();
         assert!(server.is_error());
         assert_eq!(text(server.attr("rpc.system.name")), "grpc");
-        assert_eq!(text(server.attr("rpc.method")), "shop.Orders/Cancel");
+        assert_eq!(text(server.attr("rpc.method")), "_OTHER");
+        assert_eq!(
+            text(server.attr("rpc.method_original")),
+            "shop.Orders/Cancel"
+        );
         assert_eq!(text(server.attr("error.type")), "UNIMPLEMENTED");
         let both = conventions == RpcConventions::Both;
         assert_eq!(
@@ -219,7 +230,7 @@ async fn stable_and_dup_rpc_conventions() {
                 "rpc.server.call.duration",
                 &[
                     ("rpc.system.name", "grpc"),
-                    ("rpc.method", "shop.Orders/Cancel"),
+                    ("rpc.method", "_OTHER"),
                     ("rpc.response.status_code", "UNIMPLEMENTED"),
                     ("error.type", "UNIMPLEMENTED"),
                 ],
@@ -230,16 +241,81 @@ async fn stable_and_dup_rpc_conventions() {
         assert!(metrics
             .point(
                 "rpc.client.call.duration",
-                &[
-                    ("rpc.method", "shop.Orders/Cancel"),
-                    ("server.address", "127.0.0.1")
-                ],
+                &[("rpc.method", "_OTHER"), ("server.address", "127.0.0.1")],
             )
             .is_some());
         let legacy = metrics.point(
             "rpc.server.duration",
-            &[("rpc.method", "Cancel"), ("rpc.grpc.status_code", "12")],
+            &[("rpc.method", "_OTHER"), ("rpc.grpc.status_code", "12")],
         );
         assert_eq!(legacy.is_some(), both, "{conventions:?}");
+    }
+}
+
+/// A caller that sends random paths cannot mint metric series: every call the server does not
+/// route is counted under `rpc.method` = `_OTHER` (the RPC conventions' rule for methods the
+/// instrumentation cannot confirm), with the path only on the span, bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_grpc_paths_share_one_other_series() {
+    for listed in [false, true] {
+        let metrics = MetricsCapture::new();
+        let mut server = GrpcServerLayer::new().meter_provider(metrics.provider());
+        if listed {
+            server = server.known_services(["grpc.health.v1.Health"]);
+        }
+        let (channel, reporter) = serve_and_connect(
+            server,
+            GrpcClientLayer::new().meter_provider(metrics.provider()),
+        )
+        .await;
+        reporter
+            .set_service_status("shop.Orders", tonic_health::ServingStatus::Serving)
+            .await;
+        let cap = capture();
+        let long = "x".repeat(10_000);
+        for i in 0..200 {
+            let path = format!("/attack{i}.Svc{long}/M{i}");
+            let mut grpc = tonic::client::Grpc::new(channel.clone());
+            grpc.ready().await.unwrap();
+            let status = grpc
+                .unary::<HealthCheckRequest, HealthCheckRequest, _>(
+                    tonic::Request::new(HealthCheckRequest::default()),
+                    path.parse().unwrap(),
+                    tonic_prost::ProstCodec::default(),
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(status.code(), tonic::Code::Unimplemented);
+        }
+        HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: "shop.Orders".into(),
+            })
+            .await
+            .unwrap();
+
+        let series = metrics.points("rpc.server.duration");
+        assert_eq!(series.len(), 2, "listed={listed}: {series:#?}");
+        let other = metrics
+            .point("rpc.server.duration", &[("rpc.method", "_OTHER")])
+            .expect("the _OTHER series");
+        assert_eq!(other.value.count(), Some(200));
+        assert_eq!(text(other.attr("rpc.service")), "_OTHER");
+        let check = metrics
+            .point("rpc.server.duration", &[("rpc.method", "Check")])
+            .expect("the real method keeps its name");
+        assert_eq!(check.value.count(), Some(1));
+
+        let attack = cap
+            .wait_for_span(span::named("grpc").kind(SpanKind::Server))
+            .await
+            .unwrap();
+        let original = text(attack.attr("rpc.method_original"));
+        assert!(original.starts_with("attack"), "{original}");
+        assert!(original.len() <= 256, "bounded: {} bytes", original.len());
+        assert!(
+            !attack.name.contains("attack"),
+            "the path is never the span name"
+        );
     }
 }

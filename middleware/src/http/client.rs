@@ -13,7 +13,9 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{Exchange, ExchangeFuture, Guard, InstrumentedBody, Protocol, Side};
+use super::exchange::{
+    Exchange, ExchangeFuture, Guard, InstrumentedBody, Protocol, RpcMethod, Side,
+};
 use super::instruments::Instruments;
 use super::{semconv, Propagation};
 use crate::headers::{HeaderCapture, HeaderInjector};
@@ -234,6 +236,7 @@ pub(crate) fn start_client(
         stable_attrs: Vec::new(),
         bound: None,
         head_request: method == "HEAD",
+        rpc_method: RpcMethod::Known,
     };
     exchange.begin();
     Guard::new(exchange)

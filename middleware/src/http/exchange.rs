@@ -2,6 +2,7 @@
 //! timer and the metric attributes, finished exactly once — when the response body ends, when
 //! it is dropped early (the peer went away), or when the service fails.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use beacon::metrics::offer_exemplar;
 
 use super::instruments::{grpc_code_name, BoundRoute, Instruments, RpcConventions};
+
+/// The conventions' value for a method that cannot be confirmed.
+pub(crate) const OTHER: &str = "_OTHER";
 
 use crate::headers::HeaderCapture;
 
@@ -73,6 +77,23 @@ pub(crate) struct Exchange {
     pub(crate) bound: Option<(Arc<BoundRoute>, u32)>,
     /// The request's method is `HEAD`: the response has no body.
     pub(crate) head_request: bool,
+    /// gRPC: whether `rpc.method` names a method the server is known to have.
+    pub(crate) rpc_method: RpcMethod,
+}
+
+/// Whether a gRPC exchange's method is one the instrumentation can confirm (the RPC
+/// conventions' rule for `rpc.method`): an unconfirmed method is recorded as `_OTHER`, its
+/// name only in the span's `rpc.method_original`, so that callers cannot mint metric series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RpcMethod {
+    /// Confirmed: a client's own call, or a server method the user listed. (Still `_OTHER` if
+    /// the server answers UNIMPLEMENTED.)
+    Known,
+    /// A server with no list: confirmed once the server answers with any status other than
+    /// UNIMPLEMENTED (which tonic gives every path it does not route).
+    ByStatus,
+    /// Recorded as `_OTHER` from the start (not in the server's list).
+    Other,
 }
 
 impl Exchange {
@@ -208,8 +229,83 @@ impl Exchange {
         }
     }
 
+    /// Whether the method must be recorded as `_OTHER` now that the exchange is over.
+    fn rpc_method_unconfirmed(&self) -> bool {
+        match self.rpc_method {
+            RpcMethod::Known => self.status == Some(12),
+            RpcMethod::ByStatus => self.status.is_none_or(|code| code == 12),
+            RpcMethod::Other => true,
+        }
+    }
+
+    /// Records `rpc.method` (and with v1.37 `rpc.service`) on the span, once the exchange is
+    /// over and it is known whether the method is confirmed: the names, or `_OTHER` (also in
+    /// every metric attribute that carried the names) with the span named `grpc` and the
+    /// real name in `rpc.method_original`.
+    fn record_rpc_method(&mut self) {
+        let legacy = self.instruments.rpc.legacy();
+        if !self.rpc_method_unconfirmed() {
+            fn value<'a>(attrs: &'a [KeyValue], key: &str) -> Option<Cow<'a, str>> {
+                attrs
+                    .iter()
+                    .find(|kv| kv.key.as_str() == key)
+                    .map(|kv| kv.value.as_str())
+            }
+            if let Some(service) = value(&self.attrs, "rpc.service") {
+                self.span.record("rpc.service", service.as_ref());
+            }
+            // Each field once (a second record would add a second attribute); in `Both` the
+            // stable (full) name wins.
+            let method = value(&self.stable_attrs, "rpc.method")
+                .or_else(|| value(&self.attrs, "rpc.method"));
+            if let Some(method) = method {
+                self.span.record("rpc.method", method.as_ref());
+            }
+            return;
+        }
+        let mut original: Option<String> = None;
+        let (mut service, mut method) = (None, None);
+        for kv in self.attrs.iter_mut().chain(self.stable_attrs.iter_mut()) {
+            match kv.key.as_str() {
+                "rpc.service" => service = Some(std::mem::replace(&mut kv.value, OTHER.into())),
+                "rpc.method" => {
+                    let value = std::mem::replace(&mut kv.value, OTHER.into());
+                    if value.as_str().contains('/') {
+                        original = Some(value.as_str().into_owned());
+                    } else {
+                        method = Some(value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let original = original.or_else(|| match (service, method) {
+            (Some(s), Some(m)) if s.as_str() != OTHER => {
+                Some(format!("{}/{}", s.as_str(), m.as_str()))
+            }
+            _ => None,
+        });
+        self.span.record("rpc.method", OTHER);
+        if legacy {
+            self.span.record("rpc.service", OTHER);
+        }
+        if let Some(original) = original {
+            self.span
+                .record("rpc.method_original", super::semconv::bounded(&original));
+        }
+        // Renamed through the OTel span: once its context exists (the propagation and the
+        // exemplar read it), tracing-opentelemetry ignores a recorded `otel.name`.
+        if self.rpc_method != RpcMethod::Other && !self.span.is_disabled() {
+            use opentelemetry::trace::TraceContextExt as _;
+            self.span.context().span().update_name("grpc");
+        }
+    }
+
     fn finish(mut self, end: End<'_>, streamed: u64) {
         let elapsed = self.start.elapsed().as_secs_f64();
+        if self.protocol == Protocol::Grpc {
+            self.record_rpc_method();
+        }
         let mut unbound = self.status.is_none();
         match end {
             End::Complete => {

@@ -17,7 +17,7 @@ use tower_service::Service;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::exchange::{Exchange, Guard, InstrumentedBody, Protocol, Side};
+use super::exchange::{Exchange, Guard, InstrumentedBody, Protocol, RpcMethod, Side};
 use super::instruments::{bound_key, BoundRoute, Instruments};
 use super::{semconv, Propagation};
 use crate::headers::HeaderCapture;
@@ -523,6 +523,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         stable_attrs: Vec::new(),
         bound: named.and_then(|n| Some((Arc::clone(&n.bound), bound_key(scheme, version)?))),
         head_request: parts.method == http::Method::HEAD,
+        rpc_method: RpcMethod::Known,
     };
     exchange.begin();
     Guard::new(exchange)
