@@ -126,7 +126,6 @@ pub fn emit<E: Event>(event: E) {
         record.set_severity_text(E::SEVERITY.name());
         record.set_body(AnyValue::from(E::NAME));
         record.set_timestamp(std::time::SystemTime::now());
-        record.add_attribute("event.name", E::NAME);
         for kv in attributes {
             record.add_attribute(kv.key, to_any(kv.value));
         }

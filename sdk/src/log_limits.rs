@@ -3,8 +3,11 @@
 //! attribute.
 //!
 //! `opentelemetry_sdk` 0.33 has no log limits and its records cannot be edited after the
-//! fact, so Beacon hands the bridge a logger whose records enforce them on the way in; the
-//! rest of each record goes to the SDK unchanged.
+//! fact, so Beacon hands the bridge a logger whose records enforce them on the way in. Two
+//! more corrections happen there, for records of plain `tracing` events: the name `tracing`
+//! makes up for an event that has none (`event src/main.rs:12`) is not an event name (only
+//! named events and domain events carry `EventName`), and a record the bridge leaves without
+//! a `Timestamp` gets the moment it was emitted. The rest goes to the SDK unchanged.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -61,7 +64,14 @@ impl Logger for LimitedLogger {
         }
     }
 
-    fn emit(&self, record: LimitedRecord) {
+    fn emit(&self, mut record: LimitedRecord) {
+        if record.inner.timestamp().is_none() {
+            let now = record
+                .inner
+                .observed_timestamp()
+                .unwrap_or_else(SystemTime::now);
+            record.inner.set_timestamp(now);
+        }
         self.inner.emit(record.inner);
     }
 
@@ -93,9 +103,19 @@ fn cut(value: AnyValue, limit: Option<usize>) -> AnyValue {
     }
 }
 
+/// Whether `name` is the one `tracing` gives an event that was not named:
+/// `event {file}:{line}`.
+fn made_up_event_name(name: &str) -> bool {
+    name.strip_prefix("event ")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .is_some_and(|(_, line)| !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl LogRecord for LimitedRecord {
     fn set_event_name(&mut self, name: &'static str) {
-        self.inner.set_event_name(name);
+        if !made_up_event_name(name) {
+            self.inner.set_event_name(name);
+        }
     }
     fn set_target<T>(&mut self, target: T)
     where
@@ -160,5 +180,20 @@ mod tests {
         assert_eq!(v, AnyValue::from("héll"));
         assert_eq!(cut(AnyValue::from("ok"), Some(4)), AnyValue::from("ok"));
         assert_eq!(cut(AnyValue::Int(123_456), Some(2)), AnyValue::Int(123_456));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::made_up_event_name;
+
+    #[test]
+    fn only_the_names_tracing_makes_up_are_dropped() {
+        assert!(made_up_event_name("event examples/quickstart.rs:68"));
+        assert!(made_up_event_name("event src/main.rs:1"));
+        assert!(!made_up_event_name("checkout.completed"));
+        assert!(!made_up_event_name("event"));
+        assert!(!made_up_event_name("event src/main.rs:"));
+        assert!(!made_up_event_name("event src/main.rs:12a"));
     }
 }

@@ -74,6 +74,19 @@ fn check(receiver: &HttpReceiver, service: &str, content_type: &str, encoding: &
         );
         assert_eq!(log.span_id, child.span_id, "log carries the span's id");
         assert_eq!(log.severity_text, "INFO");
+        // A plain `tracing` event is a log record with no event name (logs/data-model.md,
+        // "Field: EventName": only events carry one) and with the time it happened
+        // ("Field: Timestamp"), not the zero time.
+        assert_eq!(log.event_name, "", "a plain log record has no EventName");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        assert!(
+            log.time_unix_nano > now - 600_000_000_000 && log.time_unix_nano <= now,
+            "Timestamp is the emit time: {}",
+            log.time_unix_nano
+        );
         assert!(log
             .attributes
             .iter()
