@@ -43,6 +43,9 @@ pub(crate) fn register(provider: &SdkMeterProvider, pipes: Vec<Pipe>) {
         .f64_histogram("otel.sdk.exporter.operation.duration")
         .with_unit("s")
         .with_description("The duration of exporting a batch of telemetry records.")
+        // Seconds-scale boundaries (the SDK's defaults are for milliseconds, where every
+        // export would land in the first bucket): the semantic conventions' duration buckets.
+        .with_boundaries(crate::slo::LATENCY_BUCKETS.to_vec())
         .build();
     let pipes: Arc<Vec<(Pipe, Vec<KeyValue>)>> = Arc::new(
         pipes

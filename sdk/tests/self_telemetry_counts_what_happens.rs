@@ -109,6 +109,26 @@ fn self_metrics_match_reality_with_the_trace_collector_down() {
             failures.is_some_and(|n| n >= 1.0),
             "failed exports are timed: {failures:?}"
         );
+        // In seconds, with boundaries that fit seconds (the SDK's default ones are for
+        // milliseconds: every export would land in the first bucket).
+        let bounds: Vec<f64> = r
+            .metrics
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .filter(|m| m.name == "otel.sdk.exporter.operation.duration")
+            .find_map(|m| match &m.data {
+                Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => {
+                    h.data_points.first().map(|p| p.explicit_bounds.clone())
+                }
+                _ => None,
+            })
+            .expect("a histogram point");
+        assert_eq!(
+            bounds,
+            [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+        );
     });
     drop(telemetry);
 }
