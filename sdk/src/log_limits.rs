@@ -181,11 +181,6 @@ mod tests {
         assert_eq!(cut(AnyValue::from("ok"), Some(4)), AnyValue::from("ok"));
         assert_eq!(cut(AnyValue::Int(123_456), Some(2)), AnyValue::Int(123_456));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::made_up_event_name;
 
     #[test]
     fn only_the_names_tracing_makes_up_are_dropped() {

@@ -78,32 +78,18 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFl
     Some((trace_id, span_id, TraceFlags::new(flags & KNOWN_FLAGS)))
 }
 
+/// Trace Context Level 2: `key = ( lcalpha / DIGIT ) 0*255( keychar )`, `keychar = lcalpha /
+/// DIGIT / "_" / "-" / "*" / "/" / "@"` — so `foo@`, `foo@@bar` and `foo@bar@baz` are keys and
+/// `@foo` is not.
 fn valid_key(key: &str) -> bool {
-    let extra = |b: u8| {
-        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+    let b = key.as_bytes();
+    let keychar = |c: u8| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
     };
-    match key.split_once('@') {
-        // simple-key = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-        None => {
-            let b = key.as_bytes();
-            !b.is_empty()
-                && b.len() <= 256
-                && b[0].is_ascii_lowercase()
-                && b.iter().all(|&c| extra(c))
-        }
-        // tenant-id "@" system-id: (lcalpha / DIGIT) 0*240(...) "@" lcalpha 0*13(...)
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            !t.is_empty()
-                && t.len() <= 241
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && t.iter().all(|&c| extra(c))
-                && !s.is_empty()
-                && s.len() <= 14
-                && s[0].is_ascii_lowercase()
-                && s.iter().all(|&c| extra(c))
-        }
-    }
+    !b.is_empty()
+        && b.len() <= 256
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter().all(|&c| keychar(c))
 }
 
 /// value = 0*255(chr) nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E; chr = %x20 / nblk-chr
@@ -132,8 +118,9 @@ pub(crate) fn parse_tracestate(headers: &[&str]) -> Option<TraceState> {
                 return None;
             }
             if members.iter().any(|(k, _)| *k == key) {
-                // Keys are unique in a valid list.
-                return None;
+                // Level 2: a list with a duplicated key is still propagated, with one of them
+                // (the first, the most recent vendor's).
+                continue;
             }
             members.push((key, value));
             if members.len() > MAX_MEMBERS {
@@ -141,7 +128,19 @@ pub(crate) fn parse_tracestate(headers: &[&str]) -> Option<TraceState> {
             }
         }
     }
-    TraceState::from_key_value(members).ok()
+    TraceState::from_key_value(members.iter().copied())
+        .ok()
+        .or_else(|| {
+            // `opentelemetry::trace::TraceState` (0.33) still holds keys to the Level 1
+            // grammar (at most one `@`, then at most 13 characters) and cannot be built with a
+            // Level 2 key such as `foo@@bar`. Rather than lose the whole list, carry the
+            // members it can hold; the others cannot travel through the SDK's span context.
+            let representable = members
+                .iter()
+                .copied()
+                .filter(|member| TraceState::from_key_value([*member]).is_ok());
+            TraceState::from_key_value(representable).ok()
+        })
 }
 
 impl TextMapPropagator for TraceContextPropagator {
