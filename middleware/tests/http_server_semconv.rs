@@ -174,6 +174,24 @@ async fn a_panicking_handler_is_a_500_with_an_error_span_and_the_server_lives_on
         .collect();
     assert_eq!(spans.len(), 2);
     assert!(spans.iter().all(|s| s.is_error()));
+    // The client never got a status code, so none is recorded: the span and the duration say
+    // what happened instead, `error.type` = `panic`.
+    let uncaught = &spans[1];
+    assert_eq!(
+        uncaught.attr("http.response.status_code"),
+        None,
+        "{uncaught}"
+    );
+    assert_eq!(text(uncaught.attr("error.type")), "panic");
+    assert_eq!(uncaught.status, Status::error("panicked: boom"));
+    let points = metrics.points("http.server.request.duration");
+    let panicked: Vec<_> = points
+        .iter()
+        .filter(|p| p.has(&[("http.route", "/panic"), ("error.type", "panic")]))
+        .collect();
+    assert_eq!(panicked.len(), 1, "{points:#?}");
+    assert_eq!(panicked[0].attr("http.response.status_code"), None);
+    assert_eq!(panicked[0].value.count(), Some(1));
 }
 
 /// One layer over a whole service (not axum's per-route layering): every request names its own

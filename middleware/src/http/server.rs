@@ -176,8 +176,10 @@ impl ServerLayer {
     }
 
     /// When a handler panics, answer 500 instead of letting the panic unwind into the server
-    /// (which closes the connection). Either way the span gets status Error with the panic
-    /// message.
+    /// (which closes the connection, so the client gets no response at all). Either way the span
+    /// gets status Error with the panic message and `error.type` = `panic` (so does
+    /// `http.server.request.duration`); `http.response.status_code` = 500 is recorded only when
+    /// the panic is caught, since only then does the client get that answer.
     #[must_use]
     pub fn catch_panic(mut self, on: bool) -> Self {
         self.config().catch_panic = on;
@@ -568,14 +570,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// A panic is a 500 with an error span that carries the panic message.
-fn record_panic(guard: &mut Guard, panic: &(dyn std::any::Any + Send)) {
-    if let Some(exchange) = guard.exchange_mut() {
-        let head = Response::builder()
-            .status(http::StatusCode::INTERNAL_SERVER_ERROR)
-            .body(())
-            .unwrap_or_default();
-        exchange.response(&head);
+/// A panic is an error span that carries the panic message and `error.type` = `panic`. Caught
+/// (`caught`), it is answered 500, and that status is recorded; uncaught, the client gets no
+/// response (hyper closes the connection), so no status code is recorded.
+fn record_panic(guard: &mut Guard, panic: &(dyn std::any::Any + Send), caught: bool) {
+    if caught {
+        if let Some(exchange) = guard.exchange_mut() {
+            let head = Response::builder()
+                .status(http::StatusCode::INTERNAL_SERVER_ERROR)
+                .body(())
+                .unwrap_or_default();
+            exchange.response(&head);
+        }
     }
     guard.fail("panic", panic_message(panic));
 }
@@ -641,7 +647,7 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(result)) => result,
             Err(panic) => {
-                record_panic(guard, &*panic);
+                record_panic(guard, &*panic, this.config.catch_panic);
                 if this.config.catch_panic {
                     return Poll::Ready(Ok(internal_error()));
                 }
