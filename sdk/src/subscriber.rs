@@ -1,5 +1,7 @@
-//! The `tracing` subscriber stack: spans → OTel spans, events → OTel log records, and an
-//! optional readable console layer whose lines carry the trace id.
+//! The `tracing` subscriber stack: spans → OTel spans, events → OTel log records, an optional
+//! readable console layer whose lines carry the trace id, and — when that layer is off —
+//! Beacon's own warnings on stderr, so that they are seen whatever the log pipeline does (with
+//! no collector, the OTLP log exporter itself is what fails).
 
 use std::fmt;
 
@@ -109,6 +111,9 @@ pub(crate) fn dispatch(
     log_limits: LogLimits,
     console: Option<(BoxMakeWriter, bool)>,
 ) -> Dispatch {
+    let diagnostics = console.is_none().then(|| Diagnostics {
+        writer: BoxMakeWriter::new(std::io::stderr),
+    });
     let scope = InstrumentationScope::builder("beacon")
         .with_version(env!("CARGO_PKG_VERSION"))
         .build();
@@ -139,8 +144,61 @@ pub(crate) fn dispatch(
         .with(env_filter)
         .with(spans)
         .with(logs)
-        .with(console);
+        .with(console)
+        .with(diagnostics);
     Dispatch::new(subscriber)
+}
+
+/// Writes Beacon's own warnings and errors (events whose target starts with `beacon`: config
+/// warnings, failed or dropped exports, which their sources already rate-limit) as one line each
+/// to `writer`. Only `on_event` does anything, so spans cost nothing more.
+struct Diagnostics {
+    writer: BoxMakeWriter,
+}
+
+impl Diagnostics {
+    fn wants(metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN && metadata.target().starts_with("beacon")
+    }
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for Diagnostics {
+    fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let metadata = event.metadata();
+        if !Self::wants(metadata) {
+            return;
+        }
+        let mut line = format!("{} {}: ", metadata.level(), metadata.target());
+        event.record(&mut LineVisitor(&mut line));
+        line.push('\n');
+        use std::io::Write as _;
+        use tracing_subscriber::fmt::MakeWriter as _;
+        // Nothing to do about a stderr that cannot be written.
+        let _ = self.writer.make_writer().write_all(line.as_bytes());
+    }
+}
+
+/// The message first, then `key=value` for every other field.
+struct LineVisitor<'a>(&'a mut String);
+
+impl tracing::field::Visit for LineVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        use fmt::Write as _;
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        use fmt::Write as _;
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
 }
 
 /// Prefixes each console line with the trace id of the span it happened in.
@@ -173,6 +231,31 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+
+    #[test]
+    fn beacons_own_warnings_reach_the_diagnostics_writer_and_nothing_else_does() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = Registry::default().with(Diagnostics {
+            writer: BoxMakeWriter::new(move || writer.clone()),
+        });
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "beacon", "OTEL_RESOURCE_ATTRIBUTES discarded");
+            tracing::warn!(
+                target: "beacon_exporter::batch",
+                destination = "traces/otlp",
+                "export failed"
+            );
+            tracing::info!(target: "beacon", "not a warning");
+            tracing::warn!(target: "my_app", "the application's own");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "WARN beacon: OTEL_RESOURCE_ATTRIBUTES discarded\n\
+             WARN beacon_exporter::batch: export failed destination=traces/otlp\n"
+        );
+    }
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);

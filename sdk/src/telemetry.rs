@@ -39,6 +39,7 @@ pub(crate) struct Pipeline {
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
 /// calling [`Telemetry::shutdown`]) flushes what was accepted and shuts every provider down
 /// within the configured timeout, from any thread or runtime, without deadlocking.
+#[must_use = "dropping the guard shuts telemetry down at once: bind it, `let telemetry = beacon::init()?;`"]
 pub struct Telemetry {
     pipeline: Option<Pipeline>,
     warnings: Vec<String>,

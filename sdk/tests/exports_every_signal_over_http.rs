@@ -80,7 +80,7 @@ fn check(receiver: &HttpReceiver, service: &str, content_type: &str, encoding: &
         assert_eq!(log.event_name, "", "a plain log record has no EventName");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
+            .expect("after 1970")
             .as_nanos() as u64;
         assert!(
             log.time_unix_nano > now - 600_000_000_000 && log.time_unix_nano <= now,

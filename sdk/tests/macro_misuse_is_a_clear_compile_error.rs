@@ -1,6 +1,7 @@
-//! Misusing `#[beacon::instrument]` or `#[derive(beacon::Event)]` is a compile error that
-//! points at the mistake (trybuild, with the expected messages checked in beside each case),
-//! and every option used correctly compiles (`tests/ui-pass`).
+//! Misusing `#[beacon::instrument]` or `#[derive(beacon::Event)]` (or dropping the `Telemetry`
+//! guard at once) is a compile error that points at the mistake (trybuild, with the expected
+//! messages checked in beside each case), and every option used correctly compiles
+//! (`tests/ui-pass`).
 
 #[test]
 fn misuse_fails_to_compile_with_a_clear_message() {

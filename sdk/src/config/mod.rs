@@ -83,7 +83,7 @@ pub struct Builder {
     pub(crate) metric_timeout: Option<Duration>,
     pub(crate) limits: Option<Limits>,
     pub(crate) filter: Option<String>,
-    pub(crate) console_logs: bool,
+    pub(crate) console_logs: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
@@ -313,10 +313,10 @@ impl Builder {
     }
 
     /// Also prints `tracing` events as readable lines on stderr, each with its trace id so the
-    /// line can be found in Jaeger.
+    /// line can be found in Jaeger (`BEACON_CONSOLE`).
     #[must_use]
     pub fn console_logs(mut self, on: bool) -> Self {
-        self.console_logs = on;
+        self.console_logs = Some(on);
         self
     }
 

@@ -182,7 +182,7 @@ impl Config {
             self_telemetry: !b.no_self_telemetry,
             limits,
             filter,
-            console_logs: b.console_logs,
+            console_logs: b.console_logs.unwrap_or_else(|| env.bool(BEACON_CONSOLE)),
             shutdown_timeout: b.shutdown_timeout.unwrap_or(Duration::from_secs(10)),
             warnings,
             span_processors,

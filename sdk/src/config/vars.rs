@@ -113,6 +113,10 @@ pub const OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: &str =
 /// The `tracing` filter, in `EnvFilter` syntax (default `info`).
 pub const RUST_LOG: &str = "RUST_LOG";
 
+/// Beacon's own: `true` prints every `tracing` event as a readable line on stderr, carrying
+/// its trace id (the builder's `console_logs`); default `false`.
+pub const BEACON_CONSOLE: &str = "BEACON_CONSOLE";
+
 /// A PEM file of certificate authorities to trust for OTLP over TLS.
 pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 /// The CA file for traces.
@@ -196,6 +200,7 @@ pub const ALL: &[&str] = &[
     OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT,
     OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     RUST_LOG,
+    BEACON_CONSOLE,
     OTEL_EXPORTER_OTLP_CERTIFICATE,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
     OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,

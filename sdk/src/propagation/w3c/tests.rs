@@ -278,9 +278,13 @@ fn tracestate_has_at_most_32_members_and_unique_keys() {
         "33 members: invalid, dropped whole"
     );
     // Level 2: "a tracestate with duplicated keys" is propagated, with one of them.
-    let sc = extract(&[("traceparent", &v), ("tracestate", "a=1,b=2,a=3")])
-        .expect("traceparent kept");
-    assert_eq!(sc.trace_state().header(), "a=1,b=2", "duplicate keys: one kept");
+    let sc =
+        extract(&[("traceparent", &v), ("tracestate", "a=1,b=2,a=3")]).expect("traceparent kept");
+    assert_eq!(
+        sc.trace_state().header(),
+        "a=1,b=2",
+        "duplicate keys: one kept"
+    );
 }
 
 #[test]
