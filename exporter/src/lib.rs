@@ -49,5 +49,5 @@ pub mod prometheus;
 mod runtime;
 
 pub use error::ExporterError;
-pub use metrics::{LastError, RuntimeMetricExporter};
+pub use metrics::{Deadline, LastError, RuntimeMetricExporter};
 pub use runtime::{ExportRuntime, InRuntime};

@@ -1,7 +1,7 @@
 //! A push metric exporter adapter that polls its exporter inside the export runtime.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -20,6 +20,35 @@ pub struct RuntimeMetricExporter<E> {
     runtime: ExportRuntime,
     timeout: Duration,
     last_error: LastError,
+    deadline: Deadline,
+}
+
+/// A moment no export of a [`RuntimeMetricExporter`] may run past, once set: the end of the
+/// application's shutdown budget. The SDK's periodic reader runs the final export during
+/// `shutdown` without passing the time left on (it waits up to 5 s of its own), so the owner of
+/// the budget sets it here before shutting the reader down.
+#[derive(Debug, Clone, Default)]
+pub struct Deadline(Arc<Mutex<Option<Instant>>>);
+
+impl Deadline {
+    /// From now on, exports end by `at`.
+    pub fn set(&self, at: Instant) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(at);
+        }
+    }
+
+    /// `timeout`, or less if the deadline comes sooner (at least 1 ms, so an export past the
+    /// deadline fails fast as a timeout rather than never starting).
+    fn bound(&self, timeout: Duration) -> Duration {
+        let at = self.0.lock().ok().and_then(|slot| *slot);
+        match at {
+            Some(at) => timeout
+                .min(at.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(1)),
+            None => timeout,
+        }
+    }
 }
 
 /// The most recent export failure of a [`RuntimeMetricExporter`], readable after the exporter
@@ -49,7 +78,14 @@ impl<E> RuntimeMetricExporter<E> {
             runtime,
             timeout: Duration::from_secs(30),
             last_error: LastError::default(),
+            deadline: Deadline::default(),
         }
+    }
+
+    /// The handle that bounds every export of this exporter by a deadline, such as the end of
+    /// a shutdown.
+    pub fn deadline(&self) -> Deadline {
+        self.deadline.clone()
     }
 
     /// A handle on the last export error (cleared by a successful export).
@@ -67,7 +103,7 @@ impl<E> RuntimeMetricExporter<E> {
 
 impl<E: PushMetricExporter> PushMetricExporter for RuntimeMetricExporter<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let timeout = self.timeout;
+        let timeout = self.deadline.bound(self.timeout);
         let export = self.inner.export(metrics);
         let result = self
             .runtime

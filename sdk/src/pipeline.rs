@@ -98,12 +98,15 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     }
     // Why the last export of each push reader failed, for a shutdown error worth reading.
     let mut metric_errors = Vec::new();
+    // The shutdown budget's end, handed to each push exporter before its final export.
+    let mut metric_deadlines = Vec::new();
     if let Some(cfg) = &config.metrics.otlp {
         // Exemplars ride on OTLP data points too (see `beacon_exporter::exemplars`).
         beacon_exporter::exemplars::exemplars().enable(config.exemplar_filter);
         let exporter = otlp::metric_exporter(cfg, Temporality::Cumulative, &runtime)?
             .with_timeout(config.metric_timeout);
         metric_errors.push(exporter.last_error());
+        metric_deadlines.push(exporter.deadline());
         metrics = metrics.with_reader(
             PeriodicReader::builder(exporter)
                 .with_interval(config.metric_interval)
@@ -221,6 +224,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         shutdown_timeout: config.shutdown_timeout,
         destinations: describe(&config, prometheus.as_ref()),
         metric_errors,
+        metric_deadlines,
         prometheus,
     };
     Ok(Telemetry::new(pipeline, config.warnings))

@@ -34,6 +34,8 @@ pub(crate) struct Pipeline {
     pub(crate) prometheus: Option<(PrometheusReader, Option<PrometheusServer>)>,
     /// The last export error of each push metric exporter.
     pub(crate) metric_errors: Vec<beacon_exporter::LastError>,
+    /// Bounds the final export of each push metric exporter by the shutdown budget.
+    pub(crate) metric_deadlines: Vec<beacon_exporter::Deadline>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -353,6 +355,11 @@ impl Telemetry {
         }
         // Metrics last: their final collection then reports the span and log pipelines'
         // final counts (exported, queue size) rather than the numbers from before they flushed.
+        // The SDK's reader does not pass the time left on to the final export; the exporters
+        // hold the deadline themselves.
+        for d in &p.metric_deadlines {
+            d.set(deadline);
+        }
         if let Err(e) = p.meter_provider.shutdown_with_timeout(left()) {
             // The SDK says only that shutting down failed; the exporter knows why.
             let why: Vec<String> = p.metric_errors.iter().filter_map(|l| l.get()).collect();

@@ -180,3 +180,46 @@ fn dead_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// A collector that accepts connections and never answers: every export waits for its full
+/// timeout. The shutdown timeout is one budget for the whole shutdown — traces, logs and the
+/// final metric export together — not one per signal.
+#[test]
+fn a_collector_that_never_answers_cannot_stretch_shutdown_past_its_budget() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // Accept and hold every connection, reading nothing and answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+        let t = beacon::builder()
+            .env_source(|_| None)
+            .otlp_endpoint(format!("http://127.0.0.1:{port}"))
+            .otlp_protocol(protocol)
+            // Every export alone could take longer than the whole budget.
+            .otlp_timeout(Duration::from_secs(5))
+            .metric_timeout(Duration::from_secs(5))
+            .shutdown_timeout(Duration::from_secs(2))
+            .build()
+            .expect("pipeline builds");
+        emit(&t, "silent");
+        use beacon::otel::api::metrics::MeterProvider as _;
+        t.meter_provider()
+            .meter("test")
+            .u64_counter("jobs")
+            .build()
+            .add(1, &[]);
+        let started = Instant::now();
+        let _ = t.shutdown();
+        let took = started.elapsed();
+        // The budget, with slack for a loaded machine; one export timeout alone is 5 s.
+        assert!(
+            took < Duration::from_millis(3500),
+            "{protocol:?}: shutdown took {took:?} against a 2 s budget"
+        );
+    }
+}
