@@ -69,6 +69,11 @@ fn delivers_everything(protocol: &str, use_http_port: bool) {
         "Name           : checkout".to_owned(),
         "orders.processed".to_owned(),
         "Body: Str(order processed)".to_owned(),
+        // Every metric kind the quickstart records arrives decoded, over every protocol: a
+        // histogram whose OTLP/JSON the collector cannot read shows as `DataType: Empty`.
+        "DataType: Sum".to_owned(),
+        "DataType: Gauge".to_owned(),
+        "DataType: Histogram".to_owned(),
     ];
     if let Err(e) = rotel.wait_for(Duration::from_secs(20), |text| {
         wanted.iter().all(|w| text.contains(w))
@@ -79,6 +84,11 @@ fn delivers_everything(protocol: &str, use_http_port: bool) {
             .collect();
         panic!("rotel never showed {missing:?}: {e}");
     }
+    let output = rotel.output();
+    assert!(
+        !output.contains("DataType: Empty"),
+        "{protocol}: the collector could not decode a metric: {output}"
+    );
 }
 
 #[test]

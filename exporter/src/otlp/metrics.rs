@@ -127,6 +127,52 @@ impl OtlpMetricExporter {
     }
 }
 
+/// OTLP/JSON of `request`, with the 64-bit counts of histogram and summary points (`count`,
+/// `zeroCount`, `bucketCounts`) and the exemplars' `timeUnixNano` as JSON numbers.
+///
+/// Proto3's JSON mapping writes 64-bit integers as strings and every proto3 JSON parser must
+/// accept numbers too, but receivers do not all read strings everywhere: rotel (checked end to
+/// end in `tests/`, over `http/json`) decodes a histogram whose counts, or whose exemplars'
+/// times, are strings as empty data, and reads the numbers. Point timestamps and `asInt` values
+/// stay strings, which it reads (and which keep full precision in JavaScript receivers).
+#[cfg(feature = "otlp-http")]
+pub(crate) fn json_with_numeric_counts(
+    request: &ExportMetricsServiceRequest,
+) -> Result<Vec<u8>, serde_json::Error> {
+    fn number(value: &mut serde_json::Value) {
+        if let serde_json::Value::String(s) = value {
+            if let Ok(n) = s.parse::<u64>() {
+                *value = serde_json::Value::from(n);
+            }
+        }
+    }
+    /// `exemplar`: `value` is an item of an `exemplars` list.
+    fn walk(value: &mut serde_json::Value, exemplar: bool) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    match (key.as_str(), child) {
+                        ("count" | "zeroCount", child) => number(child),
+                        ("timeUnixNano", child) if exemplar => number(child),
+                        ("bucketCounts", serde_json::Value::Array(counts)) => {
+                            counts.iter_mut().for_each(number);
+                        }
+                        ("exemplars", serde_json::Value::Array(items)) => {
+                            items.iter_mut().for_each(|e| walk(e, true));
+                        }
+                        (_, child) => walk(child, false),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| walk(v, false)),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(request)?;
+    walk(&mut value, false);
+    serde_json::to_vec(&value)
+}
+
 /// Adds the kept exemplars to the data points of the instruments that offer them.
 pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store: &Exemplars) {
     let metrics = request
@@ -320,7 +366,7 @@ mod http {
         ) -> Result<ExportMetricsServiceResponse, String> {
             let (mut body, content_type) = if self.json {
                 (
-                    serde_json::to_vec(&request).map_err(|e| e.to_string())?,
+                    super::json_with_numeric_counts(&request).map_err(|e| e.to_string())?,
                     "application/json",
                 )
             } else {
