@@ -255,7 +255,8 @@ pub(crate) fn classify(all: &[Link], p: usize) -> Tampering {
             kind: TamperKind::Modified,
         };
     }
-    let position_of: HashMap<Hash, usize> = all.iter().enumerate().map(|(i, l)| (l.hash, i)).collect();
+    let position_of: HashMap<Hash, usize> =
+        all.iter().enumerate().map(|(i, l)| (l.hash, i)).collect();
     let earlier = match position_of.get(&r.prev_hash) {
         // This row's predecessor is stored after it: rows were moved.
         Some(&q) if q > p => {
@@ -329,14 +330,20 @@ mod tests {
         modified[2].content_ok = false;
         assert_eq!(
             walk(&modified),
-            Some(Tampering { sequence: 3, kind: TamperKind::Modified })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Modified
+            })
         );
 
         let mut deleted = chain(5);
         deleted.remove(2);
         assert_eq!(
             walk(&deleted),
-            Some(Tampering { sequence: 3, kind: TamperKind::Deleted })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Deleted
+            })
         );
 
         // Rows 3 and 4 swap places (and sequence numbers).
@@ -348,21 +355,32 @@ mod tests {
         swapped[3].content_ok = false;
         assert_eq!(
             walk(&swapped),
-            Some(Tampering { sequence: 3, kind: TamperKind::Reordered })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Reordered
+            })
         );
 
         // A forged row with a bogus hash between 2 and 3; the rest renumbered.
         let mut inserted = chain(5);
         inserted.insert(
             2,
-            Link { sequence: 3, prev_hash: h(77), hash: h(78), content_ok: false },
+            Link {
+                sequence: 3,
+                prev_hash: h(77),
+                hash: h(78),
+                content_ok: false,
+            },
         );
         for (i, l) in inserted.iter_mut().enumerate() {
             l.sequence = i as u64 + 1;
         }
         assert_eq!(
             walk(&inserted),
-            Some(Tampering { sequence: 3, kind: TamperKind::Inserted })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Inserted
+            })
         );
 
         // A copy of row 2 put in as row 3; the rest renumbered.
@@ -373,7 +391,10 @@ mod tests {
         }
         assert_eq!(
             walk(&copied),
-            Some(Tampering { sequence: 3, kind: TamperKind::Inserted })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Inserted
+            })
         );
 
         // A changed prev hash.
@@ -381,18 +402,32 @@ mod tests {
         relinked[2].prev_hash = h(50);
         assert_eq!(
             walk(&relinked),
-            Some(Tampering { sequence: 3, kind: TamperKind::Modified })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Modified
+            })
         );
 
         // A well-forged row (right link, right hash) between 2 and 3.
         let mut forged = chain(5);
-        forged.insert(2, Link { sequence: 3, prev_hash: h(2), hash: h(99), content_ok: true });
+        forged.insert(
+            2,
+            Link {
+                sequence: 3,
+                prev_hash: h(2),
+                hash: h(99),
+                content_ok: true,
+            },
+        );
         for (i, l) in forged.iter_mut().enumerate() {
             l.sequence = i as u64 + 1;
         }
         assert_eq!(
             walk(&forged),
-            Some(Tampering { sequence: 3, kind: TamperKind::Inserted })
+            Some(Tampering {
+                sequence: 3,
+                kind: TamperKind::Inserted
+            })
         );
     }
 }

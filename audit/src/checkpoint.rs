@@ -163,7 +163,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
@@ -183,7 +183,9 @@ mod tests {
     #[test]
     fn a_written_checkpoint_reads_back_with_its_signature() {
         let dir = std::env::temp_dir().join(format!("beacon-audit-cp-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).unwrap_or(());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| e.to_string())
+            .unwrap_or(());
         let path = dir.join("head.json");
         let key = SigningKey::from_bytes(&[3; 32]);
         let cp = Checkpoint::new(9, Hash([5; 32])).signed(&key);

@@ -65,9 +65,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             for (flag, value) in opts {
                 match flag.as_str() {
                     "--checkpoint" => {
-                        checkpoint = Some(
-                            Checkpoint::read(value.as_ref()).map_err(|e| e.to_string())?,
-                        );
+                        checkpoint =
+                            Some(Checkpoint::read(value.as_ref()).map_err(|e| e.to_string())?);
                     }
                     _ => key = Some(public_key(&value)?),
                 }
@@ -84,14 +83,18 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
             match report.tampering {
                 None => {
-                    let head = report
-                        .head
-                        .map_or_else(|| "empty".to_owned(), |h| format!("head {} {}", h.sequence, h.hash));
+                    let head = report.head.map_or_else(
+                        || "empty".to_owned(),
+                        |h| format!("head {} {}", h.sequence, h.hash),
+                    );
                     println!("intact: {} entries, {head}", report.entries);
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(t) => {
-                    println!("TAMPERED: first bad sequence number {} ({})", t.sequence, t.kind);
+                    println!(
+                        "TAMPERED: first bad sequence number {} ({})",
+                        t.sequence, t.kind
+                    );
                     Ok(ExitCode::from(1))
                 }
             }

@@ -275,7 +275,10 @@ impl AuditLog {
     /// As [`append`](Self::append).
     pub fn append_blocking(&self, entry: NewEntry) -> Result<Entry, Error> {
         let (reply, rx) = std::sync::mpsc::sync_channel(1);
-        self.send(Request::Append(self.pending(entry)?, Reply::Blocking(reply)))?;
+        self.send(Request::Append(
+            self.pending(entry)?,
+            Reply::Blocking(reply),
+        ))?;
         let stored = rx.recv().map_err(|_| Error::Closed)??;
         crate::telemetry::emit(&stored);
         Ok(stored)
@@ -298,7 +301,9 @@ impl AuditLog {
     ) -> Result<T, Error> {
         let reader = self.inner.reader.clone();
         let run = move || {
-            let guard = reader.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let guard = reader
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&guard)
         };
         match tokio::runtime::Handle::try_current() {

@@ -54,7 +54,10 @@ impl AuditReader {
     /// # Errors
     /// [`Error::Storage`] when the database fails, [`Error::Corrupt`] when a row cannot be read.
     pub fn query(&self, query: &Query) -> Result<Page, Error> {
-        let mut sql = format!("SELECT {COLUMNS} FROM {} WHERE sequence > ?", super::schema::TABLE);
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE sequence > ?",
+            super::schema::TABLE
+        );
         let mut params: Vec<rusqlite::types::Value> =
             vec![i64::try_from(query.after).unwrap_or(i64::MAX).into()];
         let mut filter = |clause: &str, value: rusqlite::types::Value| {
@@ -104,7 +107,10 @@ impl AuditReader {
     /// # Errors
     /// As [`AuditReader::query`].
     pub fn get(&self, sequence: u64) -> Result<Option<Entry>, Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE sequence = ?", super::schema::TABLE);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE sequence = ?",
+            super::schema::TABLE
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query([i64::try_from(sequence).unwrap_or(i64::MAX)])?;
         match rows.next()? {
@@ -171,7 +177,10 @@ impl AuditReader {
 
     /// Reads every row in sequence order as a [`Link`], until `f` returns false.
     fn scan(&self, mut f: impl FnMut(Link) -> bool) -> Result<(), Error> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY sequence", super::schema::TABLE);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} ORDER BY sequence",
+            super::schema::TABLE
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -188,15 +197,16 @@ fn text<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str, rusqlite::Error> {
 }
 
 fn optional_text<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, rusqlite::Error> {
-    row.get_ref(i)?.as_str_or_null().map_err(rusqlite::Error::from)
+    row.get_ref(i)?
+        .as_str_or_null()
+        .map_err(rusqlite::Error::from)
 }
 
 /// A hash column, or the all-`0xff` hash when the column is not 32 bytes (which then fails the
 /// chain check as any other alteration does).
 fn hash_column(row: &Row<'_>, i: usize) -> Result<Hash, rusqlite::Error> {
     let v = row.get_ref(i)?;
-    Ok(v
-        .as_blob()
+    Ok(v.as_blob()
         .ok()
         .and_then(Hash::from_slice)
         .unwrap_or(Hash([0xff; 32])))

@@ -98,7 +98,8 @@ pub(crate) fn run(mut conn: Connection, cfg: Config, rx: Receiver<Request>) {
         let mut open = true;
         while open && appends.len() < cfg.max_batch {
             let next = if cfg.window.is_zero() {
-                rx.try_recv().map_err(|e| matches!(e, TryRecvError::Disconnected))
+                rx.try_recv()
+                    .map_err(|e| matches!(e, TryRecvError::Disconnected))
             } else {
                 let left = deadline.saturating_duration_since(Instant::now());
                 rx.recv_timeout(left)
