@@ -59,6 +59,8 @@ pub mod chain;
 mod checkpoint;
 mod entry;
 mod error;
+#[cfg(feature = "axum")]
+pub mod http;
 mod query;
 mod sqlite;
 pub mod telemetry;
