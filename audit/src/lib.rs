@@ -61,6 +61,8 @@ mod entry;
 mod error;
 #[cfg(feature = "axum")]
 pub mod http;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod query;
 mod sqlite;
 pub mod telemetry;

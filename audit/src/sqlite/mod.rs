@@ -2,7 +2,7 @@
 
 mod reader;
 mod schema;
-mod writer;
+pub(crate) mod writer;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -225,16 +225,8 @@ impl AuditLog {
         &self.inner.path
     }
 
-    fn pending(&self, mut entry: NewEntry) -> Result<Box<Pending>, Error> {
-        crate::validate(&entry)?;
-        let details_json = crate::encode_details(&entry.details, self.inner.max_details_bytes)?;
-        if entry.correlation_id.is_none() {
-            entry.correlation_id = crate::current_trace_id();
-        }
-        Ok(Box::new(Pending {
-            entry,
-            details_json,
-        }))
+    fn pending(&self, entry: NewEntry) -> Result<Box<Pending>, Error> {
+        Pending::prepare(entry, self.inner.max_details_bytes)
     }
 
     fn send(&self, request: Request) -> Result<(), Error> {

@@ -47,6 +47,46 @@ pub(crate) struct Pending {
     pub(crate) details_json: String,
 }
 
+impl Pending {
+    /// Validates `entry`, encodes its details, and fills its correlation id from the current
+    /// trace when it has none.
+    pub(crate) fn prepare(mut entry: NewEntry, max_details_bytes: usize) -> Result<Box<Self>, Error> {
+        crate::validate(&entry)?;
+        let details_json = crate::encode_details(&entry.details, max_details_bytes)?;
+        if entry.correlation_id.is_none() {
+            entry.correlation_id = crate::current_trace_id();
+        }
+        Ok(Box::new(Self {
+            entry,
+            details_json,
+        }))
+    }
+
+    /// The entry as stored at `sequence`, at time `at`, after the entry hashed `prev`.
+    pub(crate) fn seal(self, sequence: u64, at: i64, prev: Hash) -> Entry {
+        let Pending {
+            entry,
+            details_json,
+        } = self;
+        let mut e = Entry {
+            sequence,
+            inserted_at_us: at,
+            event_type: entry.event_type,
+            actor: entry.actor,
+            resource: entry.resource,
+            action: entry.action,
+            details: entry.details,
+            details_json,
+            correlation_id: entry.correlation_id,
+            client: entry.client,
+            prev_hash: prev,
+            hash: Hash::GENESIS,
+        };
+        e.hash = e.fields().hash();
+        e
+    }
+}
+
 pub(crate) struct Config {
     pub(crate) window: Duration,
     pub(crate) max_batch: usize,
@@ -149,28 +189,10 @@ fn commit(conn: &mut Connection, batch: Vec<(Box<Pending>, Reply<Entry>)>) -> Op
         {
             let mut stmt = tx.prepare_cached(INSERT)?;
             for p in pending {
-                let Pending {
-                    entry,
-                    details_json,
-                } = *p;
                 sequence += 1;
                 // Timestamps never go backwards along the chain, even if the clock does.
                 at = at.max(crate::time::now_micros());
-                let mut e = Entry {
-                    sequence,
-                    inserted_at_us: at,
-                    event_type: entry.event_type,
-                    actor: entry.actor,
-                    resource: entry.resource,
-                    action: entry.action,
-                    details: entry.details,
-                    details_json,
-                    correlation_id: entry.correlation_id,
-                    client: entry.client,
-                    prev_hash: prev,
-                    hash: Hash::GENESIS,
-                };
-                e.hash = e.fields().hash();
+                let e = p.seal(sequence, at, prev);
                 stmt.execute(rusqlite::params![
                     i64::try_from(e.sequence).unwrap_or(i64::MAX),
                     e.inserted_at_us,
