@@ -15,15 +15,21 @@ use tracing::Instrument as _;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = match std::env::args_os().nth(1) {
         Some(p) => std::path::PathBuf::from(p),
-        None => std::env::temp_dir().join(format!("beacon-audit-example-{}.db", std::process::id())),
+        None => {
+            std::env::temp_dir().join(format!("beacon-audit-example-{}.db", std::process::id()))
+        }
     };
     let mut builder = beacon::builder();
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         builder = builder.service_name("audit_log");
     }
-    let otlp_set = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
+    let otlp_set = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_LOGS_EXPORTER",
+        "OTEL_TRACES_EXPORTER",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some());
     // With a collector configured the entries' log records (and the step traces) go there, with
     // readable log lines here too; without one, every signal is printed here.
     builder = if otlp_set {

@@ -101,7 +101,7 @@ fn appends(c: &mut Criterion) {
         let insert = "INSERT INTO entries (inserted_at_us, event_type, actor_type, actor_id,
             resource_type, resource_id, action, details, correlation_id, client_ip, user_agent)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-        let mut row = |tx: &rusqlite::Transaction<'_>, i: u32| {
+        let row = |tx: &rusqlite::Transaction<'_>, i: u32| {
             tx.prepare_cached(insert)
                 .expect("prepare")
                 .execute(rusqlite::params![

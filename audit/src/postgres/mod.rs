@@ -33,8 +33,8 @@ use tokio_postgres::{Client, NoTls, Row};
 use crate::chain::{classify, Fields, Link, Walker};
 use crate::sqlite::writer::Pending;
 use crate::{
-    Actor, ActorType, Checkpoint, ClientInfo, Entry, Error, Hash, NewEntry, Page, Query,
-    Resource, TamperKind, Tampering, Verification,
+    Actor, ActorType, Checkpoint, ClientInfo, Entry, Error, Hash, NewEntry, Page, Query, Resource,
+    TamperKind, Tampering, Verification,
 };
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes appends across processes.
@@ -148,12 +148,8 @@ impl PgAuditLog {
         entry: NewEntry,
     ) -> impl std::future::Future<Output = Result<Entry, Error>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = Pending::prepare(entry, self.inner.max_details_bytes).and_then(|p| {
-            self.inner
-                .tx
-                .send((p, reply))
-                .map_err(|_| Error::Closed)
-        });
+        let sent = Pending::prepare(entry, self.inner.max_details_bytes)
+            .and_then(|p| self.inner.tx.send((p, reply)).map_err(|_| Error::Closed));
         async move {
             sent?;
             let stored = rx.await.map_err(|_| Error::Closed)??;
@@ -198,7 +194,10 @@ impl PgAuditLog {
         for (column, value) in [
             ("event_type", query.event_type.as_deref()),
             ("actor_id", query.actor_id.as_deref()),
-            ("resource_type", query.resource.as_ref().map(|r| r.0.as_str())),
+            (
+                "resource_type",
+                query.resource.as_ref().map(|r| r.0.as_str()),
+            ),
             ("resource_id", query.resource.as_ref().map(|r| r.1.as_str())),
             ("correlation_id", query.correlation_id.as_deref()),
         ] {
@@ -225,16 +224,21 @@ impl PgAuditLog {
         order.sort_by_key(|o| o.0);
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = order
             .iter()
-            .map(|&(_, is_text, i)| -> &(dyn tokio_postgres::types::ToSql + Sync) {
-                if is_text {
-                    &texts[i]
-                } else {
-                    &ints[i].1
-                }
-            })
+            .map(
+                |&(_, is_text, i)| -> &(dyn tokio_postgres::types::ToSql + Sync) {
+                    if is_text {
+                        &texts[i]
+                    } else {
+                        &ints[i].1
+                    }
+                },
+            )
             .collect();
         let rows = self.inner.reader.query(&sql, &params).await.map_err(pg)?;
-        let mut entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = if entries.len() > size as usize {
             entries.truncate(size as usize);
             entries.last().map(Entry::sequence)
@@ -352,14 +356,17 @@ async fn run(
             let next = if window.is_zero() {
                 rx.try_recv().ok()
             } else {
-                tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
+                tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten()
             };
             match next {
                 Some(r) => batch.push(r),
                 None => break,
             }
         }
-        let (pending, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let (pending, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(p, r)| (*p, r)).unzip();
         match commit(&mut client, pending).await {
             Ok(stored) => {
                 for (e, reply) in stored.into_iter().zip(replies) {
@@ -375,7 +382,7 @@ async fn run(
     }
 }
 
-async fn commit(client: &mut Client, pending: Vec<Box<Pending>>) -> Result<Vec<Entry>, Error> {
+async fn commit(client: &mut Client, pending: Vec<Pending>) -> Result<Vec<Entry>, Error> {
     let tx = client.transaction().await.map_err(pg)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ADVISORY_LOCK_KEY])
         .await

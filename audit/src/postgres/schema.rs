@@ -71,10 +71,15 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), Error> {
         tx.batch_execute(sql).await.map_err(pg)?;
     }
     if found < VERSION {
-        tx.execute("DELETE FROM audit_schema", &[]).await.map_err(pg)?;
-        tx.execute("INSERT INTO audit_schema (version) VALUES ($1)", &[&VERSION])
+        tx.execute("DELETE FROM audit_schema", &[])
             .await
             .map_err(pg)?;
+        tx.execute(
+            "INSERT INTO audit_schema (version) VALUES ($1)",
+            &[&VERSION],
+        )
+        .await
+        .map_err(pg)?;
     }
     tx.commit().await.map_err(pg)?;
     Ok(())

@@ -50,7 +50,10 @@ pub(crate) struct Pending {
 impl Pending {
     /// Validates `entry`, encodes its details, and fills its correlation id from the current
     /// trace when it has none.
-    pub(crate) fn prepare(mut entry: NewEntry, max_details_bytes: usize) -> Result<Box<Self>, Error> {
+    pub(crate) fn prepare(
+        mut entry: NewEntry,
+        max_details_bytes: usize,
+    ) -> Result<Box<Self>, Error> {
         crate::validate(&entry)?;
         let details_json = crate::encode_details(&entry.details, max_details_bytes)?;
         if entry.correlation_id.is_none() {

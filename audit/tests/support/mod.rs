@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use beacon_audit::{Actor, NewEntry, Resource};
 
 /// A fresh directory under the system temp dir, removed on drop.
