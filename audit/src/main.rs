@@ -8,10 +8,65 @@
 //! ```
 //! `verify` exits 0 when the log is intact, 1 naming the first bad sequence number when it is
 //! not, 2 on any other error. `query` prints one JSON object per entry, in sequence order.
+//! `PATH` is a SQLite file, or, when built with the `postgres` feature, a PostgreSQL URL
+//! (`postgres://user@host/db`).
 
 use std::process::ExitCode;
 
-use beacon_audit::{AuditReader, Checkpoint, Query, VerifyingKey};
+use beacon_audit::{AuditReader, Checkpoint, Error, Page, Query, Verification, VerifyingKey};
+
+/// The log named on the command line.
+enum Log {
+    Sqlite(AuditReader),
+    #[cfg(feature = "postgres")]
+    Postgres(tokio::runtime::Runtime, beacon_audit::postgres::PgAuditLog),
+}
+
+impl Log {
+    fn open(path: &str) -> Result<Self, String> {
+        if path.starts_with("postgres://") || path.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let log = rt
+                    .block_on(beacon_audit::postgres::PgAuditLog::builder(path).connect())
+                    .map_err(|e| e.to_string())?;
+                return Ok(Log::Postgres(rt, log));
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(
+                "this beacon-audit was built without the `postgres` feature \
+                 (cargo run -p beacon-audit --features postgres -- …)"
+                    .into(),
+            );
+        }
+        AuditReader::open(path)
+            .map(Log::Sqlite)
+            .map_err(|e| e.to_string())
+    }
+
+    fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<Verification, Error> {
+        match (self, checkpoint) {
+            (Log::Sqlite(r), Some(cp)) => r.verify_against(cp),
+            (Log::Sqlite(r), None) => r.verify(),
+            #[cfg(feature = "postgres")]
+            (Log::Postgres(rt, log), Some(cp)) => rt.block_on(log.verify_against(cp)),
+            #[cfg(feature = "postgres")]
+            (Log::Postgres(rt, log), None) => rt.block_on(log.verify()),
+        }
+    }
+
+    fn query(&self, query: &Query) -> Result<Page, Error> {
+        match self {
+            Log::Sqlite(r) => r.query(query),
+            #[cfg(feature = "postgres")]
+            Log::Postgres(rt, log) => rt.block_on(log.query(query.clone())),
+        }
+    }
+}
 
 const USAGE: &str = "usage:
   beacon-audit verify PATH [--checkpoint FILE] [--public-key HEX]
@@ -59,7 +114,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match command {
         "verify" => {
             let opts = options(rest, &["--checkpoint", "--public-key"])?;
-            let reader = AuditReader::open(path).map_err(|e| e.to_string())?;
+            let reader = Log::open(path)?;
             let mut checkpoint = None;
             let mut key = None;
             for (flag, value) in opts {
@@ -76,11 +131,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             } else if key.is_some() {
                 return Err("--public-key needs --checkpoint".into());
             }
-            let report = match &checkpoint {
-                Some(cp) => reader.verify_against(cp),
-                None => reader.verify(),
-            }
-            .map_err(|e| e.to_string())?;
+            let report = reader
+                .verify(checkpoint.as_ref())
+                .map_err(|e| e.to_string())?;
             match report.tampering {
                 None => {
                     let head = report.head.map_or_else(
@@ -141,7 +194,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                     }
                 };
             }
-            let reader = AuditReader::open(path).map_err(|e| e.to_string())?;
+            let reader = Log::open(path)?;
             let mut printed = 0u64;
             loop {
                 let page = reader.query(&query).map_err(|e| e.to_string())?;

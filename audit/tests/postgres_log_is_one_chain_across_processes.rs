@@ -15,6 +15,22 @@ use beacon_audit::postgres::PgAuditLog;
 use beacon_audit::{Query, TamperKind, Tampering};
 use support::pg::PgServer;
 
+/// Runs the `beacon-audit` binary; returns its exit code and stdout.
+fn cli(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_beacon-audit"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn pg_url(server: &PgServer, db: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{}/{db}", server.port)
+}
+
 async fn log_of(server: &PgServer, db: &str, n: u32) -> PgAuditLog {
     server.create_database(db);
     let log = PgAuditLog::builder(server.url(db, "postgres"))
@@ -64,6 +80,19 @@ async fn entries_chain_query_and_are_refused_changes_by_the_database() {
         .await
         .unwrap();
     assert_eq!(since.entries.last().map(|e| e.sequence()), Some(6));
+
+    // The CLI reads the same log by URL.
+    let (code, out) = cli(&["verify", &pg_url(&server, "basics")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("intact: 6 entries"), "{out}");
+    let (code, out) = cli(&["query", &pg_url(&server, "basics"), "--actor", "user-1"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["sequence"], 4);
 
     for sql in [
         "UPDATE audit_entries SET actor_id = 'mallory' WHERE sequence = 2",
