@@ -1,6 +1,6 @@
 //! The audit log's appends per second — every entry synced on its own, group commit with the
 //! default 2 ms window and with no window — against plain `rusqlite` inserts of the same rows
-//! without the hash chain; and `verify` over 100,000 entries.
+//! without the hash chain; `verify` over 100,000 entries; and indexed queries over them.
 //!
 //! Each append iteration is a burst of 64 concurrent appends (64 tasks on a tokio runtime), so
 //! group commit has company to share a sync with; throughput is in entries per second. All
@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use beacon_audit::{Actor, AuditLog, AuditReader, NewEntry, Resource};
+use beacon_audit::{Actor, AuditLog, AuditReader, NewEntry, Query, Resource};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 const BURST: u32 = 64;
@@ -174,6 +174,24 @@ fn verify(c: &mut Criterion) {
         b.iter(|| {
             let report = reader.verify().expect("verify");
             assert!(report.is_intact());
+        });
+    });
+    g.finish();
+
+    // Indexed queries over the same 100,000 entries.
+    let mut g = c.benchmark_group("audit_query_100k");
+    g.bench_function("correlation_id", |b| {
+        b.iter(|| {
+            let page = reader
+                .query(&Query::new().correlation_id("corr-12345"))
+                .expect("query");
+            assert_eq!(page.entries.len(), 4);
+        });
+    });
+    g.bench_function("actor_first_page_of_100", |b| {
+        b.iter(|| {
+            let page = reader.query(&Query::new().actor("user-7")).expect("query");
+            assert_eq!(page.entries.len(), 100);
         });
     });
     g.finish();
