@@ -253,3 +253,43 @@ fn a_forged_checkpoint_signature_is_rejected() {
     let (code, _) = checkpoint_verify(&db, &cp_path);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn a_checkpoint_that_disagrees_with_the_chain_means_a_rewritten_history() {
+    let dir = TempDir::new("rewritten");
+    let (db, cp_path) = log_of(&dir, 4);
+    let reader = AuditReader::open(&db).unwrap();
+    let real = Checkpoint::read(&cp_path).unwrap();
+    assert!(reader.verify_against(&real).unwrap().is_intact());
+    // The chain is consistent, but entry 3 is not the one the checkpoint saw.
+    let other = Checkpoint::new(3, beacon_audit::Hash([7; 32]));
+    assert_eq!(
+        reader.verify_against(&other).unwrap().tampering,
+        Some(Tampering {
+            sequence: 3,
+            kind: TamperKind::Rewritten
+        })
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_checkpoint_is_written_signed_and_names_the_head() {
+    let dir = TempDir::new("explicit-cp");
+    let key = SigningKey::from_bytes(&[4; 32]);
+    let log = AuditLog::builder(dir.path("audit.db"))
+        .checkpoint_file(dir.path("cp.json"))
+        .signing_key(key.clone())
+        .open()
+        .unwrap();
+    let mut last = None;
+    for i in 1..=3 {
+        last = Some(log.append(support::entry(i)).await.unwrap());
+    }
+    let cp = log.checkpoint().await.unwrap();
+    let last = last.unwrap();
+    assert_eq!((cp.sequence, cp.hash), (last.sequence(), last.hash()));
+    let on_disk = Checkpoint::read(&dir.path("cp.json")).unwrap();
+    assert_eq!(on_disk, cp);
+    on_disk.verify_signature(&key.verifying_key()).unwrap();
+    assert!(log.verify().await.unwrap().is_intact());
+}
