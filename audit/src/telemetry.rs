@@ -4,7 +4,12 @@
 //! of `opentelemetry::Context::current()` (Beacon's span layer makes the current `tracing` span's
 //! context current when the span is entered), and each stored entry becomes a `tracing` event at
 //! INFO, target `beacon_audit`, with the attribute `event.name = audit.<event_type>`, which
-//! Beacon's log pipeline turns into an OpenTelemetry log record carrying the trace and span ids.
+//! Beacon's log pipeline turns into an OpenTelemetry log record carrying the trace and span ids
+//! (the record's own event name is `audit`, since a `tracing` event's name is fixed at compile
+//! time; the attribute carries the type). The entry's fields are attributes: `audit.sequence`,
+//! `audit.event_type`, `audit.actor.type`, `audit.actor.id`, `audit.resource.type`,
+//! `audit.resource.id`, `audit.action`, `audit.details` (the JSON text), `audit.correlation_id`,
+//! `client.address`, `user_agent.original` and `audit.hash`.
 //!
 //! # Example
 //! ```

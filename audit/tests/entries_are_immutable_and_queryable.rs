@@ -225,3 +225,30 @@ fn reopening_continues_the_same_chain() {
     assert_eq!(second.sequence(), 2);
     assert_eq!(second.prev_hash(), first.hash());
 }
+
+#[test]
+fn a_newer_schema_or_a_foreign_file_is_a_typed_error() {
+    let dir = TempDir::new("schema");
+    let path = dir.path("audit.db");
+    drop(AuditLog::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    assert!(matches!(
+        AuditLog::open(&path),
+        Err(Error::SchemaTooNew { found: 99, supported: 1 })
+    ));
+    assert!(matches!(
+        beacon_audit::AuditReader::open(&path),
+        Err(Error::SchemaTooNew { found: 99, .. })
+    ));
+
+    let other = dir.path("other.db");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+    drop(conn);
+    assert!(matches!(
+        beacon_audit::AuditReader::open(&other),
+        Err(Error::NotAnAuditLog(_))
+    ));
+}
