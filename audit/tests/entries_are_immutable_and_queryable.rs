@@ -236,7 +236,10 @@ fn a_newer_schema_or_a_foreign_file_is_a_typed_error() {
     drop(conn);
     assert!(matches!(
         AuditLog::open(&path),
-        Err(Error::SchemaTooNew { found: 99, supported: 1 })
+        Err(Error::SchemaTooNew {
+            found: 99,
+            supported: 1
+        })
     ));
     assert!(matches!(
         beacon_audit::AuditReader::open(&path),
