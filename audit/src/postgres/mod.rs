@@ -180,60 +180,37 @@ impl PgAuditLog {
     /// # Errors
     /// [`Error::Storage`] when the query fails, [`Error::Corrupt`] when a row cannot be read.
     pub async fn query(&self, query: Query) -> Result<Page, Error> {
+        use tokio_postgres::types::ToSql;
         let mut sql = format!("SELECT {COLUMNS} FROM audit_entries WHERE sequence > $1");
-        let mut texts: Vec<String> = Vec::new();
-        let mut ints: Vec<(usize, i64)> = vec![(1, i64::try_from(query.after).unwrap_or(i64::MAX))];
-        let mut n = 1;
-        let mut text = |sql: &mut String, column: &str, value: &str, texts: &mut Vec<String>| {
-            n += 1;
-            sql.push_str(&format!(" AND {column} = ${n}"));
-            texts.push(value.to_owned());
-            n
+        let mut params: Vec<Box<dyn ToSql + Sync>> =
+            vec![Box::new(i64::try_from(query.after).unwrap_or(i64::MAX))];
+        let mut filter = |clause: &str, value: Box<dyn ToSql + Sync>| {
+            params.push(value);
+            sql.push_str(&format!(" AND {clause} ${}", params.len()));
         };
-        let mut order: Vec<(usize, bool, usize)> = Vec::new(); // (placeholder, is_text, index)
-        for (column, value) in [
-            ("event_type", query.event_type.as_deref()),
-            ("actor_id", query.actor_id.as_deref()),
-            (
-                "resource_type",
-                query.resource.as_ref().map(|r| r.0.as_str()),
-            ),
-            ("resource_id", query.resource.as_ref().map(|r| r.1.as_str())),
-            ("correlation_id", query.correlation_id.as_deref()),
-        ] {
-            if let Some(v) = value {
-                let p = text(&mut sql, column, v, &mut texts);
-                order.push((p, true, texts.len() - 1));
-            }
+        if let Some(t) = &query.event_type {
+            filter("event_type =", Box::new(t.clone()));
         }
-        let mut p = n;
-        for (op, value) in [(">=", query.since_us), ("<", query.until_us)] {
-            if let Some(v) = value {
-                p += 1;
-                sql.push_str(&format!(" AND inserted_at_us {op} ${p}"));
-                ints.push((p, v));
-                order.push((p, false, ints.len() - 1));
-            }
+        if let Some(a) = &query.actor_id {
+            filter("actor_id =", Box::new(a.clone()));
+        }
+        if let Some((kind, id)) = &query.resource {
+            filter("resource_type =", Box::new(kind.clone()));
+            filter("resource_id =", Box::new(id.clone()));
+        }
+        if let Some(c) = &query.correlation_id {
+            filter("correlation_id =", Box::new(c.clone()));
+        }
+        if let Some(t) = query.since_us {
+            filter("inserted_at_us >=", Box::new(t));
+        }
+        if let Some(t) = query.until_us {
+            filter("inserted_at_us <", Box::new(t));
         }
         let size = query.page_size();
-        p += 1;
-        sql.push_str(&format!(" ORDER BY sequence LIMIT ${p}"));
-        ints.push((p, i64::from(size) + 1));
-        order.push((p, false, ints.len() - 1));
-        order.push((1, false, 0));
-        order.sort_by_key(|o| o.0);
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = order
-            .iter()
-            .map(
-                |&(_, is_text, i)| -> &(dyn tokio_postgres::types::ToSql + Sync) {
-                    if is_text {
-                        &texts[i]
-                    } else {
-                        &ints[i].1
-                    }
-                },
-            )
-            .collect();
+        params.push(Box::new(i64::from(size) + 1));
+        sql.push_str(&format!(" ORDER BY sequence LIMIT ${}", params.len()));
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(AsRef::as_ref).collect();
         let rows = self.inner.reader.query(&sql, &params).await.map_err(pg)?;
         let mut entries = rows
             .iter()
