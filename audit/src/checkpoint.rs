@@ -154,6 +154,34 @@ impl Checkpoint {
     }
 }
 
+/// Signs `cp` with `key` (when given) and writes it to `path` (when given), saying so with an
+/// `audit.checkpoint` event; a failed write is also a warning event.
+pub(crate) fn save(
+    mut cp: Checkpoint,
+    path: Option<&Path>,
+    key: Option<&SigningKey>,
+) -> Result<Checkpoint, Error> {
+    if let Some(key) = key {
+        cp = cp.signed(key);
+    }
+    if let Some(path) = path {
+        if let Err(e) = cp.write(path) {
+            tracing::warn!(target: crate::TARGET, error = %e, "audit checkpoint not written");
+            return Err(e);
+        }
+        tracing::event!(
+            name: "audit.checkpoint",
+            target: crate::TARGET,
+            tracing::Level::INFO,
+            event.name = "audit.checkpoint",
+            audit.sequence = cp.sequence,
+            audit.hash = %cp.hash,
+            "audit checkpoint written"
+        );
+    }
+    Ok(cp)
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {

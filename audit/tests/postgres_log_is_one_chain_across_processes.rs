@@ -177,23 +177,38 @@ async fn verify_names_tampering_done_with_psql() {
         );
     }
 
-    // Truncation shows against a checkpoint kept elsewhere.
-    let log = log_of(&server, "truncated", 5).await;
+    // Truncation shows against a checkpoint kept elsewhere: the one `checkpoint()` returns, and
+    // the signed file the writer keeps.
+    server.create_database("truncated");
+    let dir = support::TempDir::new("pg-checkpoint");
+    let key = beacon_audit::SigningKey::from_bytes(&[5; 32]);
+    let log = PgAuditLog::builder(server.url("truncated", "postgres"))
+        .checkpoint_file(dir.path("head.json"))
+        .checkpoint_every(1)
+        .signing_key(key.clone())
+        .connect()
+        .await
+        .unwrap();
+    for i in 1..=5 {
+        log.append(support::entry(i)).await.unwrap();
+    }
     let cp = log.checkpoint().await.unwrap();
     assert_eq!(cp.sequence, 5);
+    assert!(log.verify().await.unwrap().is_intact());
+    let on_disk = beacon_audit::Checkpoint::read(&dir.path("head.json")).unwrap();
+    on_disk.verify_signature(&key.verifying_key()).unwrap();
+    assert_eq!((on_disk.sequence, on_disk.hash), (cp.sequence, cp.hash));
     let (ok, err) = server.psql(
         "truncated",
         "ALTER TABLE audit_entries DISABLE TRIGGER USER; DELETE FROM audit_entries WHERE sequence > 3",
     );
     assert!(ok, "{err}");
-    assert!(log.verify().await.unwrap().is_intact());
-    assert_eq!(
-        log.verify_against(&cp).await.unwrap().tampering,
-        Some(Tampering {
-            sequence: 4,
-            kind: TamperKind::Truncated
-        })
-    );
+    let truncated = Some(Tampering {
+        sequence: 4,
+        kind: TamperKind::Truncated,
+    });
+    assert_eq!(log.verify_against(&cp).await.unwrap().tampering, truncated);
+    assert_eq!(log.verify().await.unwrap().tampering, truncated);
 }
 
 const CHILD_ENV: &str = "BEACON_AUDIT_PG_CHILD_URL";

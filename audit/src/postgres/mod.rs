@@ -24,8 +24,11 @@
 
 mod schema;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, NoTls, Row};
@@ -61,6 +64,15 @@ struct Inner {
     tx: mpsc::UnboundedSender<Request>,
     reader: Client,
     max_details_bytes: usize,
+    checkpoint_file: Option<PathBuf>,
+    verifying_key: Option<ed25519_dalek::VerifyingKey>,
+}
+
+/// What the writer task needs to write checkpoints.
+struct Checkpoints {
+    file: Option<PathBuf>,
+    every: u64,
+    key: Option<SigningKey>,
 }
 
 /// Configures a [`PgAuditLog`].
@@ -70,6 +82,9 @@ pub struct PgAuditLogBuilder {
     window: Duration,
     max_batch: usize,
     max_details_bytes: usize,
+    checkpoint_file: Option<PathBuf>,
+    checkpoint_every: u64,
+    signing_key: Option<SigningKey>,
 }
 
 impl PgAuditLogBuilder {
@@ -94,6 +109,29 @@ impl PgAuditLogBuilder {
         self
     }
 
+    /// Writes the head this process last committed to `path` every
+    /// [`checkpoint_every`](Self::checkpoint_every) of its entries and when the writer stops;
+    /// [`PgAuditLog::verify`] then checks the log against it.
+    #[must_use]
+    pub fn checkpoint_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint_file = Some(path.into());
+        self
+    }
+
+    /// Entries between two automatic checkpoints (at least 1).
+    #[must_use]
+    pub fn checkpoint_every(mut self, n: u64) -> Self {
+        self.checkpoint_every = n.max(1);
+        self
+    }
+
+    /// Signs checkpoints with this Ed25519 key; `verify` then requires a valid signature.
+    #[must_use]
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
     /// Connects (two connections: the writer's and the readers'), migrates the schema, and
     /// starts the writer task on the current tokio runtime.
     ///
@@ -105,12 +143,20 @@ impl PgAuditLogBuilder {
         schema::migrate(&mut writer).await?;
         let reader = connect(&self.config).await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(writer, rx, self.window, self.max_batch));
+        let verifying_key = self.signing_key.as_ref().map(SigningKey::verifying_key);
+        let checkpoints = Checkpoints {
+            file: self.checkpoint_file.clone(),
+            every: self.checkpoint_every,
+            key: self.signing_key,
+        };
+        tokio::spawn(run(writer, rx, self.window, self.max_batch, checkpoints));
         Ok(PgAuditLog {
             inner: Arc::new(Inner {
                 tx,
                 reader,
                 max_details_bytes: self.max_details_bytes,
+                checkpoint_file: self.checkpoint_file,
+                verifying_key,
             }),
         })
     }
@@ -135,6 +181,9 @@ impl PgAuditLog {
             window: crate::DEFAULT_GROUP_COMMIT_WINDOW,
             max_batch: crate::DEFAULT_MAX_BATCH,
             max_details_bytes: crate::DEFAULT_MAX_DETAILS_BYTES,
+            checkpoint_file: None,
+            checkpoint_every: crate::DEFAULT_CHECKPOINT_EVERY,
+            signing_key: None,
         }
     }
 
@@ -225,12 +274,22 @@ impl PgAuditLog {
         Ok(Page { entries, next })
     }
 
-    /// Walks the whole chain; reports the first entry modified, inserted, deleted or reordered.
+    /// Walks the whole chain; reports the first entry modified, inserted, deleted or reordered
+    /// (and, when a checkpoint file is configured and exists, checks the log against it, with its
+    /// signature when a signing key is configured).
     ///
     /// # Errors
-    /// [`Error::Storage`] when the query fails.
+    /// [`Error::Storage`] when the query fails; [`Error::Checkpoint`] when the checkpoint is
+    /// malformed or its signature does not match.
     pub async fn verify(&self) -> Result<Verification, Error> {
-        self.verify_inner(None).await
+        let checkpoint = match &self.inner.checkpoint_file {
+            Some(p) if p.exists() => Some(Checkpoint::read(p)?),
+            _ => None,
+        };
+        if let (Some(cp), Some(key)) = (&checkpoint, &self.inner.verifying_key) {
+            cp.verify_signature(key)?;
+        }
+        self.verify_inner(checkpoint.as_ref()).await
     }
 
     /// [`verify`](Self::verify), and checks the log against `checkpoint` (see
@@ -320,12 +379,31 @@ async fn head<C: tokio_postgres::GenericClient>(client: &C) -> Result<(u64, Hash
     }
 }
 
+/// Writes a checkpoint of (`sequence`, `hash`) off the runtime's worker threads.
+async fn save_checkpoint(checkpoints: &Checkpoints, sequence: u64, hash: Hash) -> bool {
+    let file = checkpoints.file.clone();
+    let key = checkpoints.key.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::checkpoint::save(
+            Checkpoint::new(sequence, hash),
+            file.as_deref(),
+            key.as_ref(),
+        )
+        .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
 async fn run(
     mut client: Client,
     mut rx: mpsc::UnboundedReceiver<Request>,
     window: Duration,
     max_batch: usize,
+    checkpoints: Checkpoints,
 ) {
+    let mut checkpointed = 0u64;
+    let mut latest: Option<(u64, Hash)> = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + window;
@@ -346,6 +424,9 @@ async fn run(
         let (pending, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(p, r)| (*p, r)).unzip();
         match commit(&mut client, pending).await {
             Ok(stored) => {
+                if let Some(last) = stored.last() {
+                    latest = Some((last.sequence(), last.hash()));
+                }
                 for (e, reply) in stored.into_iter().zip(replies) {
                     let _ = reply.send(Ok(e));
                 }
@@ -355,6 +436,18 @@ async fn run(
                     let _ = reply.send(Err(e.clone()));
                 }
             }
+        }
+        if let (Some(_), Some((sequence, hash))) = (&checkpoints.file, latest) {
+            if sequence >= checkpointed + checkpoints.every
+                && save_checkpoint(&checkpoints, sequence, hash).await
+            {
+                checkpointed = sequence;
+            }
+        }
+    }
+    if let (Some(_), Some((sequence, hash))) = (&checkpoints.file, latest) {
+        if sequence > checkpointed {
+            save_checkpoint(&checkpoints, sequence, hash).await;
         }
     }
 }

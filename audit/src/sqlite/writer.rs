@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use crate::chain::Head;
 use crate::{Checkpoint, Entry, Error, Hash, NewEntry};
 
 /// Where an answer goes: an async caller's oneshot, or a blocking caller's channel.
@@ -239,25 +238,9 @@ fn commit(conn: &mut Connection, batch: Vec<(Box<Pending>, Reply<Entry>)>) -> Op
 /// A checkpoint of the current head, signed when a key is configured, written when a file is.
 fn write_checkpoint(conn: &Connection, cfg: &Config) -> Result<Checkpoint, Error> {
     let (sequence, hash, _) = head(conn)?;
-    let mut cp = Checkpoint::new(sequence, hash);
-    if let Some(key) = &cfg.signing_key {
-        cp = cp.signed(key);
-    }
-    if let Some(path) = &cfg.checkpoint_file {
-        if let Err(e) = cp.write(path) {
-            tracing::warn!(target: crate::TARGET, error = %e, "audit checkpoint not written");
-            return Err(e);
-        }
-        let head = Head { sequence, hash };
-        tracing::event!(
-            name: "audit.checkpoint",
-            target: crate::TARGET,
-            tracing::Level::INFO,
-            event.name = "audit.checkpoint",
-            audit.sequence = head.sequence,
-            audit.hash = %head.hash,
-            "audit checkpoint written"
-        );
-    }
-    Ok(cp)
+    crate::checkpoint::save(
+        Checkpoint::new(sequence, hash),
+        cfg.checkpoint_file.as_deref(),
+        cfg.signing_key.as_ref(),
+    )
 }
