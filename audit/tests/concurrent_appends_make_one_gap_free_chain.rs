@@ -138,3 +138,21 @@ fn a_sigkilled_appender_loses_no_returned_entry() {
         .unwrap();
     assert!(stored.entries.len() as u64 >= returned.len() as u64);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_pending_append_leaves_the_callers_runtime_free() {
+    let dir = TempDir::new("nonblocking");
+    // A long group-commit window keeps the append pending while the runtime does other work.
+    let log = AuditLog::builder(dir.path("audit.db"))
+        .group_commit_window(std::time::Duration::from_millis(500))
+        .open()
+        .unwrap();
+    let append = tokio::spawn(log.append(support::entry(1)));
+    // On this single-threaded runtime, another task runs to completion meanwhile.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move { tx.send(42).unwrap() });
+    assert_eq!(rx.await.unwrap(), 42);
+    assert!(!append.is_finished());
+    let stored = append.await.unwrap().unwrap();
+    assert_eq!(stored.sequence(), 1);
+}
