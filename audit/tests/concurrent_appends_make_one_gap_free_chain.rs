@@ -156,3 +156,25 @@ async fn a_pending_append_leaves_the_callers_runtime_free() {
     let stored = append.await.unwrap().unwrap();
     assert_eq!(stored.sequence(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_logs_open_on_one_file_still_make_one_chain() {
+    // Two writers (two connections, as two processes would have) on one SQLite file: each
+    // commit reads the head inside its write transaction, so they interleave, never fork.
+    let dir = TempDir::new("two-writers");
+    let a = AuditLog::open(dir.path("audit.db")).unwrap();
+    let b = AuditLog::open(dir.path("audit.db")).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100u32 {
+        let log = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(log.append(support::entry(i))));
+    }
+    let mut seqs = BTreeSet::new();
+    for t in tasks {
+        assert!(seqs.insert(t.await.unwrap().unwrap().sequence()));
+    }
+    assert_eq!(seqs, (1..=100).collect::<BTreeSet<u64>>());
+    let report = a.verify().await.unwrap();
+    assert!(report.is_intact(), "{:?}", report.tampering);
+    assert_eq!(report.entries, 100);
+}
