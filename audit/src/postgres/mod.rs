@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod rows;
 mod schema;
 
 use std::path::PathBuf;
@@ -30,14 +31,14 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
+use rows::{entry_from_row, link_from_row};
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, NoTls};
 
-use crate::chain::{classify, Fields, Link, Walker};
+use crate::chain::{classify, Link, Walker};
 use crate::sqlite::writer::Pending;
 use crate::{
-    Actor, ActorType, Checkpoint, ClientInfo, Entry, Error, Hash, NewEntry, Page, Query, Resource,
-    TamperKind, Tampering, Verification,
+    Checkpoint, Entry, Error, Hash, NewEntry, Page, Query, TamperKind, Tampering, Verification,
 };
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes appends across processes.
@@ -498,81 +499,4 @@ async fn commit(client: &mut Client, pending: Vec<Pending>) -> Result<Vec<Entry>
     }
     tx.commit().await.map_err(pg)?;
     Ok(stored)
-}
-
-fn hash_column(row: &Row, i: usize) -> Hash {
-    row.try_get::<_, &[u8]>(i)
-        .ok()
-        .and_then(Hash::from_slice)
-        .unwrap_or(Hash([0xff; 32]))
-}
-
-fn link_from_row(row: &Row) -> Link {
-    let sequence = row
-        .try_get::<_, i64>(0)
-        .ok()
-        .and_then(|s| u64::try_from(s).ok())
-        .unwrap_or(0);
-    let prev_hash = hash_column(row, 12);
-    let hash = hash_column(row, 13);
-    let content = (|| -> Result<Hash, tokio_postgres::Error> {
-        Ok(Fields {
-            sequence,
-            inserted_at_us: row.try_get(1)?,
-            event_type: row.try_get(2)?,
-            actor_type: row.try_get(3)?,
-            actor_id: row.try_get(4)?,
-            resource_type: row.try_get(5)?,
-            resource_id: row.try_get(6)?,
-            action: row.try_get(7)?,
-            details: row.try_get(8)?,
-            correlation_id: row.try_get(9)?,
-            client_ip: row.try_get(10)?,
-            user_agent: row.try_get(11)?,
-            prev_hash: &prev_hash,
-        }
-        .hash())
-    })();
-    Link {
-        sequence,
-        prev_hash,
-        hash,
-        content_ok: content.is_ok_and(|h| h == hash),
-    }
-}
-
-fn entry_from_row(row: &Row) -> Result<Entry, Error> {
-    let sequence = u64::try_from(row.try_get::<_, i64>(0).map_err(pg)?).unwrap_or(0);
-    let corrupt = |reason: String| Error::Corrupt { sequence, reason };
-    let get = |i: usize| -> Result<String, Error> { row.try_get(i).map_err(pg) };
-    let opt = |i: usize| -> Result<Option<String>, Error> { row.try_get(i).map_err(pg) };
-    let actor_type = get(3)?;
-    let kind = ActorType::parse(&actor_type)
-        .ok_or_else(|| corrupt(format!("unknown actor_type {actor_type:?}")))?;
-    let details_json = get(8)?;
-    let details = serde_json::from_str(&details_json)
-        .map_err(|e| corrupt(format!("details are not JSON: {e}")))?;
-    let blob = |i: usize| -> Result<Hash, Error> {
-        row.try_get::<_, &[u8]>(i)
-            .ok()
-            .and_then(Hash::from_slice)
-            .ok_or_else(|| corrupt("a hash column is not 32 bytes".into()))
-    };
-    Ok(Entry {
-        sequence,
-        inserted_at_us: row.try_get(1).map_err(pg)?,
-        event_type: get(2)?,
-        actor: Actor::new(kind, get(4)?),
-        resource: Resource::new(get(5)?, get(6)?),
-        action: get(7)?,
-        details,
-        details_json,
-        correlation_id: opt(9)?,
-        client: ClientInfo {
-            ip: opt(10)?,
-            user_agent: opt(11)?,
-        },
-        prev_hash: blob(12)?,
-        hash: blob(13)?,
-    })
 }
