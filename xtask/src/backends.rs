@@ -8,6 +8,8 @@ const ROTEL: &str = "rotel==0.0.1a15";
 
 pub(crate) struct Backends {
     rotel: Option<PathBuf>,
+    sqlite3: Option<PathBuf>,
+    postgres: Option<PathBuf>,
 }
 
 impl Backends {
@@ -16,6 +18,12 @@ impl Backends {
         let mut env = Vec::new();
         if let Some(r) = &self.rotel {
             env.push(("BEACON_ROTEL_AGENT".into(), r.display().to_string()));
+        }
+        if let Some(s) = &self.sqlite3 {
+            env.push(("BEACON_SQLITE3".into(), s.display().to_string()));
+        }
+        if let Some(p) = &self.postgres {
+            env.push(("BEACON_PG_BIN".into(), p.display().to_string()));
         }
         env
     }
@@ -42,7 +50,120 @@ pub(crate) fn ensure(root: &Path) -> Result<Backends, String> {
             eprintln!("WARNING: promtool unavailable ({e}); the SLO rule tests will be skipped")
         }
     }
-    Ok(Backends { rotel })
+    let sqlite3 = match sqlite3() {
+        Ok(path) => {
+            println!("backend: sqlite3 at {}", path.display());
+            Some(path)
+        }
+        Err(e) if crate::in_ci() => return Err(format!("sqlite3 is required in CI: {e}")),
+        Err(e) => {
+            eprintln!("WARNING: sqlite3 unavailable ({e}); the audit tamper tests will be skipped");
+            None
+        }
+    };
+    let postgres = match postgres() {
+        Ok(path) => {
+            println!("backend: PostgreSQL server binaries in {}", path.display());
+            Some(path)
+        }
+        Err(e) if crate::in_ci() => return Err(format!("PostgreSQL is required in CI: {e}")),
+        Err(e) => {
+            eprintln!(
+                "WARNING: PostgreSQL unavailable ({e}); the audit PostgreSQL tests will be skipped"
+            );
+            None
+        }
+    };
+    Ok(Backends {
+        rotel,
+        sqlite3,
+        postgres,
+    })
+}
+
+/// The newest `/usr/lib/postgresql/<major>/bin` holding `initdb` and `pg_ctl`.
+fn postgres_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BEACON_PG_BIN").map(PathBuf::from) {
+        if p.join("initdb").is_file() {
+            return Some(p);
+        }
+    }
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let major = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            (bin.join("initdb").is_file() && bin.join("pg_ctl").is_file()).then_some((major, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// The PostgreSQL server (Debian package `postgresql`) the audit tests start on loopback in a
+/// temporary data directory; installed with apt when missing.
+fn postgres() -> Result<PathBuf, String> {
+    if let Some(bin) = postgres_bin() {
+        return Ok(bin);
+    }
+    println!("backend: installing Debian package postgresql");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+    };
+    if !install()?.success() {
+        // The package lists may be missing on a fresh machine.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        let status = install()?;
+        if !status.success() {
+            return Err(format!("apt-get install postgresql failed ({status})"));
+        }
+    }
+    postgres_bin()
+        .ok_or_else(|| "postgresql installed, but no /usr/lib/postgresql/*/bin/initdb".into())
+}
+
+/// The `sqlite3` CLI (Debian package `sqlite3`), with which the audit tests tamper with a log;
+/// installed with apt when missing.
+fn sqlite3() -> Result<PathBuf, String> {
+    let path = std::env::var_os("BEACON_SQLITE3")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/sqlite3"));
+    let works = |p: &Path| {
+        Command::new(p)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works(&path) {
+        return Ok(path);
+    }
+    println!("backend: installing Debian package sqlite3");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "sqlite3"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+    };
+    if !install()?.success() {
+        // The package lists may be missing on a fresh machine.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        let status = install()?;
+        if !status.success() {
+            return Err(format!("apt-get install sqlite3 failed ({status})"));
+        }
+    }
+    let installed = PathBuf::from("/usr/bin/sqlite3");
+    if works(&installed) {
+        Ok(installed)
+    } else {
+        Err("sqlite3 installed, but /usr/bin/sqlite3 does not run".into())
+    }
 }
 
 fn has_promtool() -> bool {
