@@ -215,12 +215,33 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
             )),
         }
     };
+    // The spec defines no argument for these; one that is set anyway is ignored, and said so.
+    let no_argument = || {
+        if let Some(arg) = env.get(OTEL_TRACES_SAMPLER_ARG) {
+            env.warn(format!(
+                "{OTEL_TRACES_SAMPLER_ARG}={arg:?} is ignored: {OTEL_TRACES_SAMPLER}={name} takes \
+                 no argument (traceidratio, parentbased_traceidratio and beacon_ratelimit do)"
+            ));
+        }
+    };
     Ok(match name.as_str() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
+        "always_on" => {
+            no_argument();
+            Sampler::AlwaysOn
+        }
+        "always_off" => {
+            no_argument();
+            Sampler::AlwaysOff
+        }
         "traceidratio" => Sampler::TraceIdRatio(ratio()?),
-        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
-        "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
+        "parentbased_always_on" => {
+            no_argument();
+            Sampler::ParentBasedAlwaysOn
+        }
+        "parentbased_always_off" => {
+            no_argument();
+            Sampler::ParentBasedAlwaysOff
+        }
         "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
         "beacon_ratelimit" => Sampler::ParentBasedRateLimited(rate(env)?),
         _ => {
@@ -257,9 +278,13 @@ fn propagators(env: &Env<'_>) -> Result<Vec<Propagator>, InitError> {
         if item == "none" {
             continue;
         }
-        let p = item
-            .parse()
-            .map_err(|()| InitError::invalid(OTEL_PROPAGATORS, &list, Propagator::NAMES))?;
+        let p = item.parse().map_err(|()| {
+            InitError::invalid(
+                OTEL_PROPAGATORS,
+                item,
+                format!("{} (in {OTEL_PROPAGATORS}={list:?})", Propagator::NAMES),
+            )
+        })?;
         if !out.contains(&p) {
             out.push(p);
         }

@@ -36,8 +36,9 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
             "traces per second",
         ),
         (
+            // The bad item is named, not the whole list.
             &[("OTEL_PROPAGATORS", "tracecontext,xray")],
-            "OTEL_PROPAGATORS",
+            "OTEL_PROPAGATORS=\"xray\"",
             "b3multi",
         ),
         (

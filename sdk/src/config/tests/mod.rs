@@ -84,6 +84,24 @@ fn the_spec_warn_and_continue_cases_warn_and_continue() {
     assert!(!c.disabled);
     assert!(c.warnings.iter().any(|w| w.contains("OTEL_SDK_DISABLED")));
 
+    // An argument for a sampler that takes none is ignored, with a warning.
+    let c = ok(&[
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+    ]);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("OTEL_TRACES_SAMPLER_ARG=\"0.1\" is ignored")),
+        "{:?}",
+        c.warnings
+    );
+    let c = ok(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+    ]);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
     let c = ok(&[("OTEL_RESOURCE_ATTRIBUTES", "team=ok,broken")]);
     assert_eq!(resource(&c, "team"), None, "the whole value is discarded");
     assert!(c
