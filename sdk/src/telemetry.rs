@@ -82,24 +82,30 @@ impl Stats {
     }
 }
 
-/// Sums the per-destination counters by signal.
+/// The counters of each signal: every item counts once, however many destinations it goes to
+/// (with `otlp,console`, each span is accepted by both). A signal's figures are those of its
+/// destination that delivered the least (the first on a tie), so that they add up —
+/// `accepted = exported + dropped + failed + retained + in flight` — and what they call lost
+/// was lost somewhere; the export calls and time are those of every destination together.
 fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
     let mut stats = Stats::default();
+    let mut seen = [false; 2];
     for (signal, _, s) in list {
         let snap = s.snapshot();
-        let slot = match signal {
-            Signal::Traces => &mut stats.traces,
-            Signal::Logs => &mut stats.logs,
+        let (slot, seen) = match signal {
+            Signal::Traces => (&mut stats.traces, &mut seen[0]),
+            Signal::Logs => (&mut stats.logs, &mut seen[1]),
             Signal::Metrics => continue,
         };
-        slot.accepted += snap.accepted;
-        slot.dropped += snap.dropped;
-        slot.exported += snap.exported;
-        slot.failed += snap.failed;
-        slot.retained += snap.retained;
-        slot.export_calls += snap.export_calls;
-        slot.export_time += snap.export_time;
-        slot.last_error = snap.last_error.or(slot.last_error);
+        let (calls, time) = (slot.export_calls, slot.export_time);
+        let last_error = snap.last_error.or(slot.last_error);
+        if !*seen || snap.undelivered() > slot.undelivered() {
+            *slot = snap;
+        }
+        *seen = true;
+        slot.export_calls = calls + snap.export_calls;
+        slot.export_time = time + snap.export_time;
+        slot.last_error = last_error;
     }
     stats
 }
@@ -397,13 +403,18 @@ impl Drop for Telemetry {
         };
         // Reported once, here, because nobody reads a result from a drop.
         if stats.undelivered() > 0 {
+            // The parts add up to the two totals: an item still held for retry, or still in
+            // an export, when the budget ran out is not delivered either.
+            let (t, l) = (&stats.traces, &stats.logs);
             eprintln!(
                 "beacon: at shutdown, {} spans and {} log records were not delivered \
-                 (dropped on a full queue: {}; failed to export: {})",
-                stats.traces.undelivered(),
-                stats.logs.undelivered(),
-                stats.traces.dropped + stats.logs.dropped,
-                stats.traces.failed + stats.logs.failed,
+                 (dropped on a full queue: {}; failed to export: {}; still held for retry or \
+                 in an export when the shutdown budget ran out: {})",
+                t.undelivered(),
+                l.undelivered(),
+                t.dropped + l.dropped,
+                t.failed + l.failed,
+                (t.undelivered() + l.undelivered()).saturating_sub(t.lost() + l.lost()),
             );
         }
     }

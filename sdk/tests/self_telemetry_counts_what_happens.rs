@@ -162,3 +162,28 @@ fn self_telemetry_can_be_turned_off() {
     assert!(!off.contains("otel_sdk_"), "{off}");
     assert!(!off.contains("beacon_exporter_"), "{off}");
 }
+
+/// With two destinations (`otlp,console`) each span is still one span: `Telemetry::stats()`
+/// counts items, not deliveries, and its figures add up.
+#[test]
+fn stats_count_each_item_once_whatever_the_number_of_destinations() {
+    let receiver = HttpReceiver::start();
+    let telemetry = support::env_builder(&[
+        ("OTEL_TRACES_EXPORTER", "otlp,console".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+    ])
+    .build()
+    .expect("pipeline builds");
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        for _ in 0..9 {
+            tracing::info_span!("counted").in_scope(|| {});
+        }
+    });
+    let stats = telemetry.flush().expect("flushed");
+    assert_eq!(stats.traces.accepted, 9, "{stats:?}");
+    assert_eq!(stats.traces.exported, 9, "{stats:?}");
+    assert_eq!(stats.traces.undelivered(), 0);
+    assert!(stats.traces.export_calls >= 2, "both destinations exported");
+}
