@@ -215,6 +215,23 @@ impl Telemetry {
         }
     }
 
+    /// A meter for your own instruments, from this pipeline's meter provider (no trait import
+    /// needed).
+    ///
+    /// ```
+    /// let telemetry = beacon::builder()
+    ///     .env_source(|_| None)
+    ///     .metrics_exporter(beacon::config::Exporter::None)
+    ///     .build()?;
+    /// let orders = telemetry.meter("shop").u64_counter("orders").build();
+    /// orders.add(1, &[beacon::otel::api::KeyValue::new("region", "eu")]);
+    /// # Ok::<(), beacon::InitError>(())
+    /// ```
+    pub fn meter(&self, name: &'static str) -> opentelemetry::metrics::Meter {
+        use opentelemetry::metrics::MeterProvider as _;
+        self.meter_provider().meter(name)
+    }
+
     /// The meter provider: make instruments with `meter_provider().meter("my-crate")`.
     pub fn meter_provider(&self) -> SdkMeterProvider {
         match &self.pipeline {

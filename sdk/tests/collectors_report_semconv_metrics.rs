@@ -42,6 +42,10 @@ fn every_collector_reports_plausible_values() {
     telemetry.flush().expect("first collection");
     assert!(receiver.wait_for(Duration::from_secs(10), |r| user_cpu(r).is_some()));
     let before = receiver.with(user_cpu).unwrap_or_default();
+    // The first sample has no earlier one to compare with; it is the average since the process
+    // started (which has used CPU by now), not 0.
+    let first = receiver.with(|r| latest(r, "process.cpu.utilization", &[]));
+    assert!(first.is_some_and(|u| u > 0.0 && u <= 1.0), "{first:?}");
     // CPU work is the behaviour under test here: burn ~150 ms of user time.
     let start = Instant::now();
     let mut x = 0_u64;

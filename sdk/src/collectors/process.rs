@@ -115,6 +115,9 @@ impl State {
         };
         let now = Instant::now();
         let cpu = user + system;
+        let uptime = stat
+            .and_then(|s| proc_uptime(s.started))
+            .unwrap_or(p.run_time() as f64);
         let utilization = match self.last_cpu {
             Some((at, before)) => {
                 let wall = now.duration_since(at).as_secs_f64();
@@ -124,7 +127,10 @@ impl State {
                     self.sample.utilization
                 }
             }
-            None => f64::from(p.cpu_usage()) / 100.0 / self.cpus,
+            // The first sample has no previous one to compare with (and sysinfo's own figure
+            // is 0 until its second refresh): the average since the process started.
+            None if uptime > 0.0 => (cpu / (uptime * self.cpus)).clamp(0.0, 1.0),
+            None => 0.0,
         };
         self.last_cpu = Some((now, cpu));
         self.sample = Sample {
@@ -136,9 +142,7 @@ impl State {
             virt: p.virtual_memory(),
             read,
             written,
-            uptime: stat
-                .and_then(|s| proc_uptime(s.started))
-                .unwrap_or(p.run_time() as f64),
+            uptime,
             utilization,
         };
     }
