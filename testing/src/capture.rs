@@ -243,7 +243,7 @@ impl Capture {
     /// around it is found at the timeout at the latest.
     ///
     /// ```
-    /// use opentelemetry::metrics::MeterProvider as _;
+    /// use beacon::otel::api::metrics::MeterProvider as _;
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let cap = beacon_test::capture();
     /// let metrics = beacon_test::MetricsCapture::new();
@@ -265,6 +265,7 @@ impl Capture {
         name: &str,
         pred: impl Fn(&MetricPoint) -> bool + Send + 'static,
     ) -> Wait<MetricPoint> {
+        let (seen_metrics, seen_name) = (metrics.clone(), name.to_owned());
         let metrics = metrics.clone();
         let wanted = name.to_owned();
         Wait::new(
@@ -273,6 +274,17 @@ impl Capture {
             format!("a data point of metric {name:?} that satisfies the predicate"),
             move |_| metrics.points(&wanted).into_iter().find(|p| pred(p)),
         )
+        .with_seen(move || {
+            let points = seen_metrics.points(&seen_name);
+            if points.is_empty() {
+                return format!("no data point of {seen_name:?} was recorded at all");
+            }
+            let mut text = format!("the data points of {seen_name:?} it saw:");
+            for p in points {
+                text.push_str(&format!("\n  {:?} {:?}", p.attributes, p.value));
+            }
+            text
+        })
     }
 
     /// Waits for a log record that matches, and returns it.

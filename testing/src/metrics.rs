@@ -15,12 +15,12 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 /// and returns it.
 ///
 /// ```
-/// use opentelemetry::metrics::MeterProvider as _;
+/// use beacon::otel::api::metrics::MeterProvider as _;
 ///
 /// let metrics = beacon_test::MetricsCapture::new();
 /// let orders = metrics.provider().meter("shop").u64_counter("orders").build();
-/// orders.add(2, &[opentelemetry::KeyValue::new("region", "eu")]);
-/// orders.add(1, &[opentelemetry::KeyValue::new("region", "eu")]);
+/// orders.add(2, &[beacon::otel::api::KeyValue::new("region", "eu")]);
+/// orders.add(1, &[beacon::otel::api::KeyValue::new("region", "eu")]);
 /// let point = metrics.point("orders", &[("region", "eu")]).expect("a point for eu");
 /// assert_eq!(point.value.sum(), Some(3.0));
 /// ```

@@ -15,6 +15,8 @@ pub struct WaitError {
     expected: String,
     reason: String,
     captured: Vec<Item>,
+    /// What else the wait looked at (a metric wait: the points it saw).
+    seen: Option<String>,
 }
 
 impl WaitError {
@@ -23,6 +25,7 @@ impl WaitError {
             expected,
             reason,
             captured,
+            seen: None,
         }
     }
 
@@ -35,8 +38,17 @@ impl WaitError {
 impl fmt::Display for WaitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} {}", self.reason, self.expected)?;
+        if let Some(seen) = &self.seen {
+            writeln!(f, "{seen}")?;
+        }
         if self.captured.is_empty() {
-            return write!(f, "the capture received nothing");
+            return write!(
+                f,
+                "the capture received nothing: work spawned onto another task or thread is \
+                 captured only when it carries the test's span, e.g. \
+                 `tokio::spawn(work.in_current_span())` (tracing::Instrument) or \
+                 `beacon::propagation::spawn(work)`"
+            );
         }
         writeln!(
             f,
@@ -62,7 +74,10 @@ pub struct Wait<R> {
     timeout: Duration,
     expected: String,
     check: CheckFn<R>,
+    seen: Option<SeenFn>,
 }
+
+type SeenFn = Box<dyn Fn() -> String + Send>;
 
 impl<R: Send + 'static> Wait<R> {
     pub(crate) fn new(
@@ -76,7 +91,15 @@ impl<R: Send + 'static> Wait<R> {
             timeout,
             expected,
             check: Box::new(check),
+            seen: None,
         }
+    }
+
+    /// On a timeout, the error also says what `seen` returns (what the wait looked at besides
+    /// the captured items).
+    pub(crate) fn with_seen(mut self, seen: impl Fn() -> String + Send + 'static) -> Self {
+        self.seen = Some(Box::new(seen));
+        self
     }
 
     /// Gives up after `timeout` instead of the capture's default.
@@ -110,11 +133,13 @@ impl<R: Send + 'static> Wait<R> {
     }
 
     fn timed_out(&self, captured: Vec<Item>) -> WaitError {
-        WaitError::new(
+        let mut error = WaitError::new(
             self.expected.clone(),
             format!("timed out after {:?} waiting for", self.timeout),
             captured,
-        )
+        );
+        error.seen = self.seen.as_ref().map(|seen| seen());
+        error
     }
 
     async fn run(mut self) -> Result<R, WaitError> {

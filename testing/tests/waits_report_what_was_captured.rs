@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use beacon::otel::api::logs::Severity;
+use beacon::otel::api::metrics::MeterProvider as _;
 use beacon::otel::api::trace::SpanKind;
 use beacon_test::{capture, log, span, Item};
 
@@ -131,4 +132,58 @@ fn closures_are_matchers_too() {
         .blocking()
         .expect("a big one");
     assert_eq!(big.name, "sized");
+}
+
+#[tokio::test]
+async fn a_wait_that_saw_nothing_points_at_spawned_work_without_the_span() {
+    let cap = capture();
+    // Spawned without `.in_current_span()`: not the test's trace, so not captured.
+    tokio::spawn(async { tracing::info_span!("elsewhere").in_scope(|| {}) })
+        .await
+        .expect("task");
+    let err = cap
+        .wait_for_span(span::named("elsewhere"))
+        .timeout(Duration::from_millis(50))
+        .await
+        .expect_err("not captured");
+    let report = err.to_string();
+    assert!(report.contains("received nothing"), "{report}");
+    assert!(report.contains(".in_current_span()"), "{report}");
+}
+
+#[tokio::test]
+async fn a_metric_wait_that_times_out_shows_the_points_it_saw() {
+    let cap = capture();
+    let metrics = beacon_test::MetricsCapture::new();
+    let jobs = metrics
+        .provider()
+        .meter("worker")
+        .u64_counter("jobs.done")
+        .build();
+    jobs.add(1, &[beacon::otel::api::KeyValue::new("queue", "mail")]);
+    let err = cap
+        .wait_for_metric(&metrics, "jobs.done", |p| p.value.sum() == Some(3.0))
+        .timeout(Duration::from_millis(50))
+        .await
+        .expect_err("only 1");
+    let report = err.to_string();
+    assert!(
+        report.contains("the data points of \"jobs.done\" it saw"),
+        "{report}"
+    );
+    assert!(
+        report.contains("mail") && report.contains("1.0"),
+        "{report}"
+    );
+
+    let err = cap
+        .wait_for_metric(&metrics, "never.recorded", |_| true)
+        .timeout(Duration::from_millis(50))
+        .await
+        .expect_err("nothing");
+    assert!(
+        err.to_string()
+            .contains("no data point of \"never.recorded\""),
+        "{err}"
+    );
 }
