@@ -238,11 +238,12 @@ impl<'de> de::Deserializer<'de> for De<'de> {
         match &self.node.value {
             Value::Str(_) => attach!(self, visitor.visit_enum(Plain(self.clone()))),
             Value::Map(entries) if entries.len() == 1 => {
-                let (key, _, value) = &entries[0];
+                let (key, key_mark, value) = &entries[0];
                 attach!(
                     self,
                     visitor.visit_enum(Tagged {
                         key,
+                        key_mark: *key_mark,
                         de: self.child(value, Segment::Key(key)),
                     })
                 )
@@ -386,6 +387,7 @@ impl<'de> de::VariantAccess<'de> for Plain<'de> {
 /// A plugin written as a one-key mapping (`otlp_http: {endpoint: …}`, `always_on:`).
 struct Tagged<'a> {
     key: &'a str,
+    key_mark: super::yaml::Mark,
     de: De<'a>,
 }
 
@@ -397,7 +399,9 @@ impl<'de> de::EnumAccess<'de> for Tagged<'de> {
         seed: V,
     ) -> Result<(V::Value, De<'de>), FileError> {
         let d: de::value::StrDeserializer<'_, FileError> = self.key.into_deserializer();
-        let v = seed.deserialize(d).map_err(|e| self.de.fail(e))?;
+        let v = seed
+            .deserialize(d)
+            .map_err(|e| e.at(self.key_mark, &self.de.path))?;
         Ok((v, self.de))
     }
 }

@@ -45,6 +45,9 @@ mod subst;
 mod views;
 mod yaml;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

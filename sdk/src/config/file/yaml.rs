@@ -119,8 +119,20 @@ pub(crate) fn read(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Resul
                 Some((node, 0))
             }
             Event::Scalar(raw, style, anchor, tag) => {
-                let value = scalar(&raw, style, tag.as_ref(), lookup)
-                    .map_err(|k| FileError::new(k).at(mark, &path_of(&stack)))?;
+                // "Mapping keys are not candidates for substitution."
+                let is_key = matches!(stack.last(), Some(Open::Map(_, _, _, None)));
+                let no_lookup = |_: &str| None;
+                let value = if is_key && raw.contains('$') {
+                    Ok(Value::Str(raw))
+                } else {
+                    scalar(
+                        &raw,
+                        style,
+                        tag.as_ref(),
+                        if is_key { &no_lookup } else { lookup },
+                    )
+                }
+                .map_err(|k| FileError::new(k).at(mark, &path_of(&stack)))?;
                 nodes += 1;
                 Some((Node { mark, value }, anchor))
             }
@@ -445,9 +457,18 @@ mod tests {
     #[test]
     fn hostile_shapes_are_errors() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        // Beacon's own limit, or the parser's, whichever comes first: an error either way.
         assert!(matches!(
             read(&deep, &env).map_err(|e| e.kind),
-            Err(FileErrorKind::TooDeep { .. })
+            Err(FileErrorKind::TooDeep { .. } | FileErrorKind::Yaml(_))
+        ));
+        let nested = "a:\n".to_owned()
+            + &(1..100)
+                .map(|i| format!("{}a:\n", "  ".repeat(i)))
+                .collect::<String>();
+        assert!(matches!(
+            read(&nested, &env).map_err(|e| e.kind),
+            Err(FileErrorKind::TooDeep { max: MAX_DEPTH })
         ));
         let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
