@@ -83,7 +83,7 @@ pub struct FileError {
     pub(crate) line: Option<usize>,
     pub(crate) column: Option<usize>,
     pub(crate) field: String,
-    pub(crate) kind: FileErrorKind,
+    pub(crate) kind: Box<FileErrorKind>,
 }
 
 impl FileError {
@@ -93,7 +93,7 @@ impl FileError {
             line: None,
             column: None,
             field: String::new(),
-            kind,
+            kind: Box::new(kind),
         }
     }
 
@@ -158,7 +158,7 @@ impl fmt::Display for FileError {
             write!(f, " at {}", self.field)?;
         }
         f.write_str(": ")?;
-        match &self.kind {
+        match &*self.kind {
             FileErrorKind::Io(e) => write!(f, "cannot be read: {e}"),
             FileErrorKind::TooLarge { size, max } => write!(
                 f,

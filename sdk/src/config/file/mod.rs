@@ -18,7 +18,6 @@
 //! ```
 //! use beacon::config::FileErrorKind;
 //!
-//! std::env::set_var("BEACON_DOC_RATIO", "1.5");
 //! let yaml = r#"
 //! file_format: "1.1"
 //! tracer_provider:
@@ -28,12 +27,13 @@
 //!           console:
 //!   sampler:
 //!     trace_id_ratio_based:
-//!       ratio: ${BEACON_DOC_RATIO}
+//!       ratio: ${RATIO}
 //! "#;
-//! let err = beacon::builder().config_yaml(yaml).build().unwrap_err();
+//! let env = |name: &str| (name == "RATIO").then(|| "1.5".to_owned());
+//! let err = beacon::builder().env_source(env).config_yaml(yaml).build().unwrap_err();
 //! let file = err.file_error().expect("a file error");
 //! assert_eq!(file.field(), "tracer_provider.sampler.trace_id_ratio_based.ratio");
-//! assert_eq!(file.line(), Some(10));
+//! assert_eq!(file.line(), Some(9));
 //! assert!(matches!(file.kind(), FileErrorKind::InvalidValue { value, .. } if value == "1.5"));
 //! ```
 

@@ -41,7 +41,8 @@ const TRACES_HTTP: &str =
 #[test]
 fn every_supported_field_is_read() {
     type Check = fn(&Config) -> bool;
-    let table: &[(&str, &[(&str, &str)], Check)] = &[
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], Check);
+    let table: &[Row<'_>] = &[
         ("file_format: \"1.0\"\ndisabled: true\n", &[], |c| c.disabled),
         ("file_format: \"1.1\"\n", &[], |c| {
             // No provider sections: nothing is exported (noop providers), no propagator.
@@ -81,7 +82,7 @@ fn every_supported_field_is_read() {
             |c| {
                 let o = c.traces.otlp.as_ref().expect("otlp");
                 o.protocol == Protocol::Grpc
-                    && o.endpoint.to_string() == "http://collector:4317/"
+                    && o.endpoint == "http://collector:4317/"
                     && o.headers["api-key"] == "secret"
                     && o.headers["team"] == "ops"
                     && !o.headers.contains_key("dropped")
@@ -98,7 +99,7 @@ fn every_supported_field_is_read() {
             let o = c.traces.otlp.as_ref().expect("otlp");
             // The schema's default: the signal path is part of the endpoint.
             o.protocol == Protocol::HttpProtobuf
-                && o.endpoint.to_string() == "http://localhost:4318/v1/traces"
+                && o.endpoint == "http://localhost:4318/v1/traces"
                 && o.timeout == Duration::from_secs(10)
         }),
         (
@@ -107,7 +108,7 @@ fn every_supported_field_is_read() {
             |c| {
                 let o = c.logs.otlp.as_ref().expect("otlp");
                 o.protocol == Protocol::HttpJson
-                    && o.endpoint.to_string() == "http://x:4318/custom/logs"
+                    && o.endpoint == "http://x:4318/custom/logs"
                     && c.log_batch.max_export_batch_size == 1
                     && c.limits.log_attributes == 7
                     && c.limits.log_attribute_value_length == Some(9)
@@ -129,7 +130,7 @@ fn every_supported_field_is_read() {
             |c| {
                 c.metric_interval == Duration::from_secs(1)
                     && c.metric_timeout == Duration::from_millis(500)
-                    && c.metrics.otlp.as_ref().is_some_and(|o| o.endpoint.to_string() == "http://localhost:4318/v1/metrics")
+                    && c.metrics.otlp.as_ref().is_some_and(|o| o.endpoint == "http://localhost:4318/v1/metrics")
                     && c.file.temporality == opentelemetry_sdk::metrics::Temporality::Delta
                     && c.metrics.prometheus.as_ref().is_some_and(|p| p.listen == Some(("0.0.0.0".to_owned(), 9999)))
                     && c.exemplar_filter == beacon_exporter::exemplars::ExemplarFilter::AlwaysOff
@@ -186,7 +187,8 @@ fn otel_config_file_selects_a_file() {
 /// `(file, field path, line, what the error must say)`.
 #[test]
 fn errors_name_the_place_the_value_and_what_is_accepted() {
-    let table: &[(&str, &str, usize, fn(&FileErrorKind) -> bool)] = &[
+    type Row<'a> = (&'a str, &'a str, usize, fn(&FileErrorKind) -> bool);
+    let table: &[Row<'_>] = &[
         ("file_format: \"2.0\"\n", "file_format", 1, |k| matches!(k, FileErrorKind::FileFormat { value } if value == "2.0")),
         ("disabled: true\n", "", 1, |k| matches!(k, FileErrorKind::MissingField { field } if field == "file_format")),
         ("file_format: \"1.1\"\ndisabled: maybe\n", "disabled", 2, |k| matches!(k, FileErrorKind::InvalidValue { value, .. } if value == "maybe")),

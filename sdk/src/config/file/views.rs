@@ -141,10 +141,9 @@ impl Views {
         let mut aggregation = view
             .and_then(|v| v.stream.aggregation.as_ref())
             .map(aggregation);
-        if aggregation.is_none() || aggregation == Some(SdkAggregation::Default) {
-            if histogram && self.base2_histograms {
-                aggregation = Some(base2(160, 20, true));
-            }
+        let unset = aggregation.is_none() || aggregation == Some(SdkAggregation::Default);
+        if unset && histogram && self.base2_histograms {
+            aggregation = Some(base2(160, 20, true));
         }
         if let Some(a) = aggregation {
             s = s.with_aggregation(a);

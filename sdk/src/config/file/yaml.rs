@@ -459,7 +459,7 @@ mod tests {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         // Beacon's own limit, or the parser's, whichever comes first: an error either way.
         assert!(matches!(
-            read(&deep, &env).map_err(|e| e.kind),
+            read(&deep, &env).map_err(|e| *e.kind),
             Err(FileErrorKind::TooDeep { .. } | FileErrorKind::Yaml(_))
         ));
         let nested = "a:\n".to_owned()
@@ -467,7 +467,7 @@ mod tests {
                 .map(|i| format!("{}a:\n", "  ".repeat(i)))
                 .collect::<String>();
         assert!(matches!(
-            read(&nested, &env).map_err(|e| e.kind),
+            read(&nested, &env).map_err(|e| *e.kind),
             Err(FileErrorKind::TooDeep { max: MAX_DEPTH })
         ));
         let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
@@ -482,15 +482,15 @@ mod tests {
             ));
         }
         assert!(matches!(
-            read(&laughs, &env).map_err(|e| e.kind),
+            read(&laughs, &env).map_err(|e| *e.kind),
             Err(FileErrorKind::TooManyNodes { .. })
         ));
         assert!(matches!(
-            read("a: 1\na: 2\n", &env).map_err(|e| e.kind),
+            read("a: 1\na: 2\n", &env).map_err(|e| *e.kind),
             Err(FileErrorKind::Yaml(_))
         ));
         assert!(matches!(
-            read("a: [1\n", &env).map_err(|e| e.kind),
+            read("a: [1\n", &env).map_err(|e| *e.kind),
             Err(FileErrorKind::Yaml(_))
         ));
         let err = read("a:\n  b: ${1X}\n", &env).expect_err("invalid reference");
