@@ -33,7 +33,7 @@
 //! let err = beacon::builder().env_source(env).config_yaml(yaml).build().unwrap_err();
 //! let file = err.file_error().expect("a file error");
 //! assert_eq!(file.field(), "tracer_provider.sampler.trace_id_ratio_based.ratio");
-//! assert_eq!(file.line(), Some(9));
+//! assert_eq!(file.line(), Some(10)); // the string starts with a newline
 //! assert!(matches!(file.kind(), FileErrorKind::InvalidValue { value, .. } if value == "1.5"));
 //! ```
 
