@@ -62,10 +62,14 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         stats.push((Signal::Traces, "otlp", processor.stats()));
         exporting.push(Box::new(processor));
     }
+    #[cfg(feature = "config-file")]
+    let console_span_batch = config.file.console_span_batch.unwrap_or(config.span_batch);
+    #[cfg(not(feature = "config-file"))]
+    let console_span_batch = config.span_batch;
     if config.traces.console {
         let processor = BatchSpanProcessor::new(
             ConsoleSpanExporter::new(Output::stdout()),
-            config.span_batch,
+            console_span_batch,
             &runtime,
         )
         .with_value_length_limit(limits.attribute_value_length);
@@ -172,10 +176,14 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         stats.push((Signal::Logs, "otlp", processor.stats()));
         logs = logs.with_log_processor(processor);
     }
+    #[cfg(feature = "config-file")]
+    let console_log_batch = config.file.console_log_batch.unwrap_or(config.log_batch);
+    #[cfg(not(feature = "config-file"))]
+    let console_log_batch = config.log_batch;
     if config.logs.console {
         let processor = BatchLogProcessor::new(
             ConsoleLogExporter::new(Output::stdout()),
-            config.log_batch,
+            console_log_batch,
             &runtime,
         );
         stats.push((Signal::Logs, "console", processor.stats()));

@@ -83,7 +83,7 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     config.traces = Destinations::default();
     config.file = Extras::default();
     if let Some(tp) = &model.tracer_provider {
-        let (dest, batch) = processors(
+        let (dest, batch, console) = processors(
             "tracer_provider",
             Signal::Traces,
             tp.processors.iter().map(|p| match p {
@@ -94,6 +94,7 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
         )?;
         config.traces = dest;
         config.span_batch = batch;
+        config.file.console_span_batch = console;
         let l = tp.limits.as_ref();
         let f = "tracer_provider.limits";
         if l.and_then(|l| l.attribute_value_depth_limit).is_some() {
@@ -147,7 +148,7 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     // Logs.
     config.logs = Destinations::default();
     if let Some(lp) = &model.logger_provider {
-        let (dest, batch) = processors(
+        let (dest, batch, console) = processors(
             "logger_provider",
             Signal::Logs,
             lp.processors.iter().map(|p| match p {
@@ -158,6 +159,7 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
         )?;
         config.logs = dest;
         config.log_batch = batch;
+        config.file.console_log_batch = console;
         let l = lp.limits.as_ref();
         if l.and_then(|l| l.attribute_value_depth_limit).is_some() {
             return Err(at(
@@ -467,9 +469,10 @@ fn processors<'a>(
     signal: Signal,
     procs: impl Iterator<Item = Proc<'a>>,
     defaults: BatchConfig,
-) -> R<(Destinations, BatchConfig)> {
+) -> R<(Destinations, BatchConfig, Option<BatchConfig>)> {
     let mut dest = Destinations::default();
-    let mut chosen: Option<(BatchConfig, String)> = None;
+    let mut otlp_batch: Option<BatchConfig> = None;
+    let mut console_batch: Option<BatchConfig> = None;
     for (i, p) in procs.enumerate() {
         let (batch, exporter, f) = match p {
             Proc::Batch(b) => {
@@ -486,18 +489,10 @@ fn processors<'a>(
                 (b, e, format!("{provider}.processors[{i}].simple"))
             }
         };
-        if let Some((prev, prev_field)) = &chosen {
-            if *prev != batch {
-                return Err(at(
-                    f,
-                    FileError::unsupported(format!(
-                        "Beacon uses one queue configuration for all exporters of a signal, and this \
-                         processor's differs from {prev_field}'s; give them the same settings"
-                    )),
-                ));
-            }
+        match exporter {
+            Exporter::Console(_) => console_batch = Some(batch),
+            Exporter::OtlpHttp(_) | Exporter::OtlpGrpc(_) => otlp_batch = Some(batch),
         }
-        chosen = Some((batch, f.clone()));
         let ef = format!("{f}.exporter");
         match exporter {
             Exporter::Console(_) => {
@@ -525,7 +520,9 @@ fn processors<'a>(
             }
         }
     }
-    Ok((dest, chosen.map_or(defaults, |(b, _)| b)))
+    let main = otlp_batch.or(console_batch).unwrap_or(defaults);
+    let console = console_batch.filter(|c| *c != main);
+    Ok((dest, main, console))
 }
 
 fn batch_config(b: &BatchProcessor<Exporter>, d: BatchConfig, f: &str) -> R<BatchConfig> {

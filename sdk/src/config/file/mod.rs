@@ -80,6 +80,10 @@ pub(crate) struct Extras {
     pub(crate) sampler: Option<AnySampler>,
     pub(crate) views: Option<Views>,
     pub(crate) temporality: Temporality,
+    /// The console span processor's queue, when it differs from the OTLP one's.
+    pub(crate) console_span_batch: Option<beacon_exporter::batch::BatchConfig>,
+    /// The console log processor's queue, when it differs from the OTLP one's.
+    pub(crate) console_log_batch: Option<beacon_exporter::batch::BatchConfig>,
 }
 
 impl Default for Extras {
@@ -88,6 +92,8 @@ impl Default for Extras {
             sampler: None,
             views: None,
             temporality: Temporality::Cumulative,
+            console_span_batch: None,
+            console_log_batch: None,
         }
     }
 }

@@ -353,3 +353,88 @@ fn parent_based_honours_every_branch() {
     assert_eq!(decide(d, None), RecordAndSample);
     assert_eq!(decide(d, Some((true, false))), Drop);
 }
+
+fn fixture(name: &str, env: &[(&str, &str)]) -> Config {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name);
+    let map: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    resolve(
+        Builder::default()
+            .env_source(move |k| map.get(k).cloned())
+            .config_file(&path),
+    )
+    .unwrap_or_else(|e| panic!("{name} should load: {e}"))
+}
+
+#[test]
+fn the_fixtures_load() {
+    let c = fixture("otel-getting-started.yaml", &[("OTEL_SERVICE_NAME", "starter")]);
+    assert_eq!(res(&c, "service.name").as_deref(), Some("starter"));
+    assert!(res(&c, "host.name").is_some() || res(&c, "os.type").is_some());
+    for (dest, path) in [
+        (&c.traces, "/v1/traces"),
+        (&c.metrics, "/v1/metrics"),
+        (&c.logs, "/v1/logs"),
+    ] {
+        let o = dest.otlp.as_ref().expect("otlp");
+        assert_eq!(o.endpoint.to_string(), format!("http://localhost:4318{path}"));
+    }
+
+    let c = fixture("otel-sdk-config.yaml", &[("OTEL_EXPORTER_PROMETHEUS_PORT", "0")]);
+    assert_eq!(res(&c, "service.name").as_deref(), Some("checkout"));
+    assert_eq!(res(&c, "service.replicas").as_deref(), Some("3"));
+    assert_eq!(res(&c, "process.executable.name"), None, "excluded by the detection filter");
+    assert!(res(&c, "process.pid").is_some());
+    assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage, Propagator::B3Multi]);
+    assert_eq!(c.traces.otlp.as_ref().map(|o| o.headers["x-tenant"].clone()), Some("acme".parse().expect("header")));
+    assert!(c.metrics.prometheus.as_ref().is_some_and(|p| p.listen == Some(("localhost".to_owned(), 0))));
+    assert!(c.logs.console && c.logs.otlp.is_some());
+    assert_eq!(c.limits.attribute_value_length, Some(4096));
+
+    // With no variables set, every default after `:-` applies.
+    let c = fixture("otel-sdk-migration-config.yaml", &[]);
+    assert!(!c.disabled);
+    assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
+    assert_eq!(c.span_batch.max_queue_size, 2048);
+    assert_eq!(c.metric_interval, Duration::from_secs(60));
+    // And each referenced variable reaches its setting.
+    let c = fixture(
+        "otel-sdk-migration-config.yaml",
+        &[
+            ("OTEL_SERVICE_NAME", "migrated"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "team=core"),
+            ("OTEL_PROPAGATORS", "b3,jaeger"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=s3cret"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "5"),
+            ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "6"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+            ("OTEL_METRICS_EXEMPLAR_FILTER", "always_on"),
+            ("OTEL_SDK_DISABLED", "false"),
+        ],
+    );
+    assert_eq!(res(&c, "service.name").as_deref(), Some("migrated"));
+    assert_eq!(res(&c, "team").as_deref(), Some("core"));
+    assert_eq!(c.propagators, vec![Propagator::B3, Propagator::Jaeger]);
+    assert_eq!(c.span_batch.max_queue_size, 100);
+    assert_eq!(c.span_batch.max_export_batch_size, 10);
+    let t = c.traces.otlp.as_ref().expect("otlp");
+    assert_eq!(t.endpoint.to_string(), "http://collector:4318/v1/traces");
+    assert_eq!(t.headers["api-key"], "s3cret");
+    assert_eq!(t.compression, Compression::Gzip);
+    assert_eq!(c.file.temporality, opentelemetry_sdk::metrics::Temporality::Delta);
+    assert_eq!(c.metric_interval, Duration::from_secs(5));
+    assert_eq!(c.limits.span_events, 5);
+    assert_eq!(c.limits.log_attributes, 6);
+    assert_eq!(c.limits.attribute_value_length, Some(64));
+    assert_eq!(c.exemplar_filter, beacon_exporter::exemplars::ExemplarFilter::AlwaysOn);
+}
