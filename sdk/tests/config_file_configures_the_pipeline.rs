@@ -95,7 +95,10 @@ fn a_file_configures_exports_resource_headers_limits_and_views() {
         let span = tracing::info_span!("work", a = 1_i64, b = 2_i64, c = 3_i64, d = 4_i64);
         let _e = span.enter();
         tracing::info!("inside");
-        jobs.add(3, &[KeyValue::new("kind", "batch"), KeyValue::new("host", "h1")]);
+        jobs.add(
+            3,
+            &[KeyValue::new("kind", "batch"), KeyValue::new("host", "h1")],
+        );
         noise.add(1, &[]);
         latency.record(1.5, &[]);
     });
@@ -252,6 +255,9 @@ fn otel_config_file_names_the_file_in_errors() {
     );
     let text = err.to_string();
     assert!(text.contains("bad.yaml:7:26"), "{text}");
-    assert!(text.contains("\"brotli\"") && text.contains("gzip or none"), "{text}");
+    assert!(
+        text.contains("\"brotli\"") && text.contains("gzip or none"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

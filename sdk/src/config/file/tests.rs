@@ -372,7 +372,10 @@ fn fixture(name: &str, env: &[(&str, &str)]) -> Config {
 
 #[test]
 fn the_fixtures_load() {
-    let c = fixture("otel-getting-started.yaml", &[("OTEL_SERVICE_NAME", "starter")]);
+    let c = fixture(
+        "otel-getting-started.yaml",
+        &[("OTEL_SERVICE_NAME", "starter")],
+    );
     assert_eq!(res(&c, "service.name").as_deref(), Some("starter"));
     assert!(res(&c, "host.name").is_some() || res(&c, "os.type").is_some());
     for (dest, path) in [
@@ -381,24 +384,54 @@ fn the_fixtures_load() {
         (&c.logs, "/v1/logs"),
     ] {
         let o = dest.otlp.as_ref().expect("otlp");
-        assert_eq!(o.endpoint.to_string(), format!("http://localhost:4318{path}"));
+        assert_eq!(
+            o.endpoint.to_string(),
+            format!("http://localhost:4318{path}")
+        );
     }
 
-    let c = fixture("otel-sdk-config.yaml", &[("OTEL_EXPORTER_PROMETHEUS_PORT", "0")]);
+    let c = fixture(
+        "otel-sdk-config.yaml",
+        &[("OTEL_EXPORTER_PROMETHEUS_PORT", "0")],
+    );
     assert_eq!(res(&c, "service.name").as_deref(), Some("checkout"));
     assert_eq!(res(&c, "service.replicas").as_deref(), Some("3"));
-    assert_eq!(res(&c, "process.executable.name"), None, "excluded by the detection filter");
+    assert_eq!(
+        res(&c, "process.executable.name"),
+        None,
+        "excluded by the detection filter"
+    );
     assert!(res(&c, "process.pid").is_some());
-    assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage, Propagator::B3Multi]);
-    assert_eq!(c.traces.otlp.as_ref().map(|o| o.headers["x-tenant"].clone()), Some("acme".parse().expect("header")));
-    assert!(c.metrics.prometheus.as_ref().is_some_and(|p| p.listen == Some(("localhost".to_owned(), 0))));
+    assert_eq!(
+        c.propagators,
+        vec![
+            Propagator::TraceContext,
+            Propagator::Baggage,
+            Propagator::B3Multi
+        ]
+    );
+    assert_eq!(
+        c.traces
+            .otlp
+            .as_ref()
+            .map(|o| o.headers["x-tenant"].clone()),
+        Some("acme".parse().expect("header"))
+    );
+    assert!(c
+        .metrics
+        .prometheus
+        .as_ref()
+        .is_some_and(|p| p.listen == Some(("localhost".to_owned(), 0))));
     assert!(c.logs.console && c.logs.otlp.is_some());
     assert_eq!(c.limits.attribute_value_length, Some(4096));
 
     // With no variables set, every default after `:-` applies.
     let c = fixture("otel-sdk-migration-config.yaml", &[]);
     assert!(!c.disabled);
-    assert_eq!(c.propagators, vec![Propagator::TraceContext, Propagator::Baggage]);
+    assert_eq!(
+        c.propagators,
+        vec![Propagator::TraceContext, Propagator::Baggage]
+    );
     assert_eq!(c.span_batch.max_queue_size, 2048);
     assert_eq!(c.metric_interval, Duration::from_secs(60));
     // And each referenced variable reaches its setting.
@@ -431,10 +464,146 @@ fn the_fixtures_load() {
     assert_eq!(t.endpoint.to_string(), "http://collector:4318/v1/traces");
     assert_eq!(t.headers["api-key"], "s3cret");
     assert_eq!(t.compression, Compression::Gzip);
-    assert_eq!(c.file.temporality, opentelemetry_sdk::metrics::Temporality::Delta);
+    assert_eq!(
+        c.file.temporality,
+        opentelemetry_sdk::metrics::Temporality::Delta
+    );
     assert_eq!(c.metric_interval, Duration::from_secs(5));
     assert_eq!(c.limits.span_events, 5);
     assert_eq!(c.limits.log_attributes, 6);
     assert_eq!(c.limits.attribute_value_length, Some(64));
-    assert_eq!(c.exemplar_filter, beacon_exporter::exemplars::ExemplarFilter::AlwaysOn);
+    assert_eq!(
+        c.exemplar_filter,
+        beacon_exporter::exemplars::ExemplarFilter::AlwaysOn
+    );
+}
+
+/// YAML and substitution pieces on top of the shared hostile alphabet.
+const YAML_PIECES: &[&str] = &[
+    "$",
+    "$$",
+    "${",
+    "}",
+    "${A}",
+    "${env:A}",
+    "${A:-",
+    "${1}",
+    ":-",
+    "{",
+    "[",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!!binary ",
+    "---\n",
+    "\n  ",
+    "\n- ",
+    ": ",
+    "- ",
+    "'",
+    "\"",
+    "#",
+    "|",
+    ">",
+    "~",
+    "0x",
+    ".inf",
+];
+
+/// Seeded mutations of the comprehensive fixture, and of hostile substitution values: every
+/// outcome is a configuration or a typed error whose message is bounded — never a panic.
+#[test]
+fn hostile_files_are_errors_never_panics() {
+    let base = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/config/otel-sdk-config.yaml"),
+    )
+    .expect("fixture");
+    let mut gen = beacon_test::HostileStrings::new(0x00C0_F1FE);
+    let (mut ok_count, mut err_count) = (0, 0);
+    for round in 0..400 {
+        let mut text = base.clone();
+        for _ in 0..1 + gen.below(4) {
+            let mut at = gen.below(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let piece = if gen.below(2) == 0 {
+                YAML_PIECES[gen.below(YAML_PIECES.len())].to_owned()
+            } else {
+                gen.next_string(6)
+            };
+            let cut = (at + gen.below(8)).min(text.len());
+            let cut = (cut..=text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            text.replace_range(at..cut, &piece);
+        }
+        let value = gen.next_string(10);
+        let env: Vec<(String, String)> = vec![
+            ("A".into(), value.clone()),
+            ("OTEL_SERVICE_NAME".into(), value.clone()),
+            ("SAMPLE_RATIO".into(), value),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT".into(), "0".into()),
+        ];
+        let outcome = std::panic::catch_unwind(|| {
+            let map: HashMap<String, String> = env.into_iter().collect();
+            resolve(
+                Builder::default()
+                    .env_source(move |k| map.get(k).cloned())
+                    .config_yaml(text),
+            )
+        });
+        match outcome {
+            Ok(Ok(_)) => ok_count += 1,
+            Ok(Err(e)) => {
+                err_count += 1;
+                let msg = e.to_string();
+                assert!(!msg.is_empty() && msg.len() < 4_000, "round {round}: {msg}");
+                assert!(e.file_error().is_some(), "round {round}: {msg}");
+            }
+            Err(_) => panic!("round {round} panicked"),
+        }
+    }
+    // The mutations exercise both paths.
+    assert!(
+        ok_count > 0 && err_count > 0,
+        "ok {ok_count}, errors {err_count}"
+    );
+}
+
+#[test]
+fn huge_and_deep_files_are_errors() {
+    let huge = format!("file_format: \"1.1\"\n# {}\n", "x".repeat(2 << 20));
+    let err = build(&huge, &[]).expect_err("too large");
+    assert!(matches!(
+        err.file_error().map(|f| f.kind()),
+        Some(FileErrorKind::TooLarge { .. })
+    ));
+    let deep = format!(
+        "file_format: \"1.1\"\nresource: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let err = build(&deep, &[]).expect_err("too deep");
+    assert!(matches!(
+        err.file_error().map(|f| f.kind()),
+        Some(FileErrorKind::TooDeep { .. } | FileErrorKind::Yaml(_))
+    ));
+    let err = build("", &[]).expect_err("empty");
+    assert!(matches!(
+        err.file_error().map(|f| f.kind()),
+        Some(FileErrorKind::MissingField { .. })
+    ));
+    let err =
+        build("file_format: \"1.1\"\n---\nfile_format: \"1.1\"\n", &[]).expect_err("two documents");
+    assert!(matches!(
+        err.file_error().map(|f| f.kind()),
+        Some(FileErrorKind::Yaml(_))
+    ));
+    let err = build("- a\n- b\n", &[]).expect_err("not a mapping");
+    assert!(matches!(
+        err.file_error().map(|f| f.kind()),
+        Some(FileErrorKind::InvalidValue { .. })
+    ));
 }
