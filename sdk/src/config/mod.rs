@@ -399,7 +399,7 @@ impl Builder {
 
     /// Configures from the OpenTelemetry configuration file at `path` (as `OTEL_CONFIG_FILE`
     /// does); the other `OTEL_*` variables are then ignored except through `${VAR}`
-    /// substitution. See [`file`].
+    /// substitution. See [`crate::config::file`](mod@crate::config::file).
     #[cfg(feature = "config-file")]
     #[must_use]
     pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {

@@ -46,6 +46,9 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
         if let Some(on) = b.self_telemetry {
             config.self_telemetry = on;
         }
+        if let Some(t) = &b.tail_sampling {
+            config.tail_sampling = Some(tail_sampling(t)?);
+        }
         #[cfg(feature = "system-metrics")]
         if let Some(c) = &b.collectors {
             let mut collectors = config.collectors.clone();
@@ -179,6 +182,42 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     }
     config.limits = limits;
     Ok(())
+}
+
+fn tail_sampling(t: &TailSampling) -> R<crate::sampling::TailSamplingConfig> {
+    const F: &str = "instrumentation/development.rust.beacon.tail_sampling";
+    let mut c = crate::sampling::TailSamplingConfig::default();
+    if let Some(r) = t.ratio {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(at(
+                format!("{F}.ratio"),
+                FileError::invalid(r, "a share from 0 to 1"),
+            ));
+        }
+        c = c.ratio(r);
+    }
+    if let Some(ms) = t.latency_threshold {
+        c = c.latency_threshold(Duration::from_millis(ms));
+    }
+    for (i, kv) in t.keep_attributes.iter().flatten().enumerate() {
+        let Some(v) = &kv.value else {
+            return Err(at(
+                format!("{F}.keep_attributes[{i}].value"),
+                FileError::invalid("null", "the attribute value to keep"),
+            ));
+        };
+        c = c.keep_attribute(kv.name.clone(), v.clone());
+    }
+    if let Some(n) = t.max_traces {
+        c = c.max_traces(n);
+    }
+    if let Some(n) = t.max_spans {
+        c = c.max_spans(n);
+    }
+    if let Some(ms) = t.decision_wait {
+        c = c.decision_wait(Duration::from_millis(ms));
+    }
+    Ok(c)
 }
 
 fn level_name(s: Severity) -> &'static str {

@@ -5,7 +5,7 @@
 //!
 //! When a file is used, the other `OTEL_*` variables are ignored, as the specification
 //! requires; reference them in the file with `${VAR}`, `${env:VAR}` or `${VAR:-default}`
-//! (see [`subst`](self) rules in the README). Settings the schema covers come from the file;
+//! (the rules are in the README, "Configuration file"). Settings the schema covers come from the file;
 //! resource attributes given in code (`service_name`, `service_version`,
 //! `resource_attribute`) are added on top, and processors, tail sampling and id generators
 //! added in code still apply.

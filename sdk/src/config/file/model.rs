@@ -539,6 +539,8 @@ pub(crate) struct BeaconSettings {
     pub(crate) self_telemetry: Option<bool>,
     /// Process, system and runtime collectors.
     pub(crate) collectors: Option<Collectors>,
+    /// Tail sampling of what the configured exporters receive.
+    pub(crate) tail_sampling: Option<TailSampling>,
     /// Whether the Prometheus pull exporter opens its own listener.
     pub(crate) prometheus_listener: Option<bool>,
 }
@@ -549,4 +551,20 @@ pub(crate) struct Collectors {
     pub(crate) process: Option<bool>,
     pub(crate) system: Option<bool>,
     pub(crate) runtime: Option<bool>,
+}
+
+/// `instrumentation/development.rust.beacon.tail_sampling`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TailSampling {
+    /// The share of uninteresting traces kept, 0 to 1.
+    pub(crate) ratio: Option<f64>,
+    /// Milliseconds: a trace whose local root lasts this long is kept.
+    pub(crate) latency_threshold: Option<u64>,
+    /// A trace with a span carrying one of these attributes is kept.
+    pub(crate) keep_attributes: Option<Vec<NameStringValuePair>>,
+    pub(crate) max_traces: Option<usize>,
+    pub(crate) max_spans: Option<usize>,
+    /// Milliseconds a trace waits for its root before it is decided.
+    pub(crate) decision_wait: Option<u64>,
 }

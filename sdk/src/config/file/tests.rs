@@ -143,6 +143,15 @@ fn every_supported_field_is_read() {
                 && c.shutdown_timeout == Duration::from_millis(2500) && !c.self_telemetry,
         ),
         ("file_format: \"1.1\"\nlog_level: debug\n", &[], |c| c.filter.ends_with(",beacon=debug,beacon_exporter=debug")),
+        (
+            "file_format: \"1.1\"\ninstrumentation/development:\n  rust:\n    beacon:\n      tail_sampling:\n        ratio: 0.5\n        latency_threshold: 250\n        keep_attributes:\n          - name: tenant\n            value: vip\n        max_traces: 64\n        max_spans: 640\n        decision_wait: 1000\n",
+            &[],
+            |c| c.tail_sampling.as_ref().is_some_and(|t| {
+                let d = format!("{t:?}");
+                d.contains("ratio: 0.5") && d.contains("250ms") && d.contains("rules: 1")
+                    && d.contains("max_traces: 64") && d.contains("max_spans: 640") && d.contains("decision_wait: 1s")
+            }),
+        ),
         // Unknown top-level keys are allowed by the schema (`additionalProperties: true`).
         ("file_format: \"1.1\"\nx-custom: 1\n", &[], |c| !c.disabled),
     ];
