@@ -261,3 +261,71 @@ fn otel_config_file_names_the_file_in_errors() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn default_histogram_aggregation_base2_exports_exponential_histograms() {
+    let receiver = HttpReceiver::start();
+    let yaml = format!(
+        r#"
+file_format: "1.1"
+meter_provider:
+  readers:
+    - periodic:
+        exporter:
+          otlp_http:
+            endpoint: {}/v1/metrics
+            default_histogram_aggregation: base2_exponential_bucket_histogram
+  views:
+    - selector:
+        instrument_name: explicit.duration
+      stream:
+        aggregation:
+          explicit_bucket_histogram:
+            boundaries: [10]
+"#,
+        receiver.endpoint()
+    );
+    let telemetry = beacon::builder()
+        .env_source(|_| None)
+        .config_yaml(yaml)
+        .build()
+        .expect("pipeline builds");
+    let meter = telemetry.meter_provider().meter("test");
+    let exp = meter.f64_histogram("exp.duration").build();
+    let explicit = meter.f64_histogram("explicit.duration").build();
+    exp.record(0.3, &[]);
+    exp.record(7.0, &[]);
+    explicit.record(3.0, &[]);
+    telemetry.shutdown().expect("clean shutdown");
+    assert!(receiver.wait_for(Duration::from_secs(10), |r| {
+        let names = r.metric_names();
+        names.contains(&"exp.duration".to_owned())
+            && names.contains(&"explicit.duration".to_owned())
+    }));
+    receiver.with(|r| {
+        let metrics: Vec<_> = r
+            .metrics
+            .iter()
+            .flat_map(|m| &m.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .collect();
+        let exp = metrics
+            .iter()
+            .find(|m| m.name == "exp.duration")
+            .expect("exp");
+        let Some(Data::ExponentialHistogram(h)) = &exp.data else {
+            panic!("an exponential histogram: {exp:?}")
+        };
+        assert_eq!(h.data_points[0].count, 2);
+        // A view's explicit aggregation wins over the exporter's default.
+        let explicit = metrics
+            .iter()
+            .find(|m| m.name == "explicit.duration")
+            .expect("explicit");
+        let Some(Data::Histogram(h)) = &explicit.data else {
+            panic!("an explicit histogram: {explicit:?}")
+        };
+        assert_eq!(h.data_points[0].explicit_bounds, vec![10.0]);
+    });
+}
