@@ -329,3 +329,26 @@ meter_provider:
         assert_eq!(h.data_points[0].explicit_bounds, vec![10.0]);
     });
 }
+
+#[test]
+fn a_simple_processor_exports_each_span_as_it_ends() {
+    let receiver = HttpReceiver::start();
+    let yaml = format!(
+        "file_format: \"1.1\"\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n            endpoint: {}/v1/traces\n",
+        receiver.endpoint()
+    );
+    let telemetry = beacon::builder()
+        .env_source(|_| None)
+        .config_yaml(yaml)
+        .build()
+        .expect("pipeline builds");
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        let _s = tracing::info_span!("one").entered();
+    });
+    // Before any flush or shutdown (a batch processor would hold it for its 5 s delay).
+    assert!(
+        receiver.wait_for(Duration::from_secs(4), |r| r.spans().count() == 1),
+        "the span was not exported as it ended"
+    );
+    telemetry.shutdown().expect("clean shutdown");
+}

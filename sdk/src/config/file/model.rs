@@ -75,8 +75,7 @@ pub(crate) struct AttributeNameValue {
 }
 
 /// `string`, `number`, `boolean`, `null`, or a non-empty array of one of them.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum AttributeValue {
     Bool(bool),
     Int(i64),
@@ -87,6 +86,100 @@ pub(crate) enum AttributeValue {
     DoubleArray(Vec<f64>),
     StringArray(Vec<String>),
     Null(()),
+}
+
+const ATTRIBUTE_VALUE: &str =
+    "a string, number or boolean, or a non-empty array of strings, numbers or booleans";
+
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AttributeValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(ATTRIBUTE_VALUE)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AttributeValue, E> {
+                i64::try_from(v).map(AttributeValue::Int).map_err(|_| {
+                    E::invalid_value(serde::de::Unexpected::Unsigned(v), &"an integer below 2^63")
+                })
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Double(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::String(v.to_owned()))
+            }
+            fn visit_unit<E>(self) -> Result<AttributeValue, E> {
+                Ok(AttributeValue::Null(()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AttributeValue, A::Error> {
+                use serde::de::Error as _;
+                let mut items: Vec<AttributeValue> = Vec::new();
+                while let Some(item) = seq.next_element::<AttributeValue>()? {
+                    items.push(item);
+                }
+                let mismatch = || {
+                    A::Error::invalid_type(
+                        serde::de::Unexpected::Seq,
+                        &"an array whose items are all strings, all booleans or all numbers",
+                    )
+                };
+                match items.first() {
+                    None => Err(mismatch()),
+                    Some(AttributeValue::Bool(_)) => items
+                        .iter()
+                        .map(|i| match i {
+                            AttributeValue::Bool(b) => Ok(*b),
+                            _ => Err(mismatch()),
+                        })
+                        .collect::<Result<_, _>>()
+                        .map(AttributeValue::BoolArray),
+                    Some(AttributeValue::String(_)) => items
+                        .iter()
+                        .map(|i| match i {
+                            AttributeValue::String(s) => Ok(s.clone()),
+                            _ => Err(mismatch()),
+                        })
+                        .collect::<Result<_, _>>()
+                        .map(AttributeValue::StringArray),
+                    Some(AttributeValue::Int(_))
+                        if items.iter().all(|i| matches!(i, AttributeValue::Int(_))) =>
+                    {
+                        items
+                            .iter()
+                            .map(|i| match i {
+                                AttributeValue::Int(n) => Ok(*n),
+                                _ => Err(mismatch()),
+                            })
+                            .collect::<Result<_, _>>()
+                            .map(AttributeValue::IntArray)
+                    }
+                    #[allow(clippy::cast_precision_loss)]
+                    Some(AttributeValue::Int(_) | AttributeValue::Double(_)) => items
+                        .iter()
+                        .map(|i| match i {
+                            AttributeValue::Int(n) => Ok(*n as f64),
+                            AttributeValue::Double(x) => Ok(*x),
+                            _ => Err(mismatch()),
+                        })
+                        .collect::<Result<_, _>>()
+                        .map(AttributeValue::DoubleArray),
+                    Some(_) => Err(mismatch()),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -262,6 +262,16 @@ fn errors_name_the_place_the_value_and_what_is_accepted() {
             |k| matches!(k, FileErrorKind::InvalidValue { expected, .. } if expected.contains("exactly one key")),
         ),
         (
+            "file_format: \"1.1\"\nresource:\n  attributes:\n    - name: x\n      value: {a: 1}\n",
+            "resource.attributes[0].value", 5,
+            |k| matches!(k, FileErrorKind::InvalidValue { expected, .. } if expected.contains("non-empty array")),
+        ),
+        (
+            "file_format: \"1.1\"\nresource:\n  attributes:\n    - name: x\n      value: [a, 1]\n",
+            "resource.attributes[0].value", 5,
+            |k| matches!(k, FileErrorKind::InvalidValue { .. }),
+        ),
+        (
             "file_format: \"1.1\"\nattribute_limits:\n  attribute_count_limit: -1\n",
             "attribute_limits.attribute_count_limit", 3,
             |k| matches!(k, FileErrorKind::InvalidValue { value, .. } if value == "-1"),
