@@ -86,6 +86,12 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     config.traces = Destinations::default();
     config.file = Extras::default();
     if let Some(tp) = &model.tracer_provider {
+        if tp.tracer_configurator.is_some() {
+            return Err(at(
+                "tracer_provider.tracer_configurator/development",
+                not_implemented("tracer_configurator/development"),
+            ));
+        }
         let (dest, batch, console) = processors(
             "tracer_provider",
             Signal::Traces,
@@ -151,6 +157,12 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     // Logs.
     config.logs = Destinations::default();
     if let Some(lp) = &model.logger_provider {
+        if lp.logger_configurator.is_some() {
+            return Err(at(
+                "logger_provider.logger_configurator/development",
+                not_implemented("logger_configurator/development"),
+            ));
+        }
         let (dest, batch, console) = processors(
             "logger_provider",
             Signal::Logs,
@@ -218,6 +230,12 @@ fn tail_sampling(t: &TailSampling) -> R<crate::sampling::TailSamplingConfig> {
         c = c.decision_wait(Duration::from_millis(ms));
     }
     Ok(c)
+}
+
+fn not_implemented(what: &str) -> FileError {
+    FileError::unsupported(format!(
+        "{what} is defined by the schema but not implemented by Beacon; remove it"
+    ))
 }
 
 fn level_name(s: Severity) -> &'static str {
@@ -632,29 +650,14 @@ struct TlsPaths<'a> {
     key_name: &'static str,
 }
 
-fn tls_paths<'a>(
-    tls: Option<&'a Tls>,
-    ca: &'a Option<String>,
-    cert: &'a Option<String>,
-    key: &'a Option<String>,
-) -> TlsPaths<'a> {
-    match tls {
-        Some(t) => TlsPaths {
-            ca: t.ca_file.as_deref(),
-            cert: t.cert_file.as_deref(),
-            key: t.key_file.as_deref(),
-            ca_name: "tls.ca_file",
-            cert_name: "tls.cert_file",
-            key_name: "tls.key_file",
-        },
-        None => TlsPaths {
-            ca: ca.as_deref(),
-            cert: cert.as_deref(),
-            key: key.as_deref(),
-            ca_name: "certificate_file",
-            cert_name: "client_certificate_file",
-            key_name: "client_key_file",
-        },
+fn tls_paths<'a>(ca: Option<&'a str>, cert: Option<&'a str>, key: Option<&'a str>) -> TlsPaths<'a> {
+    TlsPaths {
+        ca,
+        cert,
+        key,
+        ca_name: "tls.ca_file",
+        cert_name: "tls.cert_file",
+        key_name: "tls.key_file",
     }
 }
 
@@ -680,10 +683,9 @@ pub(crate) fn otlp_http(o: &OtlpHttp, signal: Signal, f: &str, metrics: bool) ->
             compression: o.compression.as_deref(),
             timeout: o.timeout,
             tls: tls_paths(
-                o.tls.as_ref(),
-                &o.certificate_file,
-                &o.client_certificate_file,
-                &o.client_key_file,
+                o.tls.as_ref().and_then(|t| t.ca_file.as_deref()),
+                o.tls.as_ref().and_then(|t| t.cert_file.as_deref()),
+                o.tls.as_ref().and_then(|t| t.key_file.as_deref()),
             ),
             max_request_size: o.max_request_size,
             max_response_size: o.max_response_size,
@@ -711,10 +713,9 @@ pub(crate) fn otlp_grpc(o: &OtlpGrpc, f: &str, metrics: bool) -> R<OtlpConfig> {
             compression: o.compression.as_deref(),
             timeout: o.timeout,
             tls: tls_paths(
-                o.tls.as_ref(),
-                &o.certificate_file,
-                &o.client_certificate_file,
-                &o.client_key_file,
+                o.tls.as_ref().and_then(|t| t.ca_file.as_deref()),
+                o.tls.as_ref().and_then(|t| t.cert_file.as_deref()),
+                o.tls.as_ref().and_then(|t| t.key_file.as_deref()),
             ),
             max_request_size: o.max_request_size,
             max_response_size: o.max_response_size,
@@ -859,6 +860,12 @@ fn insert(headers: &mut HeaderMap, k: &str, v: &str, f: &str) -> R<()> {
 // ---- metrics ----
 
 fn metrics(mp: &MeterProvider, config: &mut Config, beacon: Option<&BeaconSettings>) -> R<()> {
+    if mp.meter_configurator.is_some() {
+        return Err(at(
+            "meter_provider.meter_configurator/development",
+            not_implemented("meter_configurator/development"),
+        ));
+    }
     let mut temporality: Option<(Temporality, String)> = None;
     let mut histogram: Option<HistogramAggregation> = None;
     let mut interval: Option<(u64, u64)> = None;
@@ -872,6 +879,12 @@ fn metrics(mp: &MeterProvider, config: &mut Config, beacon: Option<&BeaconSettin
                     return Err(at(
                         format!("{f}.producers"),
                         FileError::unsupported("Beacon has no metric producers"),
+                    ));
+                }
+                if p.max_export_batch_size.is_some() {
+                    return Err(at(
+                        format!("{f}.max_export_batch_size/development"),
+                        not_implemented("max_export_batch_size/development"),
                     ));
                 }
                 let iv = (p.interval.unwrap_or(60_000), p.timeout.unwrap_or(30_000));

@@ -197,6 +197,7 @@ fn locate(root: &yaml::Node, mut e: FileError) -> FileError {
         return e;
     }
     let mut node = root;
+    let mut key_mark = root.mark;
     let mut rest = e.field.as_str();
     while !rest.is_empty() {
         let (segment, tail) = split_segment(rest);
@@ -205,8 +206,11 @@ fn locate(root: &yaml::Node, mut e: FileError) -> FileError {
             (yaml::Value::Map(entries), Seg::Key(k)) => entries
                 .iter()
                 .find(|(key, _, _)| key == k)
-                .map(|(_, _, n)| n),
-            (yaml::Value::Seq(items), Seg::Index(i)) => items.get(i),
+                .map(|(_, m, n)| {
+                    key_mark = *m;
+                    n
+                }),
+            (yaml::Value::Seq(items), Seg::Index(i)) => items.get(i).inspect(|n| key_mark = n.mark),
             _ => None,
         };
         match next {
@@ -214,8 +218,13 @@ fn locate(root: &yaml::Node, mut e: FileError) -> FileError {
             None => break,
         }
     }
-    e.line = Some(node.mark.line);
-    e.column = Some(node.mark.column);
+    // A scalar is pointed at itself; a section (mapping, sequence) or a null at its key.
+    let mark = match node.value {
+        yaml::Value::Map(_) | yaml::Value::Seq(_) | yaml::Value::Null => key_mark,
+        _ => node.mark,
+    };
+    e.line = Some(mark.line);
+    e.column = Some(mark.column);
     e
 }
 

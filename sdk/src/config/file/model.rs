@@ -252,6 +252,9 @@ pub(crate) struct TracerProvider {
     pub(crate) limits: Option<SpanLimits>,
     pub(crate) sampler: Option<Sampler>,
     pub(crate) id_generator: Option<IdGenerator>,
+    /// Defined by the schema, not implemented by Beacon: an error when present.
+    #[serde(rename = "tracer_configurator/development")]
+    pub(crate) tracer_configurator: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -309,10 +312,6 @@ pub(crate) struct OtlpHttp {
     pub(crate) encoding: Option<OtlpHttpEncoding>,
     pub(crate) max_request_size: Option<u64>,
     pub(crate) max_response_size: Option<u64>,
-    // v1.0 spelled the TLS files at this level.
-    pub(crate) certificate_file: Option<String>,
-    pub(crate) client_key_file: Option<String>,
-    pub(crate) client_certificate_file: Option<String>,
     // Metric exporters only.
     pub(crate) temporality_preference: Option<Temporality>,
     pub(crate) default_histogram_aggregation: Option<HistogramAggregation>,
@@ -322,25 +321,31 @@ pub(crate) struct OtlpHttp {
 #[serde(deny_unknown_fields)]
 pub(crate) struct OtlpGrpc {
     pub(crate) endpoint: Option<String>,
-    pub(crate) tls: Option<Tls>,
+    pub(crate) tls: Option<GrpcTls>,
     pub(crate) headers: Option<Vec<NameStringValuePair>>,
     pub(crate) headers_list: Option<String>,
     pub(crate) compression: Option<String>,
     pub(crate) timeout: Option<u64>,
     pub(crate) max_request_size: Option<u64>,
     pub(crate) max_response_size: Option<u64>,
-    pub(crate) insecure: Option<bool>,
-    pub(crate) certificate_file: Option<String>,
-    pub(crate) client_key_file: Option<String>,
-    pub(crate) client_certificate_file: Option<String>,
     pub(crate) temporality_preference: Option<Temporality>,
     pub(crate) default_histogram_aggregation: Option<HistogramAggregation>,
 }
 
-/// `HttpTls` and `GrpcTls`.
+/// `HttpTls`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Tls {
+    pub(crate) ca_file: Option<String>,
+    pub(crate) key_file: Option<String>,
+    pub(crate) cert_file: Option<String>,
+}
+
+/// `GrpcTls`: `insecure` applies to endpoints without a scheme, which Beacon does not accept,
+/// so it is read and has no effect (the schema allows implementations to ignore it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GrpcTls {
     pub(crate) ca_file: Option<String>,
     pub(crate) key_file: Option<String>,
     pub(crate) cert_file: Option<String>,
@@ -412,6 +417,9 @@ pub(crate) struct MeterProvider {
     pub(crate) readers: Vec<MetricReader>,
     pub(crate) views: Option<Vec<View>>,
     pub(crate) exemplar_filter: Option<ExemplarFilter>,
+    /// Defined by the schema, not implemented by Beacon: an error when present.
+    #[serde(rename = "meter_configurator/development")]
+    pub(crate) meter_configurator: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -429,6 +437,9 @@ pub(crate) struct PeriodicReader {
     pub(crate) exporter: PushMetricExporter,
     pub(crate) cardinality_limits: Option<CardinalityLimits>,
     pub(crate) producers: Option<Vec<MetricProducer>>,
+    /// Defined by the schema (v1.1), not implemented by Beacon: an error when set.
+    #[serde(rename = "max_export_batch_size/development")]
+    pub(crate) max_export_batch_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -589,6 +600,9 @@ pub(crate) struct Base2Buckets {
 pub(crate) struct LoggerProvider {
     pub(crate) processors: Vec<LogProcessor>,
     pub(crate) limits: Option<LogLimits>,
+    /// Defined by the schema, not implemented by Beacon: an error when present.
+    #[serde(rename = "logger_configurator/development")]
+    pub(crate) logger_configurator: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -272,6 +272,21 @@ fn errors_name_the_place_the_value_and_what_is_accepted() {
             |k| matches!(k, FileErrorKind::InvalidValue { .. }),
         ),
         (
+            "file_format: \"1.1\"\ntracer_provider:\n  processors: []\n  tracer_configurator/development:\n    default_config:\n      enabled: false\n",
+            "tracer_provider.tracer_configurator/development", 4,
+            |k| matches!(k, FileErrorKind::Unsupported { why } if why.contains("defined by the schema")),
+        ),
+        (
+            "file_format: \"1.1\"\nmeter_provider:\n  readers:\n    - periodic:\n        max_export_batch_size/development: 10\n        exporter:\n          console:\n",
+            "meter_provider.readers[0].periodic.max_export_batch_size/development", 5,
+            |k| matches!(k, FileErrorKind::Unsupported { .. }),
+        ),
+        (
+            "file_format: \"1.1\"\ntracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            tls:\n              insecure: true\n",
+            "tracer_provider.processors[0].batch.exporter.otlp_http.tls.insecure", 8,
+            |k| matches!(k, FileErrorKind::UnknownField { field, .. } if field == "insecure"),
+        ),
+        (
             "file_format: \"1.1\"\nattribute_limits:\n  attribute_count_limit: -1\n",
             "attribute_limits.attribute_count_limit", 3,
             |k| matches!(k, FileErrorKind::InvalidValue { value, .. } if value == "-1"),
