@@ -63,9 +63,7 @@ use super::{Builder, Config, InitError};
 /// The largest file read: 1 MiB (the schema's comprehensive example is about 40 KiB).
 pub(crate) const MAX_FILE_SIZE: u64 = 1 << 20;
 
-/// `OTEL_CONFIG_FILE`: the path of a configuration file; when set, the other `OTEL_*`
-/// variables are ignored.
-pub const OTEL_CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
+use super::vars::OTEL_CONFIG_FILE;
 
 /// Where a configuration file comes from.
 #[derive(Debug, Clone)]
