@@ -425,7 +425,21 @@ impl Builder {
         #[cfg(feature = "config-file")]
         let config = file::resolve(self)?;
         #[cfg(not(feature = "config-file"))]
-        let config = Config::resolve(self)?;
+        let config = {
+            let set = match &self.env {
+                Some(lookup) => lookup(vars::OTEL_CONFIG_FILE),
+                None => std::env::var(vars::OTEL_CONFIG_FILE).ok(),
+            };
+            if let Some(path) = set.filter(|p| !p.trim().is_empty()) {
+                return Err(InitError::invalid(
+                    vars::OTEL_CONFIG_FILE,
+                    &path,
+                    "nothing: this binary was built without Beacon's `config-file` feature, so it \
+                     cannot read configuration files (enable the feature, or unset the variable)",
+                ));
+            }
+            Config::resolve(self)?
+        };
         crate::pipeline::build(config)
     }
 
