@@ -9,9 +9,7 @@ use beacon_exporter::console::{
 use beacon_exporter::otlp::{self, Signal};
 use beacon_exporter::{ExportRuntime, RuntimeMetricExporter};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-#[cfg(not(feature = "config-file"))]
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanLimits, SpanProcessor};
 
 use crate::config::extra::BoxedSpanProcessor;
@@ -29,21 +27,20 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     let mut stats: Vec<(Signal, &'static str, Arc<PipelineStats>)> = Vec::new();
 
     let limits = config.limits;
-    let traces = SdkTracerProvider::builder().with_resource(config.resource.clone());
     #[cfg(feature = "config-file")]
-    let traces = match config.file.sampler.take() {
-        Some(sampler) => traces.with_sampler(sampler),
-        None => traces.with_sampler(config.sampler.to_sdk()),
-    };
+    let sampler = crate::config::file::sampler(&mut config);
     #[cfg(not(feature = "config-file"))]
-    let traces = traces.with_sampler(config.sampler.to_sdk());
-    let mut traces = traces.with_span_limits(SpanLimits {
-        max_events_per_span: limits.span_events,
-        max_attributes_per_span: limits.span_attributes,
-        max_links_per_span: limits.span_links,
-        max_attributes_per_event: limits.event_attributes,
-        max_attributes_per_link: limits.link_attributes,
-    });
+    let sampler = config.sampler.to_sdk();
+    let mut traces = SdkTracerProvider::builder()
+        .with_resource(config.resource.clone())
+        .with_sampler(sampler)
+        .with_span_limits(SpanLimits {
+            max_events_per_span: limits.span_events,
+            max_attributes_per_span: limits.span_attributes,
+            max_links_per_span: limits.span_links,
+            max_attributes_per_event: limits.event_attributes,
+            max_attributes_per_link: limits.link_attributes,
+        });
     if let Some(ids) = config.id_generator.take() {
         traces = traces.with_id_generator(BoxedIds(ids));
     }
@@ -112,7 +109,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         metrics = views.install(metrics);
     }
     #[cfg(feature = "config-file")]
-    let temporality = config.file.temporality;
+    let temporality: Temporality = config.file.temporality;
     #[cfg(not(feature = "config-file"))]
     let temporality = Temporality::Cumulative;
     // Why the last export of each push reader failed, for a shutdown error worth reading.

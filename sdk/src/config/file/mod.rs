@@ -96,6 +96,15 @@ impl Default for Extras {
     }
 }
 
+/// The head sampler: the file's, or the one resolved from code and defaults.
+pub(crate) fn sampler(config: &mut Config) -> AnySampler {
+    config
+        .file
+        .sampler
+        .take()
+        .unwrap_or_else(|| AnySampler(Box::new(config.sampler.to_sdk())))
+}
+
 /// Resolves the builder: from the file when one is given (in code or by `OTEL_CONFIG_FILE`),
 /// otherwise from the environment.
 pub(crate) fn resolve(mut b: Builder) -> Result<Config, InitError> {
