@@ -352,3 +352,67 @@ fn a_simple_processor_exports_each_span_as_it_ends() {
     );
     telemetry.shutdown().expect("clean shutdown");
 }
+
+/// Reads `GET /metrics` from Beacon's own listener.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response");
+    text
+}
+
+#[test]
+fn a_pull_reader_serves_prometheus_with_the_views_applied() {
+    let yaml = r#"
+file_format: "1.1"
+resource:
+  attributes:
+    - name: service.name
+      value: scraped
+meter_provider:
+  readers:
+    - pull:
+        exporter:
+          prometheus/development:
+            host: 127.0.0.1
+            port: 0
+  views:
+    - selector:
+        instrument_name: orders.placed
+      stream:
+        name: orders.accepted
+"#;
+    let telemetry = beacon::builder()
+        .env_source(|_| None)
+        .config_yaml(yaml)
+        .build()
+        .expect("pipeline builds");
+    telemetry
+        .meter_provider()
+        .meter("shop")
+        .u64_counter("orders.placed")
+        .build()
+        .add(2, &[KeyValue::new("region", "eu")]);
+    let addr = telemetry.prometheus_addr().expect("a listener of its own");
+    let text = scrape(addr);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.contains("orders_accepted_total{") && text.contains("region=\"eu\""),
+        "{text}"
+    );
+    assert!(!text.contains("orders_placed"), "{text}");
+    assert!(
+        text.contains("target_info{") && text.contains("service_name=\"scraped\""),
+        "{text}"
+    );
+    telemetry.shutdown().expect("clean shutdown");
+}
