@@ -145,6 +145,18 @@ pub(crate) fn resolve(mut b: Builder) -> Result<Config, InitError> {
     b.env = Some(Arc::new(|_: &str| None));
     let mut config = Config::resolve(b)?;
     map::apply(&model, &mut config, &code_attrs).map_err(|e| with_file(locate(&root, e)))?;
+    if let Some(p) = &file {
+        let yaml = p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if !yaml {
+            config.warnings.push(format!(
+                "configuration file {} does not end in .yaml or .yml, as the data model requires \
+                 of configuration files; it was read as YAML",
+                p.display()
+            ));
+        }
+    }
     Ok(config)
 }
 

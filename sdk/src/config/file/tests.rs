@@ -190,6 +190,16 @@ fn otel_config_file_selects_a_file() {
     )
     .expect("resolves");
     assert!(c.disabled);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // The data model requires .yaml or .yml: another name is read, with a warning.
+    let other = dir.join("otel.conf");
+    std::fs::write(&other, "file_format: \"1.1\"\n").expect("write");
+    let c = resolve(Builder::default().env_source(|_| None).config_file(&other)).expect("resolves");
+    assert!(
+        c.warnings.iter().any(|w| w.contains(".yaml or .yml")),
+        "{:?}",
+        c.warnings
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
