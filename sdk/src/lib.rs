@@ -53,6 +53,7 @@
 //! | `otlp-http` | yes | OTLP over HTTP, protobuf or JSON |
 //! | `system-metrics` | yes | the [`collectors`] (sysinfo) |
 //! | `prometheus-server` | yes | Beacon's own scrape listener ([`metrics`]); without it, serve scrapes on your router |
+//! | `config-file` | yes | `OTEL_CONFIG_FILE` and [`Builder::config_file`]: the OpenTelemetry configuration schema ([`config::file`]) |
 //! | `tokio-unstable-metrics` | no | tokio's unstable runtime metrics (build with `--cfg tokio_unstable`) |
 //!
 //! Without `otlp-grpc` and `otlp-http`, an OTLP destination (the default for every signal) is an

@@ -27,9 +27,13 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     let mut stats: Vec<(Signal, &'static str, Arc<PipelineStats>)> = Vec::new();
 
     let limits = config.limits;
+    #[cfg(feature = "config-file")]
+    let sampler = crate::config::file::sampler(&mut config);
+    #[cfg(not(feature = "config-file"))]
+    let sampler = config.sampler.to_sdk();
     let mut traces = SdkTracerProvider::builder()
         .with_resource(config.resource.clone())
-        .with_sampler(config.sampler.to_sdk())
+        .with_sampler(sampler)
         .with_span_limits(SpanLimits {
             max_events_per_span: limits.span_events,
             max_attributes_per_span: limits.span_attributes,
@@ -55,10 +59,14 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         stats.push((Signal::Traces, "otlp", processor.stats()));
         exporting.push(Box::new(processor));
     }
+    #[cfg(feature = "config-file")]
+    let console_span_batch = config.file.console_span_batch.unwrap_or(config.span_batch);
+    #[cfg(not(feature = "config-file"))]
+    let console_span_batch = config.span_batch;
     if config.traces.console {
         let processor = BatchSpanProcessor::new(
             ConsoleSpanExporter::new(Output::stdout()),
-            config.span_batch,
+            console_span_batch,
             &runtime,
         )
         .with_value_length_limit(limits.attribute_value_length);
@@ -96,6 +104,14 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
                 .flatten()
         });
     }
+    #[cfg(feature = "config-file")]
+    if let Some(views) = config.file.views.take() {
+        metrics = views.install(metrics);
+    }
+    #[cfg(feature = "config-file")]
+    let temporality: Temporality = config.file.temporality;
+    #[cfg(not(feature = "config-file"))]
+    let temporality = Temporality::Cumulative;
     // Why the last export of each push reader failed, for a shutdown error worth reading.
     let mut metric_errors = Vec::new();
     // The shutdown budget's end, handed to each push exporter before its final export.
@@ -103,8 +119,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     if let Some(cfg) = &config.metrics.otlp {
         // Exemplars ride on OTLP data points too (see `beacon_exporter::exemplars`).
         beacon_exporter::exemplars::exemplars().enable(config.exemplar_filter);
-        let exporter = otlp::metric_exporter(cfg, Temporality::Cumulative, &runtime)?
-            .with_timeout(config.metric_timeout);
+        let exporter =
+            otlp::metric_exporter(cfg, temporality, &runtime)?.with_timeout(config.metric_timeout);
         metric_errors.push(exporter.last_error());
         metric_deadlines.push(exporter.deadline());
         metrics = metrics.with_reader(
@@ -160,10 +176,14 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         stats.push((Signal::Logs, "otlp", processor.stats()));
         logs = logs.with_log_processor(processor);
     }
+    #[cfg(feature = "config-file")]
+    let console_log_batch = config.file.console_log_batch.unwrap_or(config.log_batch);
+    #[cfg(not(feature = "config-file"))]
+    let console_log_batch = config.log_batch;
     if config.logs.console {
         let processor = BatchLogProcessor::new(
             ConsoleLogExporter::new(Output::stdout()),
-            config.log_batch,
+            console_log_batch,
             &runtime,
         );
         stats.push((Signal::Logs, "console", processor.stats()));

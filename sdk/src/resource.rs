@@ -66,7 +66,7 @@ pub(crate) fn detect(b: &Builder, env: &Env<'_>) -> Resource {
     Resource::builder_empty().with_attributes(attrs).build()
 }
 
-fn executable_name() -> String {
+pub(crate) fn executable_name() -> String {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -74,7 +74,7 @@ fn executable_name() -> String {
 }
 
 /// A random UUID (version 4), new for every process.
-fn instance_id() -> String {
+pub(crate) fn instance_id() -> String {
     let mut b = RandomIdGenerator::default().new_trace_id().to_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -89,7 +89,7 @@ fn instance_id() -> String {
     )
 }
 
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())
@@ -100,7 +100,7 @@ fn host_name() -> Option<String> {
 }
 
 /// `os.type` per semantic conventions (`linux`, `darwin`, `windows`, `freebsd`…).
-fn os_type() -> &'static str {
+pub(crate) fn os_type() -> &'static str {
     match std::env::consts::OS {
         "macos" | "ios" => "darwin",
         other => other,

@@ -22,6 +22,9 @@ pub(crate) enum ErrorKind {
     AlreadyInitialized(String),
     /// An exporter could not be built.
     Exporter(beacon_exporter::ExporterError),
+    /// A configuration file (`OTEL_CONFIG_FILE`) that cannot be used.
+    #[cfg(feature = "config-file")]
+    File(Box<super::file::FileError>),
 }
 
 impl InitError {
@@ -59,6 +62,15 @@ impl InitError {
         }
     }
 
+    /// The configuration file error, when the configuration came from a file.
+    #[cfg(feature = "config-file")]
+    pub fn file_error(&self) -> Option<&super::file::FileError> {
+        match &self.kind {
+            ErrorKind::File(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// True when the error is that a global subscriber or provider was already installed.
     pub fn is_already_initialized(&self) -> bool {
         matches!(self.kind, ErrorKind::AlreadyInitialized(_))
@@ -80,6 +92,8 @@ impl fmt::Display for InitError {
                  beacon::builder().build() and install the returned dispatch yourself"
             ),
             ErrorKind::Exporter(err) => write!(f, "{err}"),
+            #[cfg(feature = "config-file")]
+            ErrorKind::File(err) => write!(f, "{err}"),
         }
     }
 }
@@ -88,6 +102,8 @@ impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             ErrorKind::Exporter(err) => Some(err),
+            #[cfg(feature = "config-file")]
+            ErrorKind::File(err) => Some(err.as_ref()),
             _ => None,
         }
     }
@@ -97,6 +113,15 @@ impl From<beacon_exporter::ExporterError> for InitError {
     fn from(err: beacon_exporter::ExporterError) -> Self {
         Self {
             kind: ErrorKind::Exporter(err),
+        }
+    }
+}
+
+#[cfg(feature = "config-file")]
+impl From<super::file::FileError> for InitError {
+    fn from(err: super::file::FileError) -> Self {
+        Self {
+            kind: ErrorKind::File(Box::new(err)),
         }
     }
 }

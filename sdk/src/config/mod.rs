@@ -42,6 +42,8 @@
 
 mod error;
 pub(crate) mod extra;
+#[cfg(feature = "config-file")]
+pub mod file;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
@@ -56,6 +58,8 @@ pub use beacon_exporter::otlp::{Compression, Protocol, TlsFiles};
 use opentelemetry::KeyValue;
 
 pub use error::InitError;
+#[cfg(feature = "config-file")]
+pub use file::{FileError, FileErrorKind};
 pub(crate) use otlp::OtlpOverrides;
 pub(crate) use resolve::Config;
 pub use types::{Exporter, Limits, Propagator, Sampler};
@@ -98,6 +102,9 @@ pub struct Builder {
     pub(crate) prometheus_naming: beacon_exporter::prometheus::Naming,
     /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
     pub(crate) no_self_telemetry: bool,
+    /// A configuration file given in code (wins over `OTEL_CONFIG_FILE`).
+    #[cfg(feature = "config-file")]
+    pub(crate) config_file: Option<file::Source>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -390,6 +397,24 @@ impl Builder {
         self
     }
 
+    /// Configures from the OpenTelemetry configuration file at `path` (as `OTEL_CONFIG_FILE`
+    /// does); the other `OTEL_*` variables are then ignored except through `${VAR}`
+    /// substitution. See [`crate::config::file`](mod@crate::config::file).
+    #[cfg(feature = "config-file")]
+    #[must_use]
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config_file = Some(file::Source::Path(path.into()));
+        self
+    }
+
+    /// Like [`Builder::config_file`], with the file's YAML text.
+    #[cfg(feature = "config-file")]
+    #[must_use]
+    pub fn config_yaml(mut self, yaml: impl Into<String>) -> Self {
+        self.config_file = Some(file::Source::Text(yaml.into()));
+        self
+    }
+
     /// Builds the pipeline without installing anything globally. Use
     /// [`Telemetry::dispatch`] to run code under it (tests, benchmarks, embedding).
     ///
@@ -397,7 +422,24 @@ impl Builder {
     /// An [`InitError`] when a setting or environment variable cannot be used, or an exporter
     /// cannot be built.
     pub fn build(self) -> Result<Telemetry, InitError> {
-        let config = Config::resolve(self)?;
+        #[cfg(feature = "config-file")]
+        let config = file::resolve(self)?;
+        #[cfg(not(feature = "config-file"))]
+        let config = {
+            let set = match &self.env {
+                Some(lookup) => lookup(vars::OTEL_CONFIG_FILE),
+                None => std::env::var(vars::OTEL_CONFIG_FILE).ok(),
+            };
+            if let Some(path) = set.filter(|p| !p.trim().is_empty()) {
+                return Err(InitError::invalid(
+                    vars::OTEL_CONFIG_FILE,
+                    &path,
+                    "nothing: this binary was built without Beacon's `config-file` feature, so it \
+                     cannot read configuration files (enable the feature, or unset the variable)",
+                ));
+            }
+            Config::resolve(self)?
+        };
         crate::pipeline::build(config)
     }
 

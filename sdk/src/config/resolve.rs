@@ -39,6 +39,9 @@ pub(crate) struct Config {
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
+    /// What a configuration file sets beyond the environment's reach.
+    #[cfg(feature = "config-file")]
+    pub(crate) file: super::file::Extras,
 }
 
 /// Where one signal goes.
@@ -192,6 +195,8 @@ impl Config {
             #[cfg(feature = "system-metrics")]
             collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
+            #[cfg(feature = "config-file")]
+            file: super::file::Extras::default(),
         })
     }
 }

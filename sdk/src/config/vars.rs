@@ -117,6 +117,10 @@ pub const RUST_LOG: &str = "RUST_LOG";
 /// its trace id (the builder's `console_logs`); default `false`.
 pub const BEACON_CONSOLE: &str = "BEACON_CONSOLE";
 
+/// A configuration file in the OpenTelemetry configuration schema; when set, the other
+/// variables are read only through `${VAR}` substitution in the file (`config-file` feature).
+pub const OTEL_CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
+
 /// A PEM file of certificate authorities to trust for OTLP over TLS.
 pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 /// The CA file for traces.
@@ -213,4 +217,5 @@ pub const ALL: &[&str] = &[
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
+    OTEL_CONFIG_FILE,
 ];
