@@ -137,10 +137,11 @@ fn closures_are_matchers_too() {
 #[tokio::test]
 async fn a_wait_that_saw_nothing_points_at_spawned_work_without_the_span() {
     let cap = capture();
-    // Spawned without `.in_current_span()`: not the test's trace, so not captured.
-    tokio::spawn(async { tracing::info_span!("elsewhere").in_scope(|| {}) })
-        .await
-        .expect("task");
+    // Work on another thread that does not carry the test's span: not the test's trace, so
+    // not captured.
+    std::thread::spawn(|| tracing::info_span!("elsewhere").in_scope(|| {}))
+        .join()
+        .expect("thread");
     let err = cap
         .wait_for_span(span::named("elsewhere"))
         .timeout(Duration::from_millis(50))
