@@ -30,11 +30,21 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Sends OTLP requests and sets the configured headers on each, replacing any that
 /// `opentelemetry-otlp` added from the environment.
-#[derive(Debug)]
 pub(super) struct HeaderClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: HeaderMap,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for HeaderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values are credentials: names only.
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("HeaderClient")
+            .field("headers", &names)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HeaderClient {

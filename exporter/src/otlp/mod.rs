@@ -17,8 +17,10 @@
 #[cfg(feature = "otlp-http")]
 mod http_client;
 mod metrics;
+mod redact;
 
 pub use metrics::OtlpMetricExporter;
+pub use redact::{redact_url, REDACTED};
 
 use std::fmt;
 use std::str::FromStr;
@@ -131,14 +133,18 @@ impl Signal {
 }
 
 /// A fully resolved OTLP destination for one signal.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` output names the headers but never prints their values, and prints the endpoint
+/// without userinfo or query ([`redact_url`]).
+#[derive(Clone, PartialEq)]
 pub struct OtlpConfig {
     /// Transport and encoding.
     pub protocol: Protocol,
     /// The URL requests go to: for HTTP the full URL including `/v1/<signal>`; for gRPC the
     /// collector's address. `https` turns TLS on (system root certificates).
     pub endpoint: Uri,
-    /// Headers (gRPC metadata) sent with every export, e.g. an API key.
+    /// Headers (gRPC metadata) sent with every export, e.g. an API key. Mark values
+    /// [sensitive](http::HeaderValue::set_sensitive) so that `http` never prints them either.
     pub headers: HeaderMap,
     /// Payload compression.
     pub compression: Compression,
@@ -171,9 +177,29 @@ impl fmt::Debug for TlsFiles {
     }
 }
 
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values are credentials (API keys, bearer tokens): names only.
+        let header_names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("OtlpConfig")
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.endpoint_redacted())
+            .field("headers", &header_names)
+            .field("compression", &self.compression)
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
 impl OtlpConfig {
     fn is_tls(&self) -> bool {
         self.endpoint.scheme_str() == Some("https")
+    }
+
+    /// The endpoint as it may be printed: without userinfo or query ([`redact_url`]).
+    pub fn endpoint_redacted(&self) -> String {
+        redact_url(&self.endpoint.to_string())
     }
 }
 
@@ -374,6 +400,22 @@ mod tests {
                 metric_exporter(&cfg, Temporality::Cumulative, &rt).expect("metric exporter");
             }
         }
+    }
+
+    #[test]
+    fn debug_prints_header_names_but_no_value_userinfo_or_query() {
+        let mut cfg = config(
+            Protocol::HttpProtobuf,
+            "https://user:pa55@collector:4318/v1/traces?sig=qu3ry",
+        );
+        cfg.headers
+            .insert("api-key", http::HeaderValue::from_static("hunter2-secret"));
+        let debug = format!("{cfg:?}");
+        assert!(debug.contains("api-key"), "{debug}");
+        for secret in ["hunter2-secret", "pa55", "user", "qu3ry", "sig"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("collector:4318/v1/traces"), "{debug}");
     }
 
     #[test]
