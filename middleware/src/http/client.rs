@@ -24,7 +24,7 @@ pub(crate) struct Config {
     propagation: Propagation,
     request_headers: HeaderCapture,
     pub(crate) response_headers: Arc<HeaderCapture>,
-    sensitive_query: Vec<Cow<'static, str>>,
+    pub(crate) sensitive_query: Vec<Cow<'static, str>>,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
