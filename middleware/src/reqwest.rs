@@ -107,10 +107,14 @@ impl Middleware for TracingMiddleware {
                 } else {
                     "reqwest::Error"
                 };
-                guard.fail(
-                    kind,
-                    error_text(error, &uri, &self.config().sensitive_query),
+                let config = self.config();
+                let text = error_text(
+                    error,
+                    &uri,
+                    &config.sensitive_query,
+                    config.scrub_path.as_ref(),
                 );
+                guard.fail(kind, text);
             }
         }
         result
@@ -124,6 +128,7 @@ fn error_text(
     error: &reqwest_middleware::Error,
     uri: &http::Uri,
     sensitive: &[std::borrow::Cow<'static, str>],
+    scrub: Option<&crate::http::PathScrubber>,
 ) -> String {
     let mut text = error.to_string();
     let reqwest_error = match error {
@@ -139,7 +144,10 @@ fn error_text(
     for url in urls {
         let raw = url.to_string();
         if text.contains(&raw) {
-            text = text.replace(&raw, &crate::http::semconv::full_url(&url, sensitive));
+            text = text.replace(
+                &raw,
+                &crate::http::semconv::full_url(&url, sensitive, scrub),
+            );
         }
     }
     text
@@ -172,13 +180,13 @@ mod tests {
             error.to_string().contains("SECRET"),
             "the premise: reqwest prints the URL"
         );
-        let text = error_text(&error, &uri, &crate::http::default_sensitive_keys());
+        let text = error_text(&error, &uri, &crate::http::default_sensitive_keys(), None);
         assert!(!text.contains("SECRET"), "{text}");
         assert!(!text.is_empty());
         let quoted = reqwest_middleware::Error::middleware(std::io::Error::other(format!(
             "gave up on {uri}"
         )));
-        let text = error_text(&quoted, &uri, &crate::http::default_sensitive_keys());
+        let text = error_text(&quoted, &uri, &crate::http::default_sensitive_keys(), None);
         assert!(!text.contains("SECRET"), "{text}");
         assert!(text.contains("token=REDACTED"), "{text}");
     }

@@ -25,6 +25,8 @@ pub(crate) struct Config {
     request_headers: HeaderCapture,
     pub(crate) response_headers: Arc<HeaderCapture>,
     pub(crate) sensitive_query: Vec<Cow<'static, str>>,
+    sensitive_headers: crate::headers::SensitiveHeaders,
+    pub(crate) scrub_path: Option<super::PathScrubber>,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -77,6 +79,8 @@ impl ClientLayer {
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
+                sensitive_headers: crate::headers::default_sensitive_headers(),
+                scrub_path: None,
             }),
         }
     }
@@ -85,7 +89,7 @@ impl ClientLayer {
         Arc::make_mut(&mut self.config)
     }
 
-    shared_options!(Side::Client, "url.full");
+    shared_options!(Side::Client, "url.full", "url.full");
 
     #[cfg(feature = "reqwest")]
     pub(crate) fn config_ref(&self) -> &Config {
@@ -181,7 +185,7 @@ pub(crate) fn start_client(
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
-        url.full = %semconv::full_url(uri, &config.sensitive_query),
+        url.full = %semconv::full_url(uri, &config.sensitive_query, config.scrub_path.as_ref()),
         url.scheme = scheme,
         server.address = host,
         server.port = port.map(i64::from),

@@ -16,8 +16,9 @@ pub(crate) const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// Query keys whose values are replaced by `REDACTED` by default: the conventions' list
-/// (signed-URL credentials) plus the names secrets usually travel under.
-pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 20] = [
+/// (signed-URL credentials) plus the names secrets usually travel under (OAuth's `code`, API
+/// keys, GitLab's `private_token`, …).
+pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 25] = [
     "AWSAccessKeyId",
     "Signature",
     "sig",
@@ -38,6 +39,11 @@ pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 20] = [
     "client_secret",
     "session",
     "auth",
+    "auth_token",
+    "private_token",
+    "api-key",
+    "x-api-key",
+    "code",
 ];
 
 /// `http.request.method`, and the original when it had to be normalised.
@@ -154,12 +160,24 @@ pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// `query` with the values of `sensitive` keys (compared without regard to case) replaced by
-/// `REDACTED`. Borrows when nothing needs replacing.
+/// `query` with the values of `sensitive` keys replaced by `REDACTED`. Keys are compared
+/// without regard to case and after percent-decoding (`tok%65n` is `token`, as the server
+/// reading it decodes it; `+` is a space, as in forms). Borrows when nothing needs replacing.
 pub(crate) fn redact_query<'a>(query: &'a str, sensitive: &[Cow<'static, str>]) -> Cow<'a, str> {
     let is_sensitive = |pair: &str| {
         let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-        sensitive.iter().any(|s| s.eq_ignore_ascii_case(key))
+        let decoded: Cow<'_, str> = if key.contains(['%', '+']) {
+            let spaced = key.replace('+', " ");
+            Cow::Owned(
+                percent_encoding::percent_decode_str(&spaced)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        } else {
+            Cow::Borrowed(key)
+        };
+        let decoded = decoded.trim();
+        sensitive.iter().any(|s| s.eq_ignore_ascii_case(decoded))
     };
     if !query
         .split('&')
@@ -186,7 +204,11 @@ pub(crate) fn redact_query<'a>(query: &'a str, sensitive: &[Cow<'static, str>]) 
 
 /// `url.full` for a client request: credentials become `REDACTED:REDACTED` and sensitive query
 /// values `REDACTED`, as the conventions require.
-pub(crate) fn full_url(uri: &Uri, sensitive: &[Cow<'static, str>]) -> String {
+pub(crate) fn full_url(
+    uri: &Uri,
+    sensitive: &[Cow<'static, str>],
+    scrub: Option<&super::PathScrubber>,
+) -> String {
     let mut out = String::new();
     if let Some(scheme) = uri.scheme_str() {
         out.push_str(scheme);
@@ -205,7 +227,7 @@ pub(crate) fn full_url(uri: &Uri, sensitive: &[Cow<'static, str>]) -> String {
             out.push_str(&port.to_string());
         }
     }
-    out.push_str(uri.path());
+    out.push_str(&super::scrubbed(scrub, uri.path()));
     if let Some(query) = uri.query() {
         out.push('?');
         out.push_str(&redact_query(query, sensitive));
@@ -282,6 +304,23 @@ mod tests {
         );
         // A key without a value carries no secret.
         assert_eq!(redact_query("token", &k), "token");
+        // Spelled so that a byte-wise comparison misses it, decoded as the server will.
+        assert_eq!(
+            redact_query("tok%65n=a&%41PI_KEY=b&private%5Ftoken=c&x+api-key=d&code=e", &k),
+            "tok%65n=REDACTED&%41PI_KEY=REDACTED&private%5Ftoken=REDACTED&x+api-key=d&code=REDACTED"
+        );
+        for key in [
+            "code",
+            "api-key",
+            "x-api-key",
+            "private_token",
+            "auth_token",
+        ] {
+            assert_eq!(
+                redact_query(&format!("{key}=v"), &k),
+                format!("{key}=REDACTED")
+            );
+        }
     }
 
     #[test]
@@ -290,7 +329,7 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(
-            full_url(&uri, &keys()),
+            full_url(&uri, &keys(), None),
             "https://REDACTED:REDACTED@api.example.com:8443/v1/x?token=REDACTED&q=1"
         );
     }
@@ -349,7 +388,7 @@ mod tests {
                 assert!(client.len() <= text.len());
             }
             if let Ok(uri) = text.parse::<Uri>() {
-                assert!(full_url(&uri, &k).len() <= text.len() + 64);
+                assert!(full_url(&uri, &k, None).len() <= text.len() + 64);
                 let _ = host_and_port(&uri, &HeaderMap::new());
             }
             let capture = crate::headers::HeaderCapture::new("http.request.header.", [&text]);

@@ -46,6 +46,8 @@ struct Config {
     request_headers: HeaderCapture,
     response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
+    sensitive_headers: crate::headers::SensitiveHeaders,
+    scrub_path: Option<super::PathScrubber>,
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
@@ -125,6 +127,8 @@ impl ServerLayer {
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
+                sensitive_headers: crate::headers::default_sensitive_headers(),
+                scrub_path: None,
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
@@ -139,7 +143,7 @@ impl ServerLayer {
         config
     }
 
-    shared_options!(Side::Server, "url.query");
+    shared_options!(Side::Server, "url.query", "url.path");
 
     /// Paths (exact matches) that get no span and no metrics; replaces the default list
     /// (`/health`, `/health/live`, `/health/ready`, `/healthz`, `/livez`, `/readyz`, `/metrics`).
@@ -461,6 +465,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         .headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
+    let path = super::scrubbed(config.scrub_path.as_ref(), parts.uri.path());
     let span = tracing::info_span!(
         target: "beacon_middleware::http",
         parent: None,
@@ -470,7 +475,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
-        url.path = parts.uri.path(),
+        url.path = &*path,
         url.scheme = scheme,
         url.query = query.as_deref(),
         http.route = route.as_deref(),
