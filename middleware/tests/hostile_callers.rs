@@ -66,3 +66,81 @@ async fn query_keys_and_headers_that_carry_secrets_are_redacted_and_paths_scrubb
 fn text_of(span: &beacon_test::CapturedSpan, key: &str) -> String {
     text(span.attr(key))
 }
+
+/// Serves `app` on loopback with the peer address available (axum's `ConnectInfo`).
+async fn serve_with_peer(app: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    addr
+}
+
+/// A GET carrying the capture's trace and the given extra headers, over a real connection.
+async fn get_with(addr: std::net::SocketAddr, path: &str, extra: &[(&str, &str)]) -> u16 {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut carrier = std::collections::HashMap::new();
+    beacon::propagation::inject(&mut carrier);
+    let mut request = http::Request::get(path).header("host", "localhost");
+    for (k, v) in carrier.iter() {
+        request = request.header(k.as_str(), v.as_str());
+    }
+    for (k, v) in extra {
+        request = request.header(*k, *v);
+    }
+    let response = sender
+        .send_request(
+            request
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_caller_cannot_spoof_client_address_or_scheme() {
+    let metrics = MetricsCapture::new();
+    let spoof = [
+        ("x-forwarded-for", "198.51.100.66"),
+        ("forwarded", "for=198.51.100.77;proto=https"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let untrusting = Router::new()
+        .route("/direct", get(|| async { "ok" }))
+        .layer(ServerLayer::new().meter_provider(metrics.provider()));
+    let addr = serve_with_peer(untrusting).await;
+    let cap = capture();
+    assert_eq!(get_with(addr, "/direct", &spoof).await, 200);
+    let direct = cap.wait_for_span(span::named("GET /direct")).await.unwrap();
+    assert_eq!(text_of(&direct, "client.address"), "127.0.0.1");
+    assert_eq!(text_of(&direct, "url.scheme"), "http");
+
+    // Behind a trusted proxy (loopback here), the proxy's own entry is believed, and what the
+    // caller prepended is not.
+    let behind_proxy = Router::new()
+        .route("/proxied", get(|| async { "ok" }))
+        .layer(
+            ServerLayer::new()
+                .meter_provider(metrics.provider())
+                .trusted_proxies(["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]),
+        );
+    let addr = serve_with_peer(behind_proxy).await;
+    let headers = [
+        ("x-forwarded-for", "198.51.100.66, 203.0.113.5"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert_eq!(get_with(addr, "/proxied", &headers).await, 200);
+    let proxied = cap
+        .wait_for_span(span::named("GET /proxied"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&proxied, "client.address"), "203.0.113.5");
+    assert_eq!(text_of(&proxied, "url.scheme"), "https");
+}

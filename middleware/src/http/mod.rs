@@ -110,6 +110,7 @@ mod options {
 }
 
 pub(crate) mod client;
+mod edge;
 pub(crate) mod exchange;
 pub(crate) mod instruments;
 pub(crate) mod semconv;
@@ -124,6 +125,9 @@ use opentelemetry::InstrumentationScope;
 
 pub use client::{ClientLayer, ClientService};
 pub use exchange::InstrumentedBody;
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`) or, from an `IpAddr`, one address: for
+/// [`ServerLayer::trusted_proxies`].
+pub use ipnet::IpNet;
 pub use server::{ServerFuture, ServerLayer, ServerService};
 
 /// [`ServerLayer::scrub_url_path`] / [`ClientLayer::scrub_url_path`].

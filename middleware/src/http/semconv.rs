@@ -88,13 +88,16 @@ pub(crate) fn protocol_version(version: Version) -> &'static str {
     }
 }
 
-/// `url.scheme` as the server sees it: the request URI's, a trusted-proxy `X-Forwarded-Proto`
-/// of `http` or `https`, or `http`.
-pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap) -> &'static str {
+/// `url.scheme` as the server sees it: the request URI's, a trusted proxy's
+/// `X-Forwarded-Proto` of `http` or `https` (when `trust_forwarded`), or `http`.
+pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) -> &'static str {
     match uri.scheme_str() {
         Some("https") => return "https",
         Some("http") => return "http",
         _ => {}
+    }
+    if !trust_forwarded {
+        return "http";
     }
     match headers
         .get(X_FORWARDED_PROTO)
@@ -132,31 +135,52 @@ pub(crate) fn host_and_port<'a>(
     Some((host, port.and_then(|p| p.parse().ok())))
 }
 
-/// The client's address from `Forwarded: for=` or the first `X-Forwarded-For` entry.
-pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
-    if let Some(forwarded) = headers
-        .get(http::header::FORWARDED)
-        .and_then(|v| v.to_str().ok())
-    {
-        let first = forwarded.split(',').next().unwrap_or("");
-        for pair in first.split(';') {
-            let (k, v) = pair.trim().split_once('=')?;
-            if k.trim().eq_ignore_ascii_case("for") {
-                let v = v.trim().trim_matches('"');
-                // `for="[2001:db8::1]:4711"` → `2001:db8::1`; `for=192.0.2.60:80` → `192.0.2.60`.
-                let v = match v.strip_prefix('[') {
-                    Some(rest) => rest.split(']').next().unwrap_or(rest),
-                    None => v.split(':').next().unwrap_or(v),
-                };
-                return (!v.is_empty()).then_some(v);
-            }
+/// The client's address as the trusted proxies tell it: the `for=` entries of `Forwarded`
+/// (or, without it, the `X-Forwarded-For` list) walked from the right — each proxy appends the
+/// address it received from — skipping the addresses `trusted` accepts; the first that it does
+/// not is the client. A caller can prepend anything, so the leftmost entry is used only when
+/// every other one is a trusted proxy.
+pub(crate) fn forwarded_client(
+    headers: &HeaderMap,
+    trusted: impl Fn(std::net::IpAddr) -> bool,
+) -> Option<&str> {
+    let mut entries: Vec<&str> = Vec::new();
+    let forwarded: Vec<&str> = headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !forwarded.is_empty() {
+        for element in forwarded.iter().flat_map(|v| v.split(',')) {
+            let value = element.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                k.trim().eq_ignore_ascii_case("for").then_some(v)
+            });
+            let Some(v) = value else { continue };
+            let v = v.trim().trim_matches('"');
+            // `for="[2001:db8::1]:4711"` → `2001:db8::1`; `for=192.0.2.60:80` → `192.0.2.60`.
+            let v = match v.strip_prefix('[') {
+                Some(rest) => rest.split(']').next().unwrap_or(rest),
+                None => v.split(':').next().unwrap_or(v),
+            };
+            entries.push(v);
         }
+    } else {
+        entries.extend(
+            headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim),
+        );
     }
-    headers
-        .get(X_FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
+    let first = entries.first().copied();
+    entries
+        .into_iter()
+        .rev()
+        .find(|e| !e.parse().is_ok_and(&trusted))
+        .or(first)
         .filter(|v| !v.is_empty())
 }
 
@@ -350,19 +374,32 @@ mod tests {
 
     #[test]
     fn client_address_from_forwarding_headers() {
+        let none = |_: std::net::IpAddr| false;
+        let proxies = |ip: std::net::IpAddr| ip.to_string().starts_with("10.");
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
-        assert_eq!(forwarded_client(&h), Some("203.0.113.7"));
+        // The rightmost entry that is not a trusted proxy: what our proxy saw.
+        assert_eq!(forwarded_client(&h, none), Some("10.0.0.1"));
+        assert_eq!(forwarded_client(&h, proxies), Some("203.0.113.7"));
+        // A caller-prepended entry does not win.
+        h.insert(
+            "x-forwarded-for",
+            "1.1.1.1, 203.0.113.7, 10.0.0.1".parse().unwrap(),
+        );
+        assert_eq!(forwarded_client(&h, proxies), Some("203.0.113.7"));
         h.insert(
             "forwarded",
             "for=\"[2001:db8::1]:4711\";proto=https".parse().unwrap(),
         );
-        assert_eq!(forwarded_client(&h), Some("2001:db8::1"));
+        assert_eq!(forwarded_client(&h, proxies), Some("2001:db8::1"));
         h.insert(
             "forwarded",
-            "for=192.0.2.60:80, for=198.51.100.17".parse().unwrap(),
+            "for=192.0.2.60:80, for=10.9.9.9".parse().unwrap(),
         );
-        assert_eq!(forwarded_client(&h), Some("192.0.2.60"));
+        assert_eq!(forwarded_client(&h, proxies), Some("192.0.2.60"));
+        // All trusted: the leftmost.
+        h.insert("forwarded", "for=10.1.1.1, for=10.9.9.9".parse().unwrap());
+        assert_eq!(forwarded_client(&h, proxies), Some("10.1.1.1"));
     }
 
     #[test]
@@ -384,7 +421,7 @@ mod tests {
             if let Some((host, _)) = host_and_port(&uri, &headers) {
                 assert!(host.len() <= text.len());
             }
-            if let Some(client) = forwarded_client(&headers) {
+            if let Some(client) = forwarded_client(&headers, |_| false) {
                 assert!(client.len() <= text.len());
             }
             if let Ok(uri) = text.parse::<Uri>() {

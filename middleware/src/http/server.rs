@@ -48,6 +48,7 @@ struct Config {
     sensitive_query: Vec<Cow<'static, str>>,
     sensitive_headers: crate::headers::SensitiveHeaders,
     scrub_path: Option<super::PathScrubber>,
+    trusted_proxies: super::edge::TrustedProxies,
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
@@ -129,6 +130,7 @@ impl ServerLayer {
                 sensitive_query: super::default_sensitive_keys(),
                 sensitive_headers: crate::headers::default_sensitive_headers(),
                 scrub_path: None,
+                trusted_proxies: super::edge::TrustedProxies::default(),
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
@@ -176,6 +178,22 @@ impl ServerLayer {
         hook: impl Fn(&Parts, &tracing::Span) + Send + Sync + 'static,
     ) -> Self {
         self.config().on_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// The proxies (addresses or CIDR networks, such as `10.0.0.0/8`) whose `Forwarded`,
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed for `client.address` and
+    /// `url.scheme`. By default none are, and `client.address` is the peer's address (axum's
+    /// `ConnectInfo`): any caller can write those headers. Behind the listed proxies, the
+    /// client is the rightmost forwarded address that is not one of them.
+    #[must_use]
+    pub fn trusted_proxies<I, N>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<ipnet::IpNet>,
+    {
+        self.config().trusted_proxies =
+            super::edge::TrustedProxies::new(proxies.into_iter().map(Into::into));
         self
     }
 
@@ -446,7 +464,9 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         }
         (None, _) => semconv::span_method(method),
     };
-    let scheme = semconv::server_scheme(&parts.uri, &parts.headers);
+    let peer = peer_address(parts);
+    let trust_forwarded = config.trusted_proxies.trusts(peer);
+    let scheme = semconv::server_scheme(&parts.uri, &parts.headers, trust_forwarded);
     let version = semconv::protocol_version(parts.version);
     // Every attribute known now is given at creation: one pass through the subscriber, and
     // samplers see them, as the conventions ask.
@@ -458,9 +478,13 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         Some((host, port)) => (Some(host), port.map(i64::from)),
         None => (None, None),
     };
-    let client = semconv::forwarded_client(&parts.headers)
+    let client = trust_forwarded
+        .then(|| {
+            semconv::forwarded_client(&parts.headers, |ip| config.trusted_proxies.contains(ip))
+        })
+        .flatten()
         .map(ClientAddress::Forwarded)
-        .or_else(|| peer_address(parts).map(ClientAddress::Peer));
+        .or_else(|| peer.map(ClientAddress::Peer));
     let agent = parts
         .headers
         .get(http::header::USER_AGENT)
