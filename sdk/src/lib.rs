@@ -68,6 +68,7 @@
 pub mod collectors;
 pub mod config;
 pub mod events;
+mod export_health;
 mod functions;
 pub mod health;
 mod log_limits;
