@@ -99,6 +99,9 @@ pub(crate) const REDACTED: &str = "REDACTED";
 pub(crate) struct HeaderCapture {
     /// `(header name, attribute key, redact)`.
     headers: Vec<(HeaderName, Key, bool)>,
+    /// The most bytes recorded per header, over all its values (`None`: the middleware's
+    /// default).
+    max_bytes: Option<usize>,
 }
 
 impl HeaderCapture {
@@ -115,7 +118,17 @@ impl HeaderCapture {
                 Some((name, key, true))
             })
             .collect();
-        Self { headers }.redacting(&default_sensitive_headers())
+        Self {
+            headers,
+            max_bytes: None,
+        }
+        .redacting(&default_sensitive_headers())
+    }
+
+    /// The same capture, recording at most `max` bytes per header (its values together).
+    pub(crate) fn limited(mut self, max: usize) -> Self {
+        self.max_bytes = Some(max);
+        self
     }
 
     /// The same capture, redacting the four credential headers and whatever `sensitive` names.
@@ -133,22 +146,34 @@ impl HeaderCapture {
     }
 
     /// The attributes for the captured headers present in `map` (values as a string array,
-    /// per the semantic conventions).
+    /// per the semantic conventions), each header's values cut to the byte limit together: a
+    /// value is truncated, and the values after it are left out.
     pub(crate) fn attributes(&self, map: &HeaderMap) -> Vec<KeyValue> {
+        let max = self
+            .max_bytes
+            .unwrap_or(crate::http::semconv::DEFAULT_MAX_ATTRIBUTE_BYTES);
         self.headers
             .iter()
             .filter_map(|(name, key, redact)| {
-                let values: Vec<StringValue> = map
-                    .get_all(name)
-                    .iter()
-                    .map(|v| {
-                        if *redact {
-                            StringValue::from(REDACTED)
-                        } else {
-                            StringValue::from(String::from_utf8_lossy(v.as_bytes()).into_owned())
-                        }
-                    })
-                    .collect();
+                let mut budget = max;
+                let mut values: Vec<StringValue> = Vec::new();
+                for v in map.get_all(name) {
+                    if *redact {
+                        let Some(left) = budget.checked_sub(REDACTED.len()) else {
+                            break;
+                        };
+                        budget = left;
+                        values.push(StringValue::from(REDACTED));
+                        continue;
+                    }
+                    if budget == 0 {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(v.as_bytes());
+                    let cut = crate::http::semconv::truncate(&text, budget);
+                    budget -= cut.len();
+                    values.push(StringValue::from(cut.to_owned()));
+                }
                 (!values.is_empty())
                     .then(|| KeyValue::new(key.clone(), Value::Array(Array::String(values))))
             })
@@ -221,5 +246,21 @@ mod tests {
         assert!(matches_pattern("x-upstream-token", "*-TOKEN"));
         assert!(matches_pattern("x-internal-id", "x-internal*"));
         assert!(!matches_pattern("tokenizer", "*-token"));
+    }
+
+    #[test]
+    fn a_huge_or_repeated_header_is_cut_to_the_limit() {
+        let mut map = HeaderMap::new();
+        let big = "x".repeat(100_000);
+        for _ in 0..50 {
+            map.append("x-big", HeaderValue::from_str(&big).unwrap());
+        }
+        let capture = HeaderCapture::new("h.", ["x-big"]).limited(1000);
+        let attrs = capture.attributes(&map);
+        let Value::Array(Array::String(values)) = &attrs[0].value else {
+            panic!("{attrs:?}");
+        };
+        let total: usize = values.iter().map(|v| v.as_str().len()).sum();
+        assert_eq!((values.len(), total), (1, 1000));
     }
 }

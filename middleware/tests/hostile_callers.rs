@@ -144,3 +144,49 @@ async fn a_caller_cannot_spoof_client_address_or_scheme() {
     assert_eq!(text_of(&proxied, "client.address"), "203.0.113.5");
     assert_eq!(text_of(&proxied, "url.scheme"), "https");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_request_values_are_recorded_cut_to_the_limit() {
+    let metrics = MetricsCapture::new();
+    let app = Router::new()
+        .route("/{*rest}", get(|| async { "ok" }))
+        .layer(
+            ServerLayer::new()
+                .meter_provider(metrics.provider())
+                .capture_request_headers(["x-note"]),
+        );
+    let addr = serve_with_peer(app).await;
+    let cap = capture();
+    let big = "A".repeat(30_000);
+    let path = format!("/files/{big}?q={big}");
+    let note = big.clone();
+    assert_eq!(
+        get_with(
+            addr,
+            &path,
+            &[("user-agent", &big), ("x-note", &note), ("x-note", &note)]
+        )
+        .await,
+        200
+    );
+    let server = cap
+        .wait_for_span(span::named("GET /{*rest}"))
+        .await
+        .unwrap();
+    for key in ["url.path", "url.query", "user_agent.original"] {
+        let value = text_of(&server, key);
+        assert_eq!(value.len(), 4096, "{key}");
+    }
+    let header = server.attr("http.request.header.x-note").unwrap();
+    let opentelemetry::Value::Array(opentelemetry::Array::String(values)) = header else {
+        panic!("{header:?}");
+    };
+    assert_eq!(values.iter().map(|v| v.as_str().len()).sum::<usize>(), 4096);
+    // The whole span's attributes: a few times the limit, not the 150 KB sent.
+    let total: usize = server
+        .attributes
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.as_str().len())
+        .sum();
+    assert!(total < 5 * 4096, "{total} bytes of attributes");
+}

@@ -27,6 +27,7 @@ pub(crate) struct Config {
     pub(crate) sensitive_query: Vec<Cow<'static, str>>,
     sensitive_headers: crate::headers::SensitiveHeaders,
     pub(crate) scrub_path: Option<super::PathScrubber>,
+    pub(crate) max_attribute_bytes: usize,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -81,6 +82,7 @@ impl ClientLayer {
                 sensitive_query: super::default_sensitive_keys(),
                 sensitive_headers: crate::headers::default_sensitive_headers(),
                 scrub_path: None,
+                max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
             }),
         }
     }
@@ -170,7 +172,9 @@ pub(crate) fn start_client(
     headers: &mut http::HeaderMap,
 ) -> Guard {
     let start = Instant::now();
+    let max = config.max_attribute_bytes;
     let (method, original) = semconv::method(method);
+    let original = original.map(|o| semconv::truncate(o, max));
     let scheme = uri.scheme_str().unwrap_or("http");
     let (host, port) = match semconv::host_and_port(uri, headers) {
         Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
@@ -185,7 +189,10 @@ pub(crate) fn start_client(
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
-        url.full = %semconv::full_url(uri, &config.sensitive_query, config.scrub_path.as_ref()),
+        url.full = semconv::truncate(
+            &semconv::full_url(uri, &config.sensitive_query, config.scrub_path.as_ref()),
+            max
+        ),
         url.scheme = scheme,
         server.address = host,
         server.port = port.map(i64::from),

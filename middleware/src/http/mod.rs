@@ -39,7 +39,8 @@ mod options {
                 let config = self.config();
                 config.request_headers =
                     $crate::headers::HeaderCapture::new("http.request.header.", names)
-                        .redacting(&config.sensitive_headers);
+                        .redacting(&config.sensitive_headers)
+                        .limited(config.max_attribute_bytes);
                 self
             }
 
@@ -54,8 +55,24 @@ mod options {
                 let config = self.config();
                 config.response_headers = std::sync::Arc::new(
                     $crate::headers::HeaderCapture::new("http.response.header.", names)
-                        .redacting(&config.sensitive_headers),
+                        .redacting(&config.sensitive_headers)
+                        .limited(config.max_attribute_bytes),
                 );
+                self
+            }
+
+            #[doc = concat!("The most bytes recorded of each value taken from the request or response (`", $path_attr, "`,")]
+            /// `url.query`, `user_agent.original`, `server.address`, `client.address`,
+            /// `http.request.method_original`, each captured header over all its values); longer
+            /// values are cut at a character boundary. Default 4096: a caller chooses how long
+            /// they are, and each is held in memory until its span is exported.
+            #[must_use]
+            pub fn max_attribute_bytes(mut self, max: usize) -> Self {
+                let config = self.config();
+                config.max_attribute_bytes = max;
+                config.request_headers = config.request_headers.clone().limited(max);
+                config.response_headers =
+                    std::sync::Arc::new((*config.response_headers).clone().limited(max));
                 self
             }
 

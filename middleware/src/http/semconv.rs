@@ -46,6 +46,35 @@ pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 25] = [
     "code",
 ];
 
+/// The most bytes of one request-derived attribute value (`url.path`, `url.query`, `url.full`,
+/// `user_agent.original`, a captured header, …) by default: a caller decides how long they are,
+/// and each is held in memory until its span is exported.
+pub(crate) const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 4096;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// [`truncate`] for an owned or borrowed value.
+pub(crate) fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(truncate(b, max)),
+        Cow::Owned(mut o) => {
+            let end = truncate(&o, max).len();
+            o.truncate(end);
+            Cow::Owned(o)
+        }
+    }
+}
+
 /// `http.request.method`, and the original when it had to be normalised.
 ///
 /// Known methods are RFC 9110's, `PATCH` and `QUERY`, matched case-sensitively as the
@@ -290,6 +319,15 @@ mod tests {
             .iter()
             .map(|k| Cow::Borrowed(*k))
             .collect()
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("abcdef", 3), "abc");
+        // `é` is two bytes: cut before it, not through it.
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate_cow(Cow::Owned("aéb".into()), 3), "aé");
     }
 
     #[test]

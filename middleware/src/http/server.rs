@@ -49,6 +49,7 @@ struct Config {
     sensitive_headers: crate::headers::SensitiveHeaders,
     scrub_path: Option<super::PathScrubber>,
     trusted_proxies: super::edge::TrustedProxies,
+    pub(crate) max_attribute_bytes: usize,
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
@@ -131,6 +132,7 @@ impl ServerLayer {
                 sensitive_headers: crate::headers::default_sensitive_headers(),
                 scrub_path: None,
                 trusted_proxies: super::edge::TrustedProxies::default(),
+                max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
@@ -448,7 +450,9 @@ impl std::fmt::Display for ClientAddress<'_> {
 
 /// Opens the span and counts the request as active.
 fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Instant) -> Guard {
+    let max = config.max_attribute_bytes;
     let (method, original) = semconv::method(&parts.method);
+    let original = original.map(|o| semconv::truncate(o, max));
     let route = config.route.route(parts);
     let named = route
         .as_deref()
@@ -473,7 +477,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
     let query = parts
         .uri
         .query()
-        .map(|q| semconv::redact_query(q, &config.sensitive_query));
+        .map(|q| semconv::truncate_cow(semconv::redact_query(q, &config.sensitive_query), max));
     let (host, port) = match semconv::host_and_port(&parts.uri, &parts.headers) {
         Some((host, port)) => (Some(host), port.map(i64::from)),
         None => (None, None),
@@ -483,13 +487,17 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
             semconv::forwarded_client(&parts.headers, |ip| config.trusted_proxies.contains(ip))
         })
         .flatten()
-        .map(ClientAddress::Forwarded)
+        .map(|c| ClientAddress::Forwarded(semconv::truncate(c, max)))
         .or_else(|| peer.map(ClientAddress::Peer));
     let agent = parts
         .headers
         .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let path = super::scrubbed(config.scrub_path.as_ref(), parts.uri.path());
+        .and_then(|v| v.to_str().ok())
+        .map(|a| semconv::truncate(a, max));
+    let path = semconv::truncate_cow(
+        super::scrubbed(config.scrub_path.as_ref(), parts.uri.path()),
+        max,
+    );
     let span = tracing::info_span!(
         target: "beacon_middleware::http",
         parent: None,
