@@ -28,6 +28,7 @@ pub(crate) struct Config {
     sensitive_headers: crate::headers::SensitiveHeaders,
     pub(crate) scrub_path: Option<super::PathScrubber>,
     pub(crate) max_attribute_bytes: usize,
+    propagate_to: super::edge::PropagateTo,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -83,6 +84,7 @@ impl ClientLayer {
                 sensitive_headers: crate::headers::default_sensitive_headers(),
                 scrub_path: None,
                 max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
+                propagate_to: super::edge::PropagateTo::default(),
             }),
         }
     }
@@ -92,6 +94,20 @@ impl ClientLayer {
     }
 
     shared_options!(Side::Client, "url.full", "url.full");
+
+    /// Sends the trace context (`traceparent`, `tracestate`, `baggage`) only to these hosts:
+    /// exact names or addresses, or `*.example.com` for its subdomains. By default every host
+    /// gets it, third parties included. The client span is recorded either way.
+    #[must_use]
+    pub fn propagate_to_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config().propagate_to =
+            super::edge::PropagateTo::new(hosts.into_iter().map(Into::into));
+        self
+    }
 
     #[cfg(feature = "reqwest")]
     pub(crate) fn config_ref(&self) -> &Config {
@@ -225,9 +241,11 @@ pub(crate) fn start_client(
                 span.set_attribute(kv.key, kv.value);
             }
         }
-        config
-            .propagation
-            .inject(&span.context(), &mut HeaderInjector(headers));
+        if config.propagate_to.allows(host) {
+            config
+                .propagation
+                .inject(&span.context(), &mut HeaderInjector(headers));
+        }
     }
     let request_size = semconv::content_length(headers);
     let exchange = Exchange {

@@ -141,6 +141,7 @@ use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::InstrumentationScope;
 
 pub use client::{ClientLayer, ClientService};
+pub use edge::InboundContext;
 pub use exchange::InstrumentedBody;
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`) or, from an `IpAddr`, one address: for
 /// [`ServerLayer::trusted_proxies`].

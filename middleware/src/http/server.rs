@@ -49,6 +49,7 @@ struct Config {
     sensitive_headers: crate::headers::SensitiveHeaders,
     scrub_path: Option<super::PathScrubber>,
     trusted_proxies: super::edge::TrustedProxies,
+    inbound: super::edge::Inbound,
     pub(crate) max_attribute_bytes: usize,
     on_request: Option<RequestHook>,
     catch_panic: bool,
@@ -132,6 +133,7 @@ impl ServerLayer {
                 sensitive_headers: crate::headers::default_sensitive_headers(),
                 scrub_path: None,
                 trusted_proxies: super::edge::TrustedProxies::default(),
+                inbound: super::edge::Inbound::default(),
                 max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
                 on_request: None,
                 catch_panic: false,
@@ -196,6 +198,32 @@ impl ServerLayer {
     {
         self.config().trusted_proxies =
             super::edge::TrustedProxies::new(proxies.into_iter().map(Into::into));
+        self
+    }
+
+    /// What to do with the trace context a request carries; [`InboundContext::Trust`] by
+    /// default. For a service reachable from outside, [`InboundContext::Link`]: callers cannot
+    /// force their requests to be recorded, nor push `tracestate` or baggage through to the
+    /// services it calls.
+    ///
+    /// [`InboundContext::Trust`]: super::InboundContext::Trust
+    /// [`InboundContext::Link`]: super::InboundContext::Link
+    #[must_use]
+    pub fn inbound_context(mut self, mode: super::InboundContext) -> Self {
+        self.config().inbound.mode = mode;
+        self
+    }
+
+    /// Keeps only these baggage keys (any case) of a caller's baggage, dropping the rest before
+    /// the handler (and the calls it makes) can see them. Without it, all are kept under
+    /// [`InboundContext::Trust`](super::InboundContext::Trust) and none otherwise.
+    #[must_use]
+    pub fn allow_baggage_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config().inbound.baggage_keys = Some(keys.into_iter().map(Into::into).collect());
         self
     }
 
@@ -523,8 +551,10 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
     if !span.is_disabled() {
         // The caller's span (if valid) and baggage. Without a valid parent the span stays a
         // root of a new trace; a rejected parent changes nothing else.
-        if let Some(parent) = config.propagation.extract_from(&parts.headers) {
-            let _ = span.set_parent(parent);
+        if config.inbound.mode != super::InboundContext::Ignore {
+            if let Some(parent) = config.propagation.extract_from(&parts.headers) {
+                config.inbound.adopt(&span, parent);
+            }
         }
         if !config.request_headers.is_empty() {
             for kv in config.request_headers.attributes(&parts.headers) {
