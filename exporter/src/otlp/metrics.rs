@@ -249,7 +249,10 @@ mod grpc {
                 .timeout(cfg.timeout)
                 .connect_timeout(cfg.timeout);
             if cfg.is_tls() {
-                let mut tls = ClientTlsConfig::new().with_native_roots();
+                let mut tls = ClientTlsConfig::new();
+                if !cfg.tls.only_these_cas {
+                    tls = tls.with_native_roots();
+                }
                 if let Some(ca) = &cfg.tls.ca_certificate {
                     tls = tls.ca_certificate(Certificate::from_pem(ca));
                 }

@@ -158,8 +158,13 @@ pub struct OtlpConfig {
 /// `…_CLIENT_KEY`), read from the files the variables name.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsFiles {
-    /// Certificates of authorities to trust in addition to the system's roots.
+    /// Certificates of authorities to trust in addition to the system's roots (or instead of
+    /// them, with [`TlsFiles::only_these_cas`]).
     pub ca_certificate: Option<Vec<u8>>,
+    /// Trust only [`TlsFiles::ca_certificate`], not the system's roots: pins a private CA, so
+    /// that no certificate a public CA issued for the collector's name is accepted. Building
+    /// the exporter fails when it is set without a CA certificate.
+    pub only_these_cas: bool,
     /// The client certificate chain for mutual TLS.
     pub client_certificate: Option<Vec<u8>>,
     /// The client private key for mutual TLS.
@@ -171,6 +176,7 @@ impl fmt::Debug for TlsFiles {
         // Never print key material.
         f.debug_struct("TlsFiles")
             .field("ca_certificate", &self.ca_certificate.is_some())
+            .field("only_these_cas", &self.only_these_cas)
             .field("client_certificate", &self.client_certificate.is_some())
             .field("client_key", &self.client_key.is_some())
             .finish()
@@ -197,6 +203,18 @@ impl OtlpConfig {
         self.endpoint.scheme_str() == Some("https")
     }
 
+    /// Fails when only the configured CAs are to be trusted but none is configured.
+    fn check_pinning(&self) -> Result<(), ExporterError> {
+        if self.tls.only_these_cas && self.tls.ca_certificate.is_none() {
+            return Err(ExporterError::Build(
+                "TLS for OTLP is set to trust only the configured CA certificates, but none is \
+                 configured; set OTEL_EXPORTER_OTLP_CERTIFICATE (or TlsFiles::ca_certificate)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The endpoint as it may be printed: without userinfo or query ([`redact_url`]).
     pub fn endpoint_redacted(&self) -> String {
         redact_url(&self.endpoint.to_string())
@@ -216,7 +234,10 @@ where
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     if cfg.is_tls() {
-        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        if !cfg.tls.only_these_cas {
+            tls = tls.with_native_roots();
+        }
         if let Some(ca) = &cfg.tls.ca_certificate {
             tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(ca));
         }
@@ -275,6 +296,7 @@ fn missing_feature(cfg: &OtlpConfig) -> ExporterError {
 macro_rules! build_exporter {
     ($cfg:expr, $rt:expr, $builder:expr) => {{
         let cfg: &OtlpConfig = $cfg;
+        cfg.check_pinning()?;
         $rt.enter(|| match cfg.protocol {
             #[cfg(feature = "otlp-grpc")]
             Protocol::Grpc => tonic_config($builder.with_tonic(), cfg)
@@ -370,6 +392,7 @@ pub fn metric_exporter(
     temporality: Temporality,
     rt: &ExportRuntime,
 ) -> Result<crate::RuntimeMetricExporter<OtlpMetricExporter>, ExporterError> {
+    cfg.check_pinning()?;
     let exporter = rt.enter(|| OtlpMetricExporter::new(cfg, temporality))?;
     Ok(crate::RuntimeMetricExporter::new(exporter, rt.clone()))
 }

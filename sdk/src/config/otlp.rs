@@ -145,6 +145,7 @@ pub(crate) fn resolve(
                 &[v.client_certificate, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE],
             )?,
             client_key: pem_file(env, &[v.client_key, OTEL_EXPORTER_OTLP_CLIENT_KEY])?,
+            only_these_cas: false,
         },
     };
     if tls.client_certificate.is_some() != tls.client_key.is_some() {
@@ -152,6 +153,23 @@ pub(crate) fn resolve(
             "mutual TLS needs both {OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE} and {OTEL_EXPORTER_OTLP_CLIENT_KEY} \
              (or their per-signal forms); only one is set"
         )));
+    }
+
+    if endpoint.scheme_str() == Some("http")
+        && !is_loopback(endpoint.host())
+        && (!headers.is_empty() || tls.client_certificate.is_some())
+    {
+        let what = if headers.is_empty() {
+            "client certificate is not used (TLS is off)"
+        } else {
+            "headers (API keys, tokens) travel unencrypted"
+        };
+        env.warn(format!(
+            "OTLP {} go over plain http to {}, which is not this machine: the configured {what}; \
+             use an https endpoint",
+            signal.as_str(),
+            redact_url(&endpoint.to_string()),
+        ));
     }
 
     Ok(OtlpConfig {
@@ -162,6 +180,18 @@ pub(crate) fn resolve(
         timeout,
         tls,
     })
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`: traffic that never leaves the machine.
+fn is_loopback(host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Reads the PEM file the first set variable of `names` points to.

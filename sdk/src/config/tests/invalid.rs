@@ -241,3 +241,53 @@ fn no_error_prints_a_header_value_an_endpoint_userinfo_or_query() {
         );
     }
 }
+
+#[test]
+fn credentials_for_a_plaintext_remote_endpoint_are_warned_about_never_printed() {
+    use super::ok;
+    let c = ok(&[
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.example:4318",
+        ),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=hunter2"),
+    ]);
+    let warned: Vec<&String> = c
+        .warnings
+        .iter()
+        .filter(|w| w.contains("plain http"))
+        .collect();
+    assert_eq!(warned.len(), 3, "one per signal: {:?}", c.warnings);
+    assert!(warned
+        .iter()
+        .all(|w| !w.contains("hunter2") && w.contains("collector.example")));
+    // Loopback, or https, or no credentials: nothing to warn about.
+    for vars in [
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1]:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector.example:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.example:4318",
+        )][..],
+    ] {
+        let c = ok(vars);
+        assert!(
+            !c.warnings.iter().any(|w| w.contains("plain http")),
+            "{vars:?}: {:?}",
+            c.warnings
+        );
+    }
+}
