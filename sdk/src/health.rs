@@ -413,8 +413,8 @@ mod tests {
         let counted = Arc::clone(&rounds);
         health.register("slow", Duration::from_secs(2), move || {
             counted.fetch_add(1, Ordering::SeqCst);
-            // The check's own duration is the behaviour under test (paused time).
             async {
+                // The check's own duration is the behaviour under test (paused time).
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 Ok(())
             }
