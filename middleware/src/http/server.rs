@@ -82,6 +82,14 @@ struct Config {
 /// - The duration runs until the response body has been sent to its end; a peer that goes
 ///   away first is recorded (`beacon.http.abandoned = true`), not reported as an error.
 ///
+/// # What a caller controls
+/// Every value taken from the request is cut to [`ServerLayer::max_attribute_bytes`] (4096
+/// by default); secrets in the query and in captured headers are redacted
+/// ([`ServerLayer::sensitive_query_keys`], [`ServerLayer::sensitive_headers`]);
+/// `client.address` believes forwarding headers only from [`ServerLayer::trusted_proxies`];
+/// and [`ServerLayer::inbound_context`] decides whether the caller's trace context (its
+/// sampled flag, `tracestate`, baggage) is continued.
+///
 /// The metric instruments come from the global meter provider when the layer is created (so
 /// create it after `beacon::init()`), or from [`ServerLayer::meter_provider`].
 ///
