@@ -156,4 +156,50 @@ mod tests {
         drop(b);
         assert_eq!(budget.used(), 0);
     }
+
+    #[test]
+    fn estimates_grow_with_what_a_caller_can_make_big() {
+        use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+
+        let big = "x".repeat(100_000);
+        // Logs: body and attributes.
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder().build();
+        let logger = provider.logger("t");
+        let mut small = logger.create_log_record();
+        small.set_body("hi".into());
+        let mut large = logger.create_log_record();
+        large.set_body(big.clone().into());
+        large.add_attribute("user_agent.original", big.clone());
+        let (small, large) = (log_bytes(&small), log_bytes(&large));
+        assert!(large >= small + 200_000, "{small} vs {large}");
+
+        // Spans: attributes, events and the status text.
+        #[derive(Debug, Clone, Default)]
+        struct Keep(Arc<std::sync::Mutex<Vec<SpanData>>>);
+        impl opentelemetry_sdk::trace::SpanExporter for Keep {
+            async fn export(
+                &self,
+                batch: Vec<SpanData>,
+            ) -> opentelemetry_sdk::error::OTelSdkResult {
+                self.0.lock().map_or((), |mut v| v.extend(batch));
+                Ok(())
+            }
+        }
+        let exporter = Keep::default();
+        let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let mut span = tracer_provider.tracer("t").start("s");
+        span.set_attribute(KeyValue::new("url.query", big.clone()));
+        span.add_event("e", vec![KeyValue::new("k", big.clone())]);
+        span.set_status(opentelemetry::trace::Status::error(big.clone()));
+        span.end();
+        let spans = exporter.0.lock().map(|v| v.clone()).unwrap_or_default();
+        assert!(
+            spans.first().is_some_and(|s| span_bytes(s) >= 300_000),
+            "{}",
+            spans.len()
+        );
+    }
 }
