@@ -10,8 +10,9 @@ use http::{header, Request, Response, StatusCode};
 use tower_service::Service;
 
 /// A tower service answering `/health/live` (200 while the process serves requests) and
-/// `/health/ready` (the JSON report of [`Health::check`]; 200 when every critical check
-/// passes, 503 otherwise); 404 for anything else. [`crate::http::ServerLayer`] excludes both
+/// `/health/ready` (the JSON report of [`Health::check_shared`] — cached briefly, one round
+/// of checks at a time, statuses without error text unless [`Health::error_detail`] is on;
+/// 200 when every critical check passes, 503 otherwise); 404 for anything else. [`crate::http::ServerLayer`] excludes both
 /// paths from spans and metrics by default.
 #[derive(Clone, Debug)]
 pub struct HealthService {
@@ -44,13 +45,18 @@ pub(crate) async fn live() -> Response<String> {
 }
 
 pub(crate) async fn ready(health: Health) -> Response<String> {
-    let report = health.check().await;
+    let report = health.check_shared().await;
     let status = if report.is_ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json(status, report.to_json())
+    let body = if health.shows_error_detail() {
+        report.to_json_with_errors()
+    } else {
+        report.to_json()
+    };
+    json(status, body)
 }
 
 impl<B> Service<Request<B>> for HealthService {

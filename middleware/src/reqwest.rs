@@ -107,9 +107,87 @@ impl Middleware for TracingMiddleware {
                 } else {
                     "reqwest::Error"
                 };
-                guard.fail(kind, error.to_string());
+                let config = self.config();
+                let text = error_text(
+                    error,
+                    &uri,
+                    &config.sensitive_query,
+                    config.scrub_path.as_ref(),
+                );
+                guard.fail(kind, text);
             }
         }
         result
+    }
+}
+
+/// The error's text without the URL reqwest appends (`… for url (https://…?token=…)`), which
+/// would carry the query and credentials `url.full` redacts; a URL another middleware quotes is
+/// replaced by its redacted form.
+fn error_text(
+    error: &reqwest_middleware::Error,
+    uri: &http::Uri,
+    sensitive: &[std::borrow::Cow<'static, str>],
+    scrub: Option<&crate::http::PathScrubber>,
+) -> String {
+    let mut text = error.to_string();
+    let reqwest_error = match error {
+        reqwest_middleware::Error::Reqwest(e) => Some(e),
+        reqwest_middleware::Error::Middleware(e) => e.downcast_ref::<reqwest::Error>(),
+    };
+    let mut urls = vec![uri.clone()];
+    if let Some(url) = reqwest_error.and_then(reqwest::Error::url) {
+        text = text.replace(&format!(" for url ({url})"), "");
+        // A redirect's URL, for instance.
+        urls.extend(url.as_str().parse::<http::Uri>().ok());
+    }
+    for url in urls {
+        let raw = url.to_string();
+        if text.contains(&raw) {
+            text = text.replace(
+                &raw,
+                &crate::http::semconv::full_url(&url, sensitive, scrub),
+            );
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_request_s_error_text_has_no_url_query_or_credentials() {
+        // A port nothing listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let url =
+            format!("http://user:pw-SECRET@127.0.0.1:{port}/x?token=tok-SECRET&sig=sig-SECRET");
+        let uri: http::Uri = url.parse().unwrap_or_default();
+        let error = reqwest::Client::new()
+            .get(&url)
+            .send()
+            .await
+            .err()
+            .map(reqwest_middleware::Error::Reqwest);
+        let Some(error) = error else {
+            panic!("a request to a closed port should fail");
+        };
+        assert!(
+            error.to_string().contains("SECRET"),
+            "the premise: reqwest prints the URL"
+        );
+        let text = error_text(&error, &uri, &crate::http::default_sensitive_keys(), None);
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!text.is_empty());
+        let quoted = reqwest_middleware::Error::middleware(std::io::Error::other(format!(
+            "gave up on {uri}"
+        )));
+        let text = error_text(&quoted, &uri, &crate::http::default_sensitive_keys(), None);
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("token=REDACTED"), "{text}");
     }
 }

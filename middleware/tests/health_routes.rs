@@ -22,7 +22,10 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> (StatusCode, String) {
 async fn ready_follows_the_checks_and_a_hanging_check_cannot_hang_it() {
     // 0 = healthy, 1 = failing, 2 = hanging.
     let mode = Arc::new(AtomicU8::new(0));
-    let health = Health::new().deadline(Duration::from_secs(2));
+    let health = Health::new()
+        .deadline(Duration::from_secs(2))
+        .cache_for(Duration::ZERO)
+        .error_detail(true);
     let m = Arc::clone(&mode);
     health.register("database", Duration::from_millis(150), move || {
         let m = Arc::clone(&m);
@@ -167,4 +170,36 @@ async fn the_plain_tower_service_answers_without_axum() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains(r#""queue":{"status":"down""#), "{body}");
     assert_eq!(ask("/elsewhere").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_reads_no_error_text_and_a_flood_runs_one_round() {
+    use std::sync::atomic::AtomicUsize;
+    let rounds = Arc::new(AtomicUsize::new(0));
+    // A long cache, so that the whole flood falls in one period whatever the machine's speed.
+    let health = Health::new().cache_for(Duration::from_secs(60));
+    let counted = Arc::clone(&rounds);
+    health.register("database", Duration::from_millis(500), move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Err("connect postgres://app:hunter2@db.internal:5432/orders refused".to_owned()) }
+    });
+    let app = axum::Router::new().merge(beacon_middleware::axum::health_routes(health));
+    let addr = support::serve(app).await;
+    let flood: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(async move { get(addr, "/health/ready").await }))
+        .collect();
+    for request in flood {
+        let (status, body) = request.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains(r#""database":{"status":"down""#), "{body}");
+        assert!(
+            !body.contains("hunter2") && !body.contains("db.internal"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        rounds.load(Ordering::SeqCst),
+        1,
+        "200 requests, one round of checks"
+    );
 }

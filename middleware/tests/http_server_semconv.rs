@@ -94,6 +94,9 @@ async fn request_details_headers_and_the_trace_response() {
         .capture_request_headers(["x-request-id", "authorization", "cookie"])
         .capture_response_headers(["content-type"])
         .trace_response(true)
+        .trusted_proxies(["10.0.0.0/8"
+            .parse::<beacon_middleware::http::IpNet>()
+            .unwrap()])
         .on_request(|parts, span| {
             use beacon::propagation::SpanExt as _;
             if let Some(tenant) = parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()) {
@@ -108,9 +111,13 @@ async fn request_details_headers_and_the_trace_response() {
     headers.insert("user-agent", "curl/8.5".parse().unwrap());
     headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
     headers.insert("x-request-id", "req-1".parse().unwrap());
+    headers.insert("x-tenant", "acme".parse().unwrap());
     headers.insert("authorization", "Bearer t0psecret".parse().unwrap());
     headers.insert("cookie", "session=c00kie".parse().unwrap());
-    headers.insert("x-tenant", "acme".parse().unwrap());
+    // From a trusted proxy (the layer trusts 10.0.0.0/8), as axum's ConnectInfo gives the peer.
+    let peer: std::net::SocketAddr = "10.0.0.3:4711".parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
     let response = app.clone().oneshot(req).await.unwrap();
     let traceresponse = response.headers()["traceresponse"]
         .to_str()

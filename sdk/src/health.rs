@@ -16,8 +16,16 @@
 //! assert_eq!(report.status, Status::Degraded);
 //! assert!(report.is_ready());
 //! assert!(report.to_json().contains(r#""cache":{"status":"degraded""#));
+//! // What the HTTP route serves holds statuses only: error text can hold a database URL.
+//! assert!(!report.to_json().contains("connection refused"));
+//! assert!(report.to_json_with_errors().contains("connection refused"));
 //! # }
 //! ```
+//!
+//! Anyone who can reach `/health/ready` can call it, so what the routes serve
+//! ([`Health::check_shared`]) is cached for a moment (1 s, [`Health::cache_for`]) and computed by
+//! one round of checks at a time, whatever the number of callers; and it carries each check's
+//! status, not its error text, unless [`Health::error_detail`] says so.
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -58,11 +66,15 @@ struct Check {
     run: CheckFn,
 }
 
-/// A registry of health checks. Cheap to clone; clones share the checks.
+/// A registry of health checks. Cheap to clone; clones share the checks and the cached report.
 #[derive(Clone)]
 pub struct Health {
     checks: Arc<RwLock<Vec<Check>>>,
     deadline: Duration,
+    cache_for: Duration,
+    error_detail: bool,
+    /// The last shared report and when its round ended; the lock is held while a round runs.
+    last: Arc<tokio::sync::Mutex<Option<(tokio::time::Instant, HealthReport)>>>,
 }
 
 impl std::fmt::Debug for Health {
@@ -75,6 +87,8 @@ impl std::fmt::Debug for Health {
         f.debug_struct("Health")
             .field("checks", &names)
             .field("deadline", &self.deadline)
+            .field("cache_for", &self.cache_for)
+            .field("error_detail", &self.error_detail)
             .finish()
     }
 }
@@ -110,12 +124,56 @@ pub struct HealthReport {
 }
 
 impl Health {
-    /// An empty registry; all checks together get at most 5 s (see [`Health::deadline`]).
+    /// An empty registry; all checks together get at most 5 s (see [`Health::deadline`]); the
+    /// shared report is kept 1 s and shows no error text.
     pub fn new() -> Self {
         Self {
             checks: Arc::default(),
             deadline: Duration::from_secs(5),
+            cache_for: Duration::from_secs(1),
+            error_detail: false,
+            last: Arc::default(),
         }
+    }
+
+    /// How long [`Health::check_shared`] (what the HTTP routes serve) reuses a report before it
+    /// runs the checks again; 1 s by default. `Duration::ZERO` still runs one round at a time:
+    /// callers that arrive during a round get that round's report.
+    #[must_use]
+    pub fn cache_for(mut self, ttl: Duration) -> Self {
+        self.cache_for = ttl;
+        self
+    }
+
+    /// Whether the HTTP routes include each failing check's error text (`"error": "…"`). Off by
+    /// default: the text can name hosts, users or whole connection strings, and anyone who can
+    /// reach the route reads it.
+    #[must_use]
+    pub fn error_detail(mut self, on: bool) -> Self {
+        self.error_detail = on;
+        self
+    }
+
+    /// Whether [`Health::error_detail`] is on.
+    pub fn shows_error_detail(&self) -> bool {
+        self.error_detail
+    }
+
+    /// The report for callers that may be many and hostile (the `/health/ready` route): the last
+    /// report while it is younger than [`Health::cache_for`], else a fresh one. One round of
+    /// checks runs at a time; callers that arrive while it runs wait for it and share its
+    /// report, so a flood of requests costs one round per `cache_for` at most.
+    pub async fn check_shared(&self) -> HealthReport {
+        let arrived = tokio::time::Instant::now();
+        let mut last = self.last.lock().await;
+        if let Some((done, report)) = &*last {
+            if *done >= arrived || done.elapsed() < self.cache_for {
+                return report.clone();
+            }
+        }
+        let report = self.check().await;
+        *last = Some((tokio::time::Instant::now(), report.clone()));
+        report
     }
 
     /// The most time one report may take, whatever the checks' own timeouts.
@@ -237,9 +295,18 @@ impl HealthReport {
         self.status != Status::Down
     }
 
-    /// `{"status":…,"checks":{"name":{"status":…,"duration_ms":…,"error":…}},"timestamp":…}`,
-    /// the timestamp in RFC 3339 (UTC).
+    /// `{"status":…,"checks":{"name":{"status":…,"duration_ms":…}},"timestamp":…}`, the
+    /// timestamp in RFC 3339 (UTC): statuses only, without the checks' error text.
     pub fn to_json(&self) -> String {
+        self.json(false)
+    }
+
+    /// [`HealthReport::to_json`] with each failing check's `"error":…` text as well.
+    pub fn to_json_with_errors(&self) -> String {
+        self.json(true)
+    }
+
+    fn json(&self, errors: bool) -> String {
         let mut out = String::with_capacity(64 + 80 * self.checks.len());
         let _ = write!(out, r#"{{"status":"{}","checks":{{"#, self.status.as_str());
         for (i, check) in self.checks.iter().enumerate() {
@@ -253,7 +320,7 @@ impl HealthReport {
                 check.status.as_str(),
                 check.duration.as_secs_f64() * 1000.0
             );
-            if let Some(error) = &check.error {
+            if let Some(error) = check.error.as_ref().filter(|_| errors) {
                 out.push_str(r#","error":"#);
                 json_string(&mut out, error);
             }
@@ -329,8 +396,57 @@ mod tests {
             timestamp: SystemTime::UNIX_EPOCH,
         };
         assert_eq!(
-            report.to_json(),
+            report.to_json_with_errors(),
             r#"{"status":"down","checks":{"db \"main\"":{"status":"down","duration_ms":1.500,"error":"line\nbreak"}},"timestamp":"1970-01-01T00:00:00.000Z"}"#
+        );
+        assert_eq!(
+            report.to_json(),
+            r#"{"status":"down","checks":{"db \"main\"":{"status":"down","duration_ms":1.500}},"timestamp":"1970-01-01T00:00:00.000Z"}"#
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_callers_runs_one_round_per_cache_period() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let rounds = Arc::new(AtomicUsize::new(0));
+        let health = Health::new().cache_for(Duration::from_secs(1));
+        let counted = Arc::clone(&rounds);
+        health.register("slow", Duration::from_secs(2), move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                // The check's own duration is the behaviour under test (paused time).
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(())
+            }
+        });
+        let callers: Vec<_> = (0..500)
+            .map(|_| {
+                let h = health.clone();
+                tokio::spawn(async move { h.check_shared().await })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.map(|r| r.status).ok(), Some(Status::Up));
+        }
+        assert_eq!(
+            rounds.load(Ordering::SeqCst),
+            1,
+            "500 concurrent callers, one round"
+        );
+        health.check_shared().await;
+        assert_eq!(rounds.load(Ordering::SeqCst), 1, "cached");
+        tokio::time::advance(Duration::from_millis(1001)).await;
+        health.check_shared().await;
+        assert_eq!(rounds.load(Ordering::SeqCst), 2, "stale after cache_for");
+        // Without a cache, still one round at a time.
+        let uncached = health.clone().cache_for(Duration::ZERO);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let (a, b) = tokio::join!(uncached.check_shared(), uncached.check_shared());
+        assert_eq!((a.status, b.status), (Status::Up, Status::Up));
+        assert_eq!(
+            rounds.load(Ordering::SeqCst),
+            3,
+            "joined the round under way"
         );
     }
 }

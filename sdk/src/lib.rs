@@ -69,6 +69,7 @@
 pub mod collectors;
 pub mod config;
 pub mod events;
+mod export_health;
 mod functions;
 pub mod health;
 mod log_limits;

@@ -55,7 +55,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         .with_value_length_limit(limits.attribute_value_length);
         processor
             .stats()
-            .set_destination(format!("traces to OTLP {}", cfg.endpoint));
+            .set_destination(format!("traces to OTLP {}", cfg.endpoint_redacted()));
         stats.push((Signal::Traces, "otlp", processor.stats()));
         exporting.push(Box::new(processor));
     }
@@ -172,7 +172,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         );
         processor
             .stats()
-            .set_destination(format!("logs to OTLP {}", cfg.endpoint));
+            .set_destination(format!("logs to OTLP {}", cfg.endpoint_redacted()));
         stats.push((Signal::Logs, "otlp", processor.stats()));
         logs = logs.with_log_processor(processor);
     }
@@ -267,7 +267,7 @@ fn describe(
     .map(|(name, d)| {
         let mut parts = Vec::new();
         if let Some(o) = &d.otlp {
-            parts.push(format!("OTLP {} to {}", o.protocol, o.endpoint));
+            parts.push(format!("OTLP {} to {}", o.protocol, o.endpoint_redacted()));
         }
         if d.console {
             parts.push("console (stdout)".to_owned());

@@ -281,30 +281,38 @@ impl Telemetry {
 
     /// Registers Beacon's own optional check, `telemetry.export`, in `health`: it fails (the
     /// service is reported degraded, still ready) when spans or log records failed to export
-    /// or were dropped since the previous check, or are being held for retry because the
-    /// collector does not answer.
+    /// or were dropped in the last 60 seconds, or are being held for retry because the
+    /// collector does not answer. The window is kept by time, so asking again (anyone can ask
+    /// `/health/ready`) does not clear it.
     pub fn register_health(&self, health: &crate::health::Health) {
         let stats = self
             .pipeline
             .as_ref()
             .map(|p| p.stats.clone())
             .unwrap_or_default();
-        let last = Arc::new(std::sync::Mutex::new(sum_stats(&stats)));
+        let start = sum_stats(&stats);
+        let window = Arc::new(std::sync::Mutex::new(
+            crate::export_health::ExportWindow::new(
+                Instant::now(),
+                start.traces.failed + start.logs.failed,
+                start.traces.dropped + start.logs.dropped,
+            ),
+        ));
         health.register_optional("telemetry.export", Duration::from_millis(100), move || {
             let now = sum_stats(&stats);
-            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-            let failed = (now.traces.failed + now.logs.failed)
-                .saturating_sub(last.traces.failed + last.logs.failed);
-            let dropped = (now.traces.dropped + now.logs.dropped)
-                .saturating_sub(last.traces.dropped + last.logs.dropped);
+            let (failed, dropped) = window.lock().unwrap_or_else(|p| p.into_inner()).observe(
+                Instant::now(),
+                now.traces.failed + now.logs.failed,
+                now.traces.dropped + now.logs.dropped,
+            );
             let retained = now.traces.retained + now.logs.retained;
-            *last = now;
             let result = if failed + dropped + retained == 0 {
                 Ok(())
             } else {
                 Err(format!(
-                    "since the last check {failed} items failed to export and {dropped} were \
-                     dropped; {retained} are held for retry"
+                    "in the last {} s {failed} items failed to export and {dropped} were \
+                     dropped; {retained} are held for retry",
+                    crate::export_health::WINDOW.as_secs()
                 ))
             };
             std::future::ready(result)

@@ -65,6 +65,47 @@ fn a_private_ca_from_the_environment_is_trusted() {
 }
 
 #[test]
+fn a_pinned_private_ca_is_trusted_and_pinning_without_a_ca_is_an_error() {
+    let (ca, cert, key) = pki();
+    let receiver = HttpReceiver::start_tls(&cert, &key);
+    let endpoint = receiver.endpoint().replace("127.0.0.1", "localhost");
+    let t = beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint(endpoint)
+        .otlp_protocol(Protocol::HttpProtobuf)
+        .otlp_timeout(Duration::from_secs(2))
+        .otlp_tls(TlsFiles {
+            ca_certificate: Some(ca.into_bytes()),
+            only_these_cas: true,
+            ..TlsFiles::default()
+        })
+        .metrics_exporter(Exporter::None)
+        .logs_exporter(Exporter::None)
+        .shutdown_timeout(Duration::from_secs(5))
+        .build()
+        .expect("pipeline builds");
+    tracing::dispatcher::with_default(&t.dispatch(), || {
+        drop(tracing::info_span!("pinned").entered())
+    });
+    let stats = t.shutdown().unwrap_or_else(|e| *e.stats);
+    assert_eq!(stats.traces.exported, 1, "{stats:?}");
+
+    let err = beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint("https://localhost:4318")
+        .otlp_tls(TlsFiles {
+            only_these_cas: true,
+            ..TlsFiles::default()
+        })
+        .build()
+        .expect_err("pinning nothing trusts nothing");
+    assert!(
+        err.to_string().contains("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_untrusted_server_certificate_gets_nothing() {
     let (_ca, cert, key) = pki();
     let receiver = HttpReceiver::start_tls(&cert, &key);

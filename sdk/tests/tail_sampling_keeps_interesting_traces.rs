@@ -238,6 +238,36 @@ fn the_buffer_is_bounded_and_the_oldest_trace_is_decided_early_with_what_it_has(
 }
 
 #[test]
+fn big_spans_are_bounded_by_bytes_as_well_as_by_count() {
+    // Count bounds that 2,000 waiting spans fit; a byte bound that 20 of 100 KB do.
+    let config = TailSamplingConfig::default()
+        .ratio(1.0)
+        .max_traces(10_000)
+        .max_spans(100_000)
+        .max_bytes(2 * 1024 * 1024);
+    let (provider, out, stats) = provider(config, 4);
+    let tracer = provider.tracer("tail-test");
+    let agent = "A".repeat(100_000);
+    let mut roots = Vec::new();
+    for _ in 0..2_000 {
+        let root = tracer.start("long.running");
+        let cx = Context::current_with_span(root);
+        let mut step = tracer.start_with_context("step", &cx);
+        step.set_attribute(KeyValue::new("user_agent.original", agent.clone()));
+        step.end();
+        roots.push(cx);
+    }
+    let s = stats.snapshot();
+    let waiting = 2_000 - s.spans_kept - s.spans_dropped;
+    // 2 MiB over 100 KB spans, with per-shard rounding: a few dozen at most.
+    assert!(waiting <= 40, "{waiting} spans of 100 KB still waiting");
+    assert!(s.traces_decided_early >= 1_900, "{s:?}");
+    provider.force_flush().unwrap();
+    assert_eq!(out.0.lock().unwrap().len(), 2_000);
+    drop(roots);
+}
+
+#[test]
 fn through_the_builder_only_kept_traces_reach_the_collector_and_stats_say_why() {
     let receiver = support::HttpReceiver::start();
     let telemetry = beacon::builder()

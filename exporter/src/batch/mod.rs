@@ -31,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod budget;
 mod limits;
 mod retry;
 mod stats;
@@ -47,6 +48,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc;
 
+pub use budget::span_bytes;
+use budget::{ByteBudget, Ticketed};
 pub use limits::truncated;
 pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
 use worker::{Control, Worker};
@@ -68,6 +71,11 @@ pub struct BatchConfig {
     /// overloaded or unreachable). Past this, the oldest kept batch is given up and counted as
     /// failed. `0` keeps nothing: a failed batch is lost at once, as in the SDK's processor.
     pub max_retained: usize,
+    /// The most bytes (estimated: names, attribute keys and values, events, links, bodies,
+    /// plus each item's fixed size) held by the items of this pipeline at once — queued,
+    /// being batched, or kept for retry. Past it, new items are dropped and counted, as when
+    /// the queue is full. Default 64 MiB.
+    pub max_queue_bytes: usize,
 }
 
 impl Default for BatchConfig {
@@ -79,6 +87,7 @@ impl Default for BatchConfig {
             scheduled_delay: Duration::from_millis(5000),
             export_timeout: Duration::from_millis(30000),
             max_retained: 2048,
+            max_queue_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -114,11 +123,13 @@ pub(crate) trait BatchExport: Send + 'static {
 struct Spans<E>(E);
 
 impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
-    type Item = SpanData;
-    async fn export(&mut self, batch: &[SpanData]) -> OTelSdkResult {
+    type Item = Ticketed<SpanData>;
+    async fn export(&mut self, batch: &[Self::Item]) -> OTelSdkResult {
         // The SDK's exporter takes the spans by value (and opentelemetry-otlp clones them
         // again per attempt); one copy here lets Beacon keep the batch if the collector is away.
-        self.0.export(batch.to_vec()).await
+        self.0
+            .export(batch.iter().map(|t| t.item.clone()).collect())
+            .await
     }
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
         self.0.shutdown_with_timeout(timeout)
@@ -131,10 +142,10 @@ impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
 struct Logs<E>(E);
 
 impl<E: LogExporter + 'static> BatchExport for Logs<E> {
-    type Item = Box<(SdkLogRecord, InstrumentationScope)>;
+    type Item = Ticketed<Box<(SdkLogRecord, InstrumentationScope)>>;
     async fn export(&mut self, batch: &[Self::Item]) -> OTelSdkResult {
         let refs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
-            batch.iter().map(|b| (&b.0, &b.1)).collect();
+            batch.iter().map(|b| (&b.item.0, &b.item.1)).collect();
         self.0.export(LogBatch::new(&refs)).await
     }
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
@@ -147,14 +158,15 @@ impl<E: LogExporter + 'static> BatchExport for Logs<E> {
 
 /// The application-side half of a batch pipeline: a bounded queue into the worker.
 struct Queue<T> {
-    items: mpsc::Sender<T>,
+    items: mpsc::Sender<Ticketed<T>>,
     control: mpsc::UnboundedSender<Control>,
     stats: Arc<PipelineStats>,
     config: BatchConfig,
+    budget: Arc<ByteBudget>,
 }
 
 impl<T: Send + 'static> Queue<T> {
-    fn start<E: BatchExport<Item = T>>(
+    fn start<E: BatchExport<Item = Ticketed<T>>>(
         exporter: E,
         config: BatchConfig,
         rt: &ExportRuntime,
@@ -170,13 +182,23 @@ impl<T: Send + 'static> Queue<T> {
             control,
             stats,
             config,
+            budget: ByteBudget::new(config.max_queue_bytes),
         }
     }
 
-    /// Never blocks: a full (or closed) queue drops the item and counts it.
+    /// Never blocks: a full (or closed) queue, or an item of `bytes` over the byte budget,
+    /// drops the item and counts it.
     #[inline]
-    fn push(&self, item: T) {
+    fn push(&self, item: T, bytes: usize) {
         self.stats.accepted();
+        let Some(ticket) = self.budget.reserve(bytes) else {
+            self.stats.dropped();
+            return;
+        };
+        let item = Ticketed {
+            item,
+            _ticket: ticket,
+        };
         if self.items.try_send(item).is_err() {
             self.stats.dropped();
         }
@@ -275,7 +297,8 @@ impl SpanProcessor for BatchSpanProcessor {
             if let Some(limit) = self.value_length_limit {
                 limits::truncate_span(&mut span, limit);
             }
-            self.queue.push(span);
+            let bytes = budget::span_bytes(&span);
+            self.queue.push(span, bytes);
         }
     }
 
@@ -323,7 +346,9 @@ impl LogProcessor for BatchLogProcessor {
         if opentelemetry::Context::is_current_telemetry_suppressed() {
             return;
         }
-        self.queue.push(Box::new((record.clone(), scope.clone())));
+        let bytes = budget::log_bytes(record);
+        self.queue
+            .push(Box::new((record.clone(), scope.clone())), bytes);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -382,6 +407,7 @@ mod tests {
             scheduled_delay: Duration::from_millis(1),
             export_timeout: Duration::from_secs(30),
             max_retained: 2048,
+            max_queue_bytes: 64 * 1024 * 1024,
         };
         let processor = BatchSpanProcessor::new(exporter, config, &rt);
         let stats = processor.stats();
@@ -403,6 +429,45 @@ mod tests {
         assert_eq!(snap.exported + snap.dropped, 20, "{snap:?}");
         assert_eq!(seen.load(Ordering::SeqCst) as u64, snap.exported);
         assert_eq!(snap.failed, 0);
+    }
+
+    #[test]
+    fn big_spans_are_bounded_by_bytes_not_only_by_count() {
+        use opentelemetry::trace::Span as _;
+        let rt = ExportRuntime::new().expect("runtime");
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let exporter = Gated {
+            gate: Arc::clone(&gate),
+            seen: Arc::new(AtomicUsize::new(0)),
+        };
+        let config = BatchConfig {
+            max_queue_bytes: 1024 * 1024,
+            ..BatchConfig::default()
+        };
+        let processor = BatchSpanProcessor::new(exporter, config, &rt);
+        let (stats, budget) = (processor.stats(), Arc::clone(&processor.queue.budget));
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("test");
+        // The collector is away (the gate stays shut): 200 spans with a 100 KB attribute
+        // each, 20 MB, that the item count (2048) alone would all keep.
+        let agent = "A".repeat(100_000);
+        for _ in 0..200 {
+            let mut span = tracer.start("big");
+            span.set_attribute(opentelemetry::KeyValue::new(
+                "user_agent.original",
+                agent.clone(),
+            ));
+            span.end();
+        }
+        let snap = stats.snapshot();
+        assert_eq!(snap.accepted, 200);
+        assert!(snap.dropped >= 190, "{snap:?}");
+        assert!(budget.used() <= 1024 * 1024, "{} bytes held", budget.used());
+        gate.add_permits(1000);
+        provider.force_flush().expect("flush");
+        assert_eq!(budget.used(), 0, "every ticket came back once exported");
     }
 
     #[test]

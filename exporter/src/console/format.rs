@@ -11,6 +11,31 @@ use opentelemetry_sdk::trace::SpanData;
 
 // Writing into a `String` cannot fail, so the `fmt::Result`s below are ignored.
 
+/// Text as written to the console: newlines, carriage returns, tabs and every other control
+/// character (and U+2028/U+2029, which some terminals and log viewers break lines at) escaped,
+/// so a value a caller sent (a header, a path, a logged string) cannot start a forged line.
+pub(super) struct Esc<'a>(pub(super) &'a str);
+
+impl std::fmt::Display for Esc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        let needs = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+        if !text.contains(needs) {
+            return f.write_str(text);
+        }
+        for c in text.chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if needs(c) => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn span(out: &mut String, span: &SpanData) {
     let ctx = &span.span_context;
     let micros = span
@@ -21,7 +46,7 @@ pub(super) fn span(out: &mut String, span: &SpanData) {
     let _ = write!(
         out,
         "SPAN {} trace_id={} span_id={} parent={} kind={:?} duration={}µs",
-        span.name,
+        Esc(&span.name),
         ctx.trace_id(),
         ctx.span_id(),
         span.parent_span_id,
@@ -32,7 +57,7 @@ pub(super) fn span(out: &mut String, span: &SpanData) {
         Status::Unset => {}
         Status::Ok => out.push_str(" status=ok"),
         Status::Error { description } => {
-            let _ = write!(out, " status=error({description})");
+            let _ = write!(out, " status=error({})", Esc(description));
         }
     }
     attributes(
@@ -44,7 +69,7 @@ pub(super) fn span(out: &mut String, span: &SpanData) {
     out.push('\n');
     // Span events (a domain event's span side, a recorded exception), one indented line each.
     for event in span.events.iter() {
-        let _ = write!(out, "  EVENT {}", event.name);
+        let _ = write!(out, "  EVENT {}", Esc(&event.name));
         attributes(
             out,
             event
@@ -58,9 +83,9 @@ pub(super) fn span(out: &mut String, span: &SpanData) {
 
 pub(super) fn log(out: &mut String, record: &SdkLogRecord) {
     let severity = record.severity_text().unwrap_or("-");
-    let _ = write!(out, "LOG {severity:<5}");
+    let _ = write!(out, "LOG {:<5}", Esc(severity));
     if let Some(body) = record.body() {
-        let _ = write!(out, " {}", any_value(body));
+        let _ = write!(out, " {}", Esc(&any_value(body)));
     }
     if let Some(tc) = record.trace_context() {
         let _ = write!(out, " trace_id={} span_id={}", tc.trace_id, tc.span_id);
@@ -78,9 +103,9 @@ pub(super) fn metrics(out: &mut String, metrics: &ResourceMetrics) {
     for scope in metrics.scope_metrics() {
         for metric in scope.metrics() {
             let unit = metric.unit();
-            let _ = write!(out, "METRIC {}", metric.name());
+            let _ = write!(out, "METRIC {}", Esc(metric.name()));
             if !unit.is_empty() {
-                let _ = write!(out, " [{unit}]");
+                let _ = write!(out, " [{}]", Esc(unit));
             }
             match metric.data() {
                 AggregatedMetrics::F64(d) => summary(out, d),
@@ -149,13 +174,18 @@ fn point<'a, T: std::fmt::Display>(
 
 fn attrs_inline<'a>(out: &mut String, attrs: impl Iterator<Item = &'a KeyValue>) {
     for kv in attrs {
-        let _ = write!(out, " {}={}", kv.key, kv.value);
+        let _ = write!(
+            out,
+            " {}={}",
+            Esc(kv.key.as_str()),
+            Esc(&kv.value.to_string())
+        );
     }
 }
 
 fn attributes<'a>(out: &mut String, attrs: impl Iterator<Item = (&'a str, String)>) {
     for (k, v) in attrs {
-        let _ = write!(out, " {k}={v}");
+        let _ = write!(out, " {}={}", Esc(k), Esc(&v));
     }
 }
 

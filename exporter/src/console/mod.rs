@@ -188,4 +188,60 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn caller_text_cannot_forge_a_line() {
+        let out = Output::buffer();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(SimpleSpanProcessor::new(ConsoleSpanExporter::new(
+                out.clone(),
+            )))
+            .build();
+        let mut span = provider.tracer("test").start("GET /x\nSPAN forged-name");
+        span.set_attribute(KeyValue::new(
+            "user_agent.original",
+            "curl\r\nLOG ERROR forged-attr\u{2028}\u{1b}[2J\t",
+        ));
+        span.add_event("e\nSPAN forged-event", vec![KeyValue::new("k\nv", "1")]);
+        span.set_status(opentelemetry::trace::Status::error(
+            "bad\nSPAN forged-status",
+        ));
+        span.end();
+        let text = out.contents();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        for line in text.lines() {
+            assert!(!line.contains("\r") && !line.contains('\u{1b}') && !line.contains('\u{2028}'));
+        }
+        assert!(text.contains("GET /x\\nSPAN forged-name"), "{text}");
+        assert!(
+            text.contains("curl\\r\\nLOG ERROR forged-attr\\u{2028}\\u{1b}[2J\\t"),
+            "{text}"
+        );
+        assert!(
+            text.contains("status=error(bad\\nSPAN forged-status)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("EVENT e\\nSPAN forged-event k\\nv=1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_log_body_cannot_forge_a_line() {
+        use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+        let out = Output::buffer();
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .with_simple_exporter(ConsoleLogExporter::new(out.clone()))
+            .build();
+        let logger = provider.logger("test");
+        let mut record = logger.create_log_record();
+        record.set_body("login failed for admin\nLOG INFO  login ok for admin".into());
+        record.add_attribute("user", "a\nb");
+        logger.emit(record);
+        let text = out.contents();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("admin\\nLOG INFO"), "{text}");
+        assert!(text.contains("user=a\\nb"), "{text}");
+    }
 }

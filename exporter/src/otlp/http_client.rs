@@ -30,11 +30,21 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Sends OTLP requests and sets the configured headers on each, replacing any that
 /// `opentelemetry-otlp` added from the environment.
-#[derive(Debug)]
 pub(super) struct HeaderClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: HeaderMap,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for HeaderClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values are credentials: names only.
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("HeaderClient")
+            .field("headers", &names)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HeaderClient {
@@ -79,13 +89,25 @@ fn pem_error(what: &str, e: rustls::pki_types::pem::Error) -> ExporterError {
     ExporterError::Build(format!("the OTLP TLS {what} is not valid PEM: {e}"))
 }
 
-/// The system's root certificates plus the configured CA. Required only for an `https`
-/// endpoint; a plain `http` one works on a machine without a certificate store.
+/// The system's root certificates plus the configured CA (only the configured CA with
+/// `only_these_cas`). Required only for an `https` endpoint; a plain `http` one works on a
+/// machine without a certificate store.
 fn tls_roots(
     builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
     cfg: &OtlpConfig,
 ) -> Result<WantsClientCert, ExporterError> {
-    let required = cfg.is_tls();
+    let roots = root_store(cfg)?;
+    if cfg.is_tls() && roots.is_empty() {
+        return Err(ExporterError::Build(
+            "no usable root certificate found on this system for an https OTLP endpoint; \
+             install the ca-certificates package"
+                .into(),
+        ));
+    }
+    Ok(builder.with_root_certificates(roots))
+}
+
+fn root_store(cfg: &OtlpConfig) -> Result<rustls::RootCertStore, ExporterError> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(ca) = &cfg.tls.ca_certificate {
         for cert in CertificateDer::pem_slice_iter(ca) {
@@ -95,19 +117,14 @@ fn tls_roots(
             })?;
         }
     }
-    let loaded = rustls_native_certs::load_native_certs();
-    for cert in loaded.certs {
-        // A certificate the store cannot parse is skipped, as browsers do.
-        let _ = roots.add(cert);
+    if !cfg.tls.only_these_cas {
+        let loaded = rustls_native_certs::load_native_certs();
+        for cert in loaded.certs {
+            // A certificate the store cannot parse is skipped, as browsers do.
+            let _ = roots.add(cert);
+        }
     }
-    if required && roots.is_empty() {
-        return Err(ExporterError::Build(
-            "no usable root certificate found on this system for an https OTLP endpoint; \
-             install the ca-certificates package"
-                .into(),
-        ));
-    }
-    Ok(builder.with_root_certificates(roots))
+    Ok(roots)
 }
 
 #[async_trait]
@@ -127,5 +144,37 @@ impl HttpClient for HeaderClient {
             .await?
             .to_bytes();
         Ok(Response::from_parts(parts, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_these_cas_leaves_the_system_roots_out() {
+        // A CA certificate (self-signed, from rcgen's test vectors would do; any valid PEM CA).
+        let key = rcgen::KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap_or_else(|e| panic!("{e}"));
+        let mut cfg = OtlpConfig {
+            protocol: super::super::Protocol::HttpProtobuf,
+            endpoint: http::Uri::from_static("https://collector.internal:4318/v1/traces"),
+            headers: HeaderMap::new(),
+            compression: super::super::Compression::None,
+            timeout: Duration::from_secs(1),
+            tls: super::super::TlsFiles {
+                ca_certificate: Some(ca.pem().into_bytes()),
+                only_these_cas: true,
+                ..Default::default()
+            },
+        };
+        let pinned = root_store(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pinned.len(), 1, "the pinned CA and nothing else");
+        cfg.tls.only_these_cas = false;
+        let added = root_store(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert!(added.len() >= pinned.len());
     }
 }

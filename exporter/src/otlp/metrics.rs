@@ -62,7 +62,7 @@ impl OtlpMetricExporter {
         Ok(Self {
             transport,
             temporality,
-            endpoint: cfg.endpoint.to_string(),
+            endpoint: cfg.endpoint_redacted(),
         })
     }
 }
@@ -289,11 +289,16 @@ mod grpc {
         /// not up yet is no error at start.
         pub(super) fn new(cfg: &OtlpConfig) -> Result<Self, ExporterError> {
             let mut endpoint = Endpoint::from_shared(cfg.endpoint.to_string())
-                .map_err(|e| ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint)))?
+                .map_err(|e| {
+                    ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint_redacted()))
+                })?
                 .timeout(cfg.timeout)
                 .connect_timeout(cfg.timeout);
             if cfg.is_tls() {
-                let mut tls = ClientTlsConfig::new().with_native_roots();
+                let mut tls = ClientTlsConfig::new();
+                if !cfg.tls.only_these_cas {
+                    tls = tls.with_native_roots();
+                }
                 if let Some(ca) = &cfg.tls.ca_certificate {
                     tls = tls.ca_certificate(Certificate::from_pem(ca));
                 }
@@ -342,12 +347,23 @@ mod http {
     use crate::otlp::{Compression, Protocol};
     use crate::ExporterError;
 
-    #[derive(Debug)]
     pub(super) struct Client {
         client: HeaderClient,
         endpoint: http::Uri,
         json: bool,
         gzip: bool,
+    }
+
+    impl std::fmt::Debug for Client {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("http::Client")
+                .field("client", &self.client)
+                .field(
+                    "endpoint",
+                    &crate::otlp::redact_url(&self.endpoint.to_string()),
+                )
+                .finish_non_exhaustive()
+        }
     }
 
     impl Client {

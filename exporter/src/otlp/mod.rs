@@ -17,8 +17,10 @@
 #[cfg(feature = "otlp-http")]
 mod http_client;
 mod metrics;
+mod redact;
 
 pub use metrics::OtlpMetricExporter;
+pub use redact::{redact_url, REDACTED};
 
 use std::fmt;
 use std::str::FromStr;
@@ -131,14 +133,18 @@ impl Signal {
 }
 
 /// A fully resolved OTLP destination for one signal.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` output names the headers but never prints their values, and prints the endpoint
+/// without userinfo or query ([`redact_url`]).
+#[derive(Clone, PartialEq)]
 pub struct OtlpConfig {
     /// Transport and encoding.
     pub protocol: Protocol,
     /// The URL requests go to: for HTTP the full URL including `/v1/<signal>`; for gRPC the
     /// collector's address. `https` turns TLS on (system root certificates).
     pub endpoint: Uri,
-    /// Headers (gRPC metadata) sent with every export, e.g. an API key.
+    /// Headers (gRPC metadata) sent with every export, e.g. an API key. Mark values
+    /// [sensitive](http::HeaderValue::set_sensitive) so that `http` never prints them either.
     pub headers: HeaderMap,
     /// Payload compression.
     pub compression: Compression,
@@ -152,8 +158,13 @@ pub struct OtlpConfig {
 /// `…_CLIENT_KEY`), read from the files the variables name.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsFiles {
-    /// Certificates of authorities to trust in addition to the system's roots.
+    /// Certificates of authorities to trust in addition to the system's roots (or instead of
+    /// them, with [`TlsFiles::only_these_cas`]).
     pub ca_certificate: Option<Vec<u8>>,
+    /// Trust only [`TlsFiles::ca_certificate`], not the system's roots: pins a private CA, so
+    /// that no certificate a public CA issued for the collector's name is accepted. Building
+    /// the exporter fails when it is set without a CA certificate.
+    pub only_these_cas: bool,
     /// The client certificate chain for mutual TLS.
     pub client_certificate: Option<Vec<u8>>,
     /// The client private key for mutual TLS.
@@ -165,8 +176,24 @@ impl fmt::Debug for TlsFiles {
         // Never print key material.
         f.debug_struct("TlsFiles")
             .field("ca_certificate", &self.ca_certificate.is_some())
+            .field("only_these_cas", &self.only_these_cas)
             .field("client_certificate", &self.client_certificate.is_some())
             .field("client_key", &self.client_key.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values are credentials (API keys, bearer tokens): names only.
+        let header_names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("OtlpConfig")
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.endpoint_redacted())
+            .field("headers", &header_names)
+            .field("compression", &self.compression)
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -174,6 +201,23 @@ impl fmt::Debug for TlsFiles {
 impl OtlpConfig {
     fn is_tls(&self) -> bool {
         self.endpoint.scheme_str() == Some("https")
+    }
+
+    /// Fails when only the configured CAs are to be trusted but none is configured.
+    fn check_pinning(&self) -> Result<(), ExporterError> {
+        if self.tls.only_these_cas && self.tls.ca_certificate.is_none() {
+            return Err(ExporterError::Build(
+                "TLS for OTLP is set to trust only the configured CA certificates, but none is \
+                 configured; set OTEL_EXPORTER_OTLP_CERTIFICATE (or TlsFiles::ca_certificate)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The endpoint as it may be printed: without userinfo or query ([`redact_url`]).
+    pub fn endpoint_redacted(&self) -> String {
+        redact_url(&self.endpoint.to_string())
     }
 }
 
@@ -190,7 +234,10 @@ where
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     if cfg.is_tls() {
-        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        if !cfg.tls.only_these_cas {
+            tls = tls.with_native_roots();
+        }
         if let Some(ca) = &cfg.tls.ca_certificate {
             tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(ca));
         }
@@ -249,6 +296,7 @@ fn missing_feature(cfg: &OtlpConfig) -> ExporterError {
 macro_rules! build_exporter {
     ($cfg:expr, $rt:expr, $builder:expr) => {{
         let cfg: &OtlpConfig = $cfg;
+        cfg.check_pinning()?;
         $rt.enter(|| match cfg.protocol {
             #[cfg(feature = "otlp-grpc")]
             Protocol::Grpc => tonic_config($builder.with_tonic(), cfg)
@@ -344,6 +392,7 @@ pub fn metric_exporter(
     temporality: Temporality,
     rt: &ExportRuntime,
 ) -> Result<crate::RuntimeMetricExporter<OtlpMetricExporter>, ExporterError> {
+    cfg.check_pinning()?;
     let exporter = rt.enter(|| OtlpMetricExporter::new(cfg, temporality))?;
     Ok(crate::RuntimeMetricExporter::new(exporter, rt.clone()))
 }
@@ -374,6 +423,22 @@ mod tests {
                 metric_exporter(&cfg, Temporality::Cumulative, &rt).expect("metric exporter");
             }
         }
+    }
+
+    #[test]
+    fn debug_prints_header_names_but_no_value_userinfo_or_query() {
+        let mut cfg = config(
+            Protocol::HttpProtobuf,
+            "https://user:pa55@collector:4318/v1/traces?sig=qu3ry",
+        );
+        cfg.headers
+            .insert("api-key", http::HeaderValue::from_static("hunter2-secret"));
+        let debug = format!("{cfg:?}");
+        assert!(debug.contains("api-key"), "{debug}");
+        for secret in ["hunter2-secret", "pa55", "user", "qu3ry", "sig"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("collector:4318/v1/traces"), "{debug}");
     }
 
     #[test]

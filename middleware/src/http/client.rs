@@ -26,7 +26,11 @@ pub(crate) struct Config {
     propagation: Propagation,
     request_headers: HeaderCapture,
     pub(crate) response_headers: Arc<HeaderCapture>,
-    sensitive_query: Vec<Cow<'static, str>>,
+    pub(crate) sensitive_query: Vec<Cow<'static, str>>,
+    sensitive_headers: crate::headers::SensitiveHeaders,
+    pub(crate) scrub_path: Option<super::PathScrubber>,
+    pub(crate) max_attribute_bytes: usize,
+    propagate_to: super::edge::PropagateTo,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -79,6 +83,10 @@ impl ClientLayer {
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
+                sensitive_headers: crate::headers::default_sensitive_headers(),
+                scrub_path: None,
+                max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
+                propagate_to: super::edge::PropagateTo::default(),
             }),
         }
     }
@@ -87,7 +95,21 @@ impl ClientLayer {
         Arc::make_mut(&mut self.config)
     }
 
-    shared_options!(Side::Client, "url.full");
+    shared_options!(Side::Client, "url.full", "url.full");
+
+    /// Sends the trace context (`traceparent`, `tracestate`, `baggage`) only to these hosts:
+    /// exact names or addresses, or `*.example.com` for its subdomains. By default every host
+    /// gets it, third parties included. The client span is recorded either way.
+    #[must_use]
+    pub fn propagate_to_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config().propagate_to =
+            super::edge::PropagateTo::new(hosts.into_iter().map(Into::into));
+        self
+    }
 
     #[cfg(feature = "reqwest")]
     pub(crate) fn config_ref(&self) -> &Config {
@@ -168,7 +190,9 @@ pub(crate) fn start_client(
     headers: &mut http::HeaderMap,
 ) -> Guard {
     let start = Instant::now();
+    let max = config.max_attribute_bytes;
     let (method, original) = semconv::method(method);
+    let original = original.map(|o| semconv::truncate(o, max));
     let scheme = uri.scheme_str().unwrap_or("http");
     let (host, port) = match semconv::host_and_port(uri, headers) {
         Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
@@ -183,7 +207,10 @@ pub(crate) fn start_client(
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
-        url.full = %semconv::full_url(uri, &config.sensitive_query),
+        url.full = semconv::truncate(
+            &semconv::full_url(uri, &config.sensitive_query, config.scrub_path.as_ref()),
+            max
+        ),
         url.scheme = scheme,
         server.address = host,
         server.port = port.map(i64::from),
@@ -216,9 +243,11 @@ pub(crate) fn start_client(
                 span.set_attribute(kv.key, kv.value);
             }
         }
-        config
-            .propagation
-            .inject(&span.context(), &mut HeaderInjector(headers));
+        if config.propagate_to.allows(host) {
+            config
+                .propagation
+                .inject(&span.context(), &mut HeaderInjector(headers));
+        }
     }
     let request_size = semconv::content_length(headers);
     let exchange = Exchange {

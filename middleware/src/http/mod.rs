@@ -9,7 +9,7 @@ mod options {
     /// The options [`ServerLayer`] and [`ClientLayer`] share, written once. `$side` picks the
     /// metric names; `$url` names the attribute whose query is redacted.
     macro_rules! shared_options {
-        ($side:expr, $url:literal) => {
+        ($side:expr, $url:literal, $path_attr:literal) => {
             /// Records metrics with this provider instead of the global one.
             #[must_use]
             pub fn meter_provider(mut self, provider: &dyn opentelemetry::metrics::MeterProvider) -> Self {
@@ -28,15 +28,19 @@ mod options {
 
             /// Records these request headers as `http.request.header.<name>` attributes.
             /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are recorded as
-            /// `REDACTED` whatever the list says.
+            /// `REDACTED` whatever the list says, and so are the
+            /// [sensitive headers](Self::sensitive_headers).
             #[must_use]
             pub fn capture_request_headers<I, S>(mut self, names: I) -> Self
             where
                 I: IntoIterator<Item = S>,
                 S: AsRef<str>,
             {
-                self.config().request_headers =
-                    $crate::headers::HeaderCapture::new("http.request.header.", names);
+                let config = self.config();
+                config.request_headers =
+                    $crate::headers::HeaderCapture::new("http.request.header.", names)
+                        .redacting(&config.sensitive_headers)
+                        .limited(config.max_attribute_bytes);
                 self
             }
 
@@ -48,9 +52,61 @@ mod options {
                 I: IntoIterator<Item = S>,
                 S: AsRef<str>,
             {
-                self.config().response_headers = std::sync::Arc::new(
-                    $crate::headers::HeaderCapture::new("http.response.header.", names),
+                let config = self.config();
+                config.response_headers = std::sync::Arc::new(
+                    $crate::headers::HeaderCapture::new("http.response.header.", names)
+                        .redacting(&config.sensitive_headers)
+                        .limited(config.max_attribute_bytes),
                 );
+                self
+            }
+
+            #[doc = concat!("The most bytes recorded of each value taken from the request or response (`", $path_attr, "`,")]
+            /// `url.query`, `user_agent.original`, `server.address`, `client.address`,
+            /// `http.request.method_original`, each captured header over all its values); longer
+            /// values are cut at a character boundary. Default 4096: a caller chooses how long
+            /// they are, and each is held in memory until its span is exported.
+            #[must_use]
+            pub fn max_attribute_bytes(mut self, max: usize) -> Self {
+                let config = self.config();
+                config.max_attribute_bytes = max;
+                config.request_headers = config.request_headers.clone().limited(max);
+                config.response_headers =
+                    std::sync::Arc::new((*config.response_headers).clone().limited(max));
+                self
+            }
+
+            /// Captured headers whose values are recorded as `REDACTED`: names, `*suffix` or
+            /// `prefix*` patterns, any case. Replaces the default list (`x-api-key`, `api-key`,
+            /// `x-auth-token`, `x-amz-security-token`, `*-token`, `*-secret`, `*-api-key`);
+            /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are redacted
+            /// whatever it says.
+            #[must_use]
+            pub fn sensitive_headers<I, S>(mut self, patterns: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<std::borrow::Cow<'static, str>>,
+            {
+                let config = self.config();
+                config.sensitive_headers = patterns.into_iter().map(Into::into).collect();
+                config.request_headers =
+                    config.request_headers.clone().redacting(&config.sensitive_headers);
+                config.response_headers = std::sync::Arc::new(
+                    (*config.response_headers).clone().redacting(&config.sensitive_headers),
+                );
+                self
+            }
+
+            #[doc = concat!("Rewrites the URL path recorded in `", $path_attr, "`, to keep identifiers out of it")]
+            /// (`/users/alice@example.com` → `/users/{email}`): `scrub` returns the text to record,
+            /// or `None` to record the path as it is. It never changes the request itself, nor
+            /// `http.route` or the span name (route templates already).
+            #[must_use]
+            pub fn scrub_url_path(
+                mut self,
+                scrub: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+            ) -> Self {
+                self.config().scrub_path = Some(std::sync::Arc::new(scrub));
                 self
             }
 
@@ -71,6 +127,7 @@ mod options {
 }
 
 pub(crate) mod client;
+mod edge;
 pub(crate) mod exchange;
 pub(crate) mod instruments;
 pub(crate) mod semconv;
@@ -84,8 +141,23 @@ use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::InstrumentationScope;
 
 pub use client::{ClientLayer, ClientService};
+pub use edge::InboundContext;
 pub use exchange::InstrumentedBody;
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`) or, from an `IpAddr`, one address: for
+/// [`ServerLayer::trusted_proxies`].
+pub use ipnet::IpNet;
 pub use server::{ServerFuture, ServerLayer, ServerService};
+
+/// [`ServerLayer::scrub_url_path`] / [`ClientLayer::scrub_url_path`].
+pub(crate) type PathScrubber = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// `path`, or what the scrubber makes of it.
+pub(crate) fn scrubbed<'a>(scrub: Option<&PathScrubber>, path: &'a str) -> Cow<'a, str> {
+    match scrub.and_then(|f| f(path)) {
+        Some(s) => Cow::Owned(s),
+        None => Cow::Borrowed(path),
+    }
+}
 
 /// Where the propagator comes from.
 #[derive(Clone, Debug, Default)]

@@ -16,8 +16,9 @@ pub(crate) const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// Query keys whose values are replaced by `REDACTED` by default: the conventions' list
-/// (signed-URL credentials) plus the names secrets usually travel under.
-pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 20] = [
+/// (signed-URL credentials) plus the names secrets usually travel under (OAuth's `code`, API
+/// keys, GitLab's `private_token`, …).
+pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 25] = [
     "AWSAccessKeyId",
     "Signature",
     "sig",
@@ -38,7 +39,41 @@ pub(crate) const DEFAULT_SENSITIVE_QUERY_KEYS: [&str; 20] = [
     "client_secret",
     "session",
     "auth",
+    "auth_token",
+    "private_token",
+    "api-key",
+    "x-api-key",
+    "code",
 ];
+
+/// The most bytes of one request-derived attribute value (`url.path`, `url.query`, `url.full`,
+/// `user_agent.original`, a captured header, …) by default: a caller decides how long they are,
+/// and each is held in memory until its span is exported.
+pub(crate) const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 4096;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// [`truncate`] for an owned or borrowed value.
+pub(crate) fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(truncate(b, max)),
+        Cow::Owned(mut o) => {
+            let end = truncate(&o, max).len();
+            o.truncate(end);
+            Cow::Owned(o)
+        }
+    }
+}
 
 /// `http.request.method`, and the original when it had to be normalised.
 ///
@@ -82,13 +117,16 @@ pub(crate) fn protocol_version(version: Version) -> &'static str {
     }
 }
 
-/// `url.scheme` as the server sees it: the request URI's, a trusted-proxy `X-Forwarded-Proto`
-/// of `http` or `https`, or `http`.
-pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap) -> &'static str {
+/// `url.scheme` as the server sees it: the request URI's, a trusted proxy's
+/// `X-Forwarded-Proto` of `http` or `https` (when `trust_forwarded`), or `http`.
+pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) -> &'static str {
     match uri.scheme_str() {
         Some("https") => return "https",
         Some("http") => return "http",
         _ => {}
+    }
+    if !trust_forwarded {
+        return "http";
     }
     match headers
         .get(X_FORWARDED_PROTO)
@@ -126,40 +164,73 @@ pub(crate) fn host_and_port<'a>(
     Some((host, port.and_then(|p| p.parse().ok())))
 }
 
-/// The client's address from `Forwarded: for=` or the first `X-Forwarded-For` entry.
-pub(crate) fn forwarded_client(headers: &HeaderMap) -> Option<&str> {
-    if let Some(forwarded) = headers
-        .get(http::header::FORWARDED)
-        .and_then(|v| v.to_str().ok())
-    {
-        let first = forwarded.split(',').next().unwrap_or("");
-        for pair in first.split(';') {
-            let (k, v) = pair.trim().split_once('=')?;
-            if k.trim().eq_ignore_ascii_case("for") {
-                let v = v.trim().trim_matches('"');
-                // `for="[2001:db8::1]:4711"` → `2001:db8::1`; `for=192.0.2.60:80` → `192.0.2.60`.
-                let v = match v.strip_prefix('[') {
-                    Some(rest) => rest.split(']').next().unwrap_or(rest),
-                    None => v.split(':').next().unwrap_or(v),
-                };
-                return (!v.is_empty()).then_some(v);
-            }
+/// The client's address as the trusted proxies tell it: the `for=` entries of `Forwarded`
+/// (or, without it, the `X-Forwarded-For` list) walked from the right — each proxy appends the
+/// address it received from — skipping the addresses `trusted` accepts; the first that it does
+/// not is the client. A caller can prepend anything, so the leftmost entry is used only when
+/// every other one is a trusted proxy.
+pub(crate) fn forwarded_client(
+    headers: &HeaderMap,
+    trusted: impl Fn(std::net::IpAddr) -> bool,
+) -> Option<&str> {
+    let mut entries: Vec<&str> = Vec::new();
+    let forwarded: Vec<&str> = headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !forwarded.is_empty() {
+        for element in forwarded.iter().flat_map(|v| v.split(',')) {
+            let value = element.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                k.trim().eq_ignore_ascii_case("for").then_some(v)
+            });
+            let Some(v) = value else { continue };
+            let v = v.trim().trim_matches('"');
+            // `for="[2001:db8::1]:4711"` → `2001:db8::1`; `for=192.0.2.60:80` → `192.0.2.60`.
+            let v = match v.strip_prefix('[') {
+                Some(rest) => rest.split(']').next().unwrap_or(rest),
+                None => v.split(':').next().unwrap_or(v),
+            };
+            entries.push(v);
         }
+    } else {
+        entries.extend(
+            headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim),
+        );
     }
-    headers
-        .get(X_FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
+    let first = entries.first().copied();
+    entries
+        .into_iter()
+        .rev()
+        .find(|e| !e.parse().is_ok_and(&trusted))
+        .or(first)
         .filter(|v| !v.is_empty())
 }
 
-/// `query` with the values of `sensitive` keys (compared without regard to case) replaced by
-/// `REDACTED`. Borrows when nothing needs replacing.
+/// `query` with the values of `sensitive` keys replaced by `REDACTED`. Keys are compared
+/// without regard to case and after percent-decoding (`tok%65n` is `token`, as the server
+/// reading it decodes it; `+` is a space, as in forms). Borrows when nothing needs replacing.
 pub(crate) fn redact_query<'a>(query: &'a str, sensitive: &[Cow<'static, str>]) -> Cow<'a, str> {
     let is_sensitive = |pair: &str| {
         let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-        sensitive.iter().any(|s| s.eq_ignore_ascii_case(key))
+        let decoded: Cow<'_, str> = if key.contains(['%', '+']) {
+            let spaced = key.replace('+', " ");
+            Cow::Owned(
+                percent_encoding::percent_decode_str(&spaced)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        } else {
+            Cow::Borrowed(key)
+        };
+        let decoded = decoded.trim();
+        sensitive.iter().any(|s| s.eq_ignore_ascii_case(decoded))
     };
     if !query
         .split('&')
@@ -186,7 +257,11 @@ pub(crate) fn redact_query<'a>(query: &'a str, sensitive: &[Cow<'static, str>]) 
 
 /// `url.full` for a client request: credentials become `REDACTED:REDACTED` and sensitive query
 /// values `REDACTED`, as the conventions require.
-pub(crate) fn full_url(uri: &Uri, sensitive: &[Cow<'static, str>]) -> String {
+pub(crate) fn full_url(
+    uri: &Uri,
+    sensitive: &[Cow<'static, str>],
+    scrub: Option<&super::PathScrubber>,
+) -> String {
     let mut out = String::new();
     if let Some(scheme) = uri.scheme_str() {
         out.push_str(scheme);
@@ -205,7 +280,7 @@ pub(crate) fn full_url(uri: &Uri, sensitive: &[Cow<'static, str>]) -> String {
             out.push_str(&port.to_string());
         }
     }
-    out.push_str(uri.path());
+    out.push_str(&super::scrubbed(scrub, uri.path()));
     if let Some(query) = uri.query() {
         out.push('?');
         out.push_str(&redact_query(query, sensitive));
@@ -262,6 +337,15 @@ mod tests {
     }
 
     #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("abcdef", 3), "abc");
+        // `é` is two bytes: cut before it, not through it.
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate_cow(Cow::Owned("aéb".into()), 3), "aé");
+    }
+
+    #[test]
     fn methods_are_normalised_per_the_conventions() {
         assert_eq!(method(&Method::GET), ("GET", None));
         assert_eq!(
@@ -297,6 +381,23 @@ mod tests {
         );
         // A key without a value carries no secret.
         assert_eq!(redact_query("token", &k), "token");
+        // Spelled so that a byte-wise comparison misses it, decoded as the server will.
+        assert_eq!(
+            redact_query("tok%65n=a&%41PI_KEY=b&private%5Ftoken=c&x+api-key=d&code=e", &k),
+            "tok%65n=REDACTED&%41PI_KEY=REDACTED&private%5Ftoken=REDACTED&x+api-key=d&code=REDACTED"
+        );
+        for key in [
+            "code",
+            "api-key",
+            "x-api-key",
+            "private_token",
+            "auth_token",
+        ] {
+            assert_eq!(
+                redact_query(&format!("{key}=v"), &k),
+                format!("{key}=REDACTED")
+            );
+        }
     }
 
     #[test]
@@ -305,7 +406,7 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(
-            full_url(&uri, &keys()),
+            full_url(&uri, &keys(), None),
             "https://REDACTED:REDACTED@api.example.com:8443/v1/x?token=REDACTED&q=1"
         );
     }
@@ -326,19 +427,32 @@ mod tests {
 
     #[test]
     fn client_address_from_forwarding_headers() {
+        let none = |_: std::net::IpAddr| false;
+        let proxies = |ip: std::net::IpAddr| ip.to_string().starts_with("10.");
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.1".parse().unwrap());
-        assert_eq!(forwarded_client(&h), Some("203.0.113.7"));
+        // The rightmost entry that is not a trusted proxy: what our proxy saw.
+        assert_eq!(forwarded_client(&h, none), Some("10.0.0.1"));
+        assert_eq!(forwarded_client(&h, proxies), Some("203.0.113.7"));
+        // A caller-prepended entry does not win.
+        h.insert(
+            "x-forwarded-for",
+            "1.1.1.1, 203.0.113.7, 10.0.0.1".parse().unwrap(),
+        );
+        assert_eq!(forwarded_client(&h, proxies), Some("203.0.113.7"));
         h.insert(
             "forwarded",
             "for=\"[2001:db8::1]:4711\";proto=https".parse().unwrap(),
         );
-        assert_eq!(forwarded_client(&h), Some("2001:db8::1"));
+        assert_eq!(forwarded_client(&h, proxies), Some("2001:db8::1"));
         h.insert(
             "forwarded",
-            "for=192.0.2.60:80, for=198.51.100.17".parse().unwrap(),
+            "for=192.0.2.60:80, for=10.9.9.9".parse().unwrap(),
         );
-        assert_eq!(forwarded_client(&h), Some("192.0.2.60"));
+        assert_eq!(forwarded_client(&h, proxies), Some("192.0.2.60"));
+        // All trusted: the leftmost.
+        h.insert("forwarded", "for=10.1.1.1, for=10.9.9.9".parse().unwrap());
+        assert_eq!(forwarded_client(&h, proxies), Some("10.1.1.1"));
     }
 
     #[test]
@@ -360,11 +474,11 @@ mod tests {
             if let Some((host, _)) = host_and_port(&uri, &headers) {
                 assert!(host.len() <= text.len());
             }
-            if let Some(client) = forwarded_client(&headers) {
+            if let Some(client) = forwarded_client(&headers, |_| false) {
                 assert!(client.len() <= text.len());
             }
             if let Ok(uri) = text.parse::<Uri>() {
-                assert!(full_url(&uri, &k).len() <= text.len() + 64);
+                assert!(full_url(&uri, &k, None).len() <= text.len() + 64);
                 let _ = host_and_port(&uri, &HeaderMap::new());
             }
             let capture = crate::headers::HeaderCapture::new("http.request.header.", [&text]);

@@ -46,6 +46,11 @@ struct Config {
     request_headers: HeaderCapture,
     response_headers: Arc<HeaderCapture>,
     sensitive_query: Vec<Cow<'static, str>>,
+    sensitive_headers: crate::headers::SensitiveHeaders,
+    scrub_path: Option<super::PathScrubber>,
+    trusted_proxies: super::edge::TrustedProxies,
+    inbound: super::edge::Inbound,
+    pub(crate) max_attribute_bytes: usize,
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
@@ -76,6 +81,14 @@ struct Config {
 ///   `http.server.request.body.size` and `http.server.response.body.size` (By).
 /// - The duration runs until the response body has been sent to its end; a peer that goes
 ///   away first is recorded (`beacon.http.abandoned = true`), not reported as an error.
+///
+/// # What a caller controls
+/// Every value taken from the request is cut to [`ServerLayer::max_attribute_bytes`] (4096
+/// by default); secrets in the query and in captured headers are redacted
+/// ([`ServerLayer::sensitive_query_keys`], [`ServerLayer::sensitive_headers`]);
+/// `client.address` believes forwarding headers only from [`ServerLayer::trusted_proxies`];
+/// and [`ServerLayer::inbound_context`] decides whether the caller's trace context (its
+/// sampled flag, `tracestate`, baggage) is continued.
 ///
 /// The metric instruments come from the global meter provider when the layer is created (so
 /// create it after `beacon::init()`), or from [`ServerLayer::meter_provider`].
@@ -125,6 +138,11 @@ impl ServerLayer {
                 request_headers: HeaderCapture::default(),
                 response_headers: Arc::default(),
                 sensitive_query: super::default_sensitive_keys(),
+                sensitive_headers: crate::headers::default_sensitive_headers(),
+                scrub_path: None,
+                trusted_proxies: super::edge::TrustedProxies::default(),
+                inbound: super::edge::Inbound::default(),
+                max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
@@ -139,7 +157,7 @@ impl ServerLayer {
         config
     }
 
-    shared_options!(Side::Server, "url.query");
+    shared_options!(Side::Server, "url.query", "url.path");
 
     /// Paths (exact matches) that get no span and no metrics; replaces the default list
     /// (`/health`, `/health/live`, `/health/ready`, `/healthz`, `/livez`, `/readyz`, `/metrics`).
@@ -172,6 +190,48 @@ impl ServerLayer {
         hook: impl Fn(&Parts, &tracing::Span) + Send + Sync + 'static,
     ) -> Self {
         self.config().on_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// The proxies (addresses or CIDR networks, such as `10.0.0.0/8`) whose `Forwarded`,
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed for `client.address` and
+    /// `url.scheme`. By default none are, and `client.address` is the peer's address (axum's
+    /// `ConnectInfo`): any caller can write those headers. Behind the listed proxies, the
+    /// client is the rightmost forwarded address that is not one of them.
+    #[must_use]
+    pub fn trusted_proxies<I, N>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<ipnet::IpNet>,
+    {
+        self.config().trusted_proxies =
+            super::edge::TrustedProxies::new(proxies.into_iter().map(Into::into));
+        self
+    }
+
+    /// What to do with the trace context a request carries; [`InboundContext::Trust`] by
+    /// default. For a service reachable from outside, [`InboundContext::Link`]: callers cannot
+    /// force their requests to be recorded, nor push `tracestate` or baggage through to the
+    /// services it calls.
+    ///
+    /// [`InboundContext::Trust`]: super::InboundContext::Trust
+    /// [`InboundContext::Link`]: super::InboundContext::Link
+    #[must_use]
+    pub fn inbound_context(mut self, mode: super::InboundContext) -> Self {
+        self.config().inbound.mode = mode;
+        self
+    }
+
+    /// Keeps only these baggage keys (any case) of a caller's baggage, dropping the rest before
+    /// the handler (and the calls it makes) can see them. Without it, all are kept under
+    /// [`InboundContext::Trust`](super::InboundContext::Trust) and none otherwise.
+    #[must_use]
+    pub fn allow_baggage_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.config().inbound.baggage_keys = Some(keys.into_iter().map(Into::into).collect());
         self
     }
 
@@ -428,7 +488,9 @@ impl std::fmt::Display for ClientAddress<'_> {
 
 /// Opens the span and counts the request as active.
 fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Instant) -> Guard {
+    let max = config.max_attribute_bytes;
     let (method, original) = semconv::method(&parts.method);
+    let original = original.map(|o| semconv::truncate(o, max));
     let route = config.route.route(parts);
     let named = route
         .as_deref()
@@ -444,25 +506,36 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         }
         (None, _) => semconv::span_method(method),
     };
-    let scheme = semconv::server_scheme(&parts.uri, &parts.headers);
+    let peer = peer_address(parts);
+    let trust_forwarded = config.trusted_proxies.trusts(peer);
+    let scheme = semconv::server_scheme(&parts.uri, &parts.headers, trust_forwarded);
     let version = semconv::protocol_version(parts.version);
     // Every attribute known now is given at creation: one pass through the subscriber, and
     // samplers see them, as the conventions ask.
     let query = parts
         .uri
         .query()
-        .map(|q| semconv::redact_query(q, &config.sensitive_query));
+        .map(|q| semconv::truncate_cow(semconv::redact_query(q, &config.sensitive_query), max));
     let (host, port) = match semconv::host_and_port(&parts.uri, &parts.headers) {
         Some((host, port)) => (Some(host), port.map(i64::from)),
         None => (None, None),
     };
-    let client = semconv::forwarded_client(&parts.headers)
-        .map(ClientAddress::Forwarded)
-        .or_else(|| peer_address(parts).map(ClientAddress::Peer));
+    let client = trust_forwarded
+        .then(|| {
+            semconv::forwarded_client(&parts.headers, |ip| config.trusted_proxies.contains(ip))
+        })
+        .flatten()
+        .map(|c| ClientAddress::Forwarded(semconv::truncate(c, max)))
+        .or_else(|| peer.map(ClientAddress::Peer));
     let agent = parts
         .headers
         .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .map(|a| semconv::truncate(a, max));
+    let path = semconv::truncate_cow(
+        super::scrubbed(config.scrub_path.as_ref(), parts.uri.path()),
+        max,
+    );
     let span = tracing::info_span!(
         target: "beacon_middleware::http",
         parent: None,
@@ -472,7 +545,7 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         otel.status_code = Empty,
         http.request.method = method,
         http.request.method_original = original,
-        url.path = parts.uri.path(),
+        url.path = &*path,
         url.scheme = scheme,
         url.query = query.as_deref(),
         http.route = route.as_deref(),
@@ -488,8 +561,10 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
     if !span.is_disabled() {
         // The caller's span (if valid) and baggage. Without a valid parent the span stays a
         // root of a new trace; a rejected parent changes nothing else.
-        if let Some(parent) = config.propagation.extract_from(&parts.headers) {
-            let _ = span.set_parent(parent);
+        if config.inbound.mode != super::InboundContext::Ignore {
+            if let Some(parent) = config.propagation.extract_from(&parts.headers) {
+                config.inbound.adopt(&span, parent);
+            }
         }
         if !config.request_headers.is_empty() {
             for kv in config.request_headers.attributes(&parts.headers) {

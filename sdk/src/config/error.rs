@@ -16,6 +16,11 @@ pub(crate) enum ErrorKind {
         value: String,
         expected: String,
     },
+    /// A variable whose value may hold credentials (OTLP headers): the value is never printed.
+    InvalidSecret {
+        variable: &'static str,
+        expected: String,
+    },
     /// Another configuration problem, described in full.
     Config(String),
     /// A global (subscriber, providers) was already installed.
@@ -42,6 +47,17 @@ impl InitError {
         }
     }
 
+    /// Like [`InitError::invalid`], for a value that may hold credentials: it is not kept, so
+    /// it cannot be printed; `expected` must not quote it either.
+    pub(crate) fn invalid_secret(variable: &'static str, expected: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::InvalidSecret {
+                variable,
+                expected: expected.into(),
+            },
+        }
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::Config(message.into()),
@@ -57,7 +73,8 @@ impl InitError {
     /// The environment variable at fault, when one is.
     pub fn variable(&self) -> Option<&'static str> {
         match &self.kind {
-            ErrorKind::InvalidValue { variable, .. } => Some(variable),
+            ErrorKind::InvalidValue { variable, .. }
+            | ErrorKind::InvalidSecret { variable, .. } => Some(variable),
             _ => None,
         }
     }
@@ -85,6 +102,12 @@ impl fmt::Display for InitError {
                 value,
                 expected,
             } => write!(f, "invalid {variable}={value:?}: expected {expected}"),
+            ErrorKind::InvalidSecret { variable, expected } => {
+                write!(
+                    f,
+                    "invalid {variable} (value not shown): expected {expected}"
+                )
+            }
             ErrorKind::Config(message) => f.write_str(message),
             ErrorKind::AlreadyInitialized(what) => write!(
                 f,

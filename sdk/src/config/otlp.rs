@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use beacon_exporter::otlp::{Compression, OtlpConfig, Protocol, Signal, TlsFiles};
+use beacon_exporter::otlp::{redact_url, Compression, OtlpConfig, Protocol, Signal, TlsFiles};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use super::parse::{key_values, Env};
@@ -108,11 +108,7 @@ pub(crate) fn resolve(
     let mut headers = HeaderMap::new();
     if let Some((name, value)) = env.first(&[v.headers, OTEL_EXPORTER_OTLP_HEADERS]) {
         let pairs = key_values(&value).map_err(|why| {
-            InitError::invalid(
-                name,
-                &value,
-                format!("comma-separated key=value pairs ({why})"),
-            )
+            InitError::invalid_secret(name, format!("comma-separated key=value pairs ({why})"))
         })?;
         for (k, val) in pairs {
             insert_header(&mut headers, name, &k, &val)?;
@@ -149,6 +145,7 @@ pub(crate) fn resolve(
                 &[v.client_certificate, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE],
             )?,
             client_key: pem_file(env, &[v.client_key, OTEL_EXPORTER_OTLP_CLIENT_KEY])?,
+            only_these_cas: false,
         },
     };
     if tls.client_certificate.is_some() != tls.client_key.is_some() {
@@ -156,6 +153,23 @@ pub(crate) fn resolve(
             "mutual TLS needs both {OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE} and {OTEL_EXPORTER_OTLP_CLIENT_KEY} \
              (or their per-signal forms); only one is set"
         )));
+    }
+
+    if endpoint.scheme_str() == Some("http")
+        && !is_loopback(endpoint.host())
+        && (!headers.is_empty() || tls.client_certificate.is_some())
+    {
+        let what = if headers.is_empty() {
+            "client certificate is not used (TLS is off)"
+        } else {
+            "headers (API keys, tokens) travel unencrypted"
+        };
+        env.warn(format!(
+            "OTLP {} go over plain http to {}, which is not this machine: the configured {what}; \
+             use an https endpoint",
+            signal.as_str(),
+            redact_url(&endpoint.to_string()),
+        ));
     }
 
     Ok(OtlpConfig {
@@ -166,6 +180,18 @@ pub(crate) fn resolve(
         timeout,
         tls,
     })
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`: traffic that never leaves the machine.
+fn is_loopback(host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Reads the PEM file the first set variable of `names` points to.
@@ -184,25 +210,35 @@ fn pem_file(env: &Env<'_>, names: &[&'static str]) -> Result<Option<Vec<u8>>, In
 
 fn endpoint_uri(name: &'static str, value: &str) -> Result<Uri, InitError> {
     const EXPECTED: &str = "an absolute http:// or https:// URL, such as http://localhost:4317";
-    let uri: Uri = value
-        .parse()
-        .map_err(|_| InitError::invalid(name, value, EXPECTED))?;
+    // The message shows the value without userinfo or query, which may hold credentials.
+    let invalid = || InitError::invalid(name, &redact_url(value), EXPECTED);
+    let uri: Uri = value.parse().map_err(|_| invalid())?;
     match uri.scheme_str() {
         Some("http") | Some("https") if uri.host().is_some() => Ok(uri),
-        _ => Err(InitError::invalid(name, value, EXPECTED)),
+        _ => Err(invalid()),
     }
 }
 
+/// Joins `v1/<signal>` onto the base endpoint's path (keeping its query, if any, after it).
 fn with_signal_path(base: Uri, protocol: Protocol, signal: Signal) -> Uri {
     if protocol == Protocol::Grpc {
         return base;
     }
-    let text = base.to_string();
-    let joined = format!("{}/{}", text.trim_end_matches('/'), signal.http_path());
-    // Appending a fixed ASCII path to a valid URI keeps it valid.
-    joined.parse().unwrap_or(base)
+    let path = base.path().trim_end_matches('/');
+    let joined = match base.query() {
+        Some(query) => format!("{path}/{}?{query}", signal.http_path()),
+        None => format!("{path}/{}", signal.http_path()),
+    };
+    let mut parts = base.clone().into_parts();
+    match joined.parse() {
+        Ok(path_and_query) => parts.path_and_query = Some(path_and_query),
+        // Appending a fixed ASCII path to a valid path and query keeps it valid.
+        Err(_) => return base,
+    }
+    Uri::from_parts(parts).unwrap_or(base)
 }
 
+/// Adds one OTLP header, marked sensitive. Errors name the header, never its value.
 fn insert_header(
     headers: &mut HeaderMap,
     source: &'static str,
@@ -210,19 +246,20 @@ fn insert_header(
     value: &str,
 ) -> Result<(), InitError> {
     let name = HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
-        InitError::invalid(
+        InitError::invalid_secret(
             source,
-            key,
-            "a header name of letters, digits and `-` (RFC 9110 token)",
+            "header names of letters, digits and `-` (RFC 9110 token)",
         )
     })?;
-    let value = HeaderValue::from_str(value).map_err(|_| {
-        InitError::invalid(
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        InitError::invalid_secret(
             source,
-            value,
-            "a header value of visible ASCII characters (percent-encode the rest)",
+            format!(
+                "the value of header `{name}` to be visible ASCII characters (percent-encode the rest)"
+            ),
         )
     })?;
+    value.set_sensitive(true);
     headers.insert(name, value);
     Ok(())
 }

@@ -88,22 +88,24 @@ pub(crate) fn millis(name: &'static str, v: &str) -> Result<Duration, InitError>
 
 /// Parses `k1=v1,k2=v2` with percent-encoded keys and values (the W3C baggage octet rules the
 /// OTel spec uses for `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS`). Empty
-/// members (`a=1,,b=2`) are skipped. The error says which member is wrong and why.
+/// members (`a=1,,b=2`) are skipped. The error says which member (by its 1-based position) is
+/// wrong and why, and never quotes the text: header values are credentials.
 pub(crate) fn key_values(input: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for member in input.split(',') {
+    for (index, member) in input.split(',').enumerate() {
+        let n = index + 1;
         let member = member.trim();
         if member.is_empty() {
             continue;
         }
         let Some((key, value)) = member.split_once('=') else {
-            return Err(format!("`{member}` has no `=`; write key=value"));
+            return Err(format!("member {n} has no `=`; write key=value"));
         };
-        let key = decode(key.trim()).map_err(|e| format!("key of `{member}`: {e}"))?;
+        let key = decode(key.trim()).map_err(|e| format!("the key of member {n}: {e}"))?;
         if key.is_empty() {
-            return Err(format!("`{member}` has an empty key"));
+            return Err(format!("member {n} has an empty key"));
         }
-        let value = decode(value.trim()).map_err(|e| format!("value of `{member}`: {e}"))?;
+        let value = decode(value.trim()).map_err(|e| format!("the value of member {n}: {e}"))?;
         out.push((key, value));
     }
     Ok(out)
@@ -151,6 +153,10 @@ mod tests {
 
     #[test]
     fn key_values_reject_bad_members() {
+        assert_eq!(
+            key_values("a=1,api-key%3Dsecret").unwrap_err(),
+            "member 2 has no `=`; write key=value"
+        );
         assert!(key_values("a").unwrap_err().contains("no `=`"));
         assert!(key_values("=1").unwrap_err().contains("empty key"));
         assert!(key_values("a=%zz").unwrap_err().contains("two hex digits"));

@@ -382,6 +382,7 @@ fn batch(
         max_queue_size: env.count(queue)?.unwrap_or(defaults.max_queue_size),
         max_export_batch_size: env.count(size)?.unwrap_or(defaults.max_export_batch_size),
         max_retained: defaults.max_retained,
+        max_queue_bytes: defaults.max_queue_bytes,
     };
     if config.max_queue_size == 0 {
         return Err(InitError::invalid(queue, "0", "a queue size of at least 1"));

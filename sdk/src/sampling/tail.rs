@@ -35,6 +35,7 @@ pub struct TailSamplingConfig {
     rules: Vec<Predicate>,
     max_traces: usize,
     max_spans: usize,
+    max_bytes: usize,
     decision_wait: Duration,
 }
 
@@ -46,15 +47,16 @@ impl fmt::Debug for TailSamplingConfig {
             .field("rules", &self.rules.len())
             .field("max_traces", &self.max_traces)
             .field("max_spans", &self.max_spans)
+            .field("max_bytes", &self.max_bytes)
             .field("decision_wait", &self.decision_wait)
             .finish()
     }
 }
 
 impl Default for TailSamplingConfig {
-    /// Keeps errors and 10% of the rest; no latency rule; at most 10,000 traces and 100,000
-    /// spans buffered; a trace whose root has not ended after 30 s is decided with what is
-    /// there.
+    /// Keeps errors and 10% of the rest; no latency rule; at most 10,000 traces, 100,000
+    /// spans and 128 MiB of spans buffered; a trace whose root has not ended after 30 s is
+    /// decided with what is there.
     fn default() -> Self {
         Self {
             ratio: 0.1,
@@ -62,6 +64,7 @@ impl Default for TailSamplingConfig {
             rules: Vec::new(),
             max_traces: 10_000,
             max_spans: 100_000,
+            max_bytes: 128 * 1024 * 1024,
             decision_wait: Duration::from_secs(30),
         }
     }
@@ -117,6 +120,15 @@ impl TailSamplingConfig {
     #[must_use]
     pub fn max_spans(mut self, max: usize) -> Self {
         self.max_spans = max.max(SHARDS);
+        self
+    }
+
+    /// The most bytes of spans waiting for a decision, over all traces (default 128 MiB,
+    /// estimated as the batch queues do: names, attributes, events, links). When full, the
+    /// oldest waiting traces are decided early, as for [`TailSamplingConfig::max_spans`].
+    #[must_use]
+    pub fn max_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = max.max(SHARDS);
         self
     }
 
@@ -202,8 +214,9 @@ impl TailStats {
 /// decision.
 ///
 /// # Trade-offs
-/// - Memory: up to [`TailSamplingConfig::max_spans`] finished spans are held (a span with a
-///   few attributes is around 0.5–1 KiB). The bounds are hard: when full, the oldest trace is
+/// - Memory: up to [`TailSamplingConfig::max_spans`] finished spans, and at most
+///   [`TailSamplingConfig::max_bytes`] of them, are held (a span with a few attributes is
+///   around 0.5–1 KiB). The bounds are hard: when full, the oldest trace is
 ///   decided early rather than anything being lost uncounted.
 /// - Latency of export: a trace reaches the backend only after its root ends.
 /// - Traces that cross processes: each process decides for its own part. Errors and slowness
@@ -256,6 +269,7 @@ struct Shard {
     /// already decided; those are skipped.
     order: VecDeque<TraceId>,
     spans: usize,
+    bytes: usize,
     /// Recent decisions, for spans that end after their root.
     decided: HashMap<TraceId, bool>,
     decided_order: VecDeque<TraceId>,
@@ -263,6 +277,7 @@ struct Shard {
 
 struct Waiting {
     spans: Vec<SpanData>,
+    bytes: usize,
     since: Instant,
     error: bool,
     rule: bool,
@@ -413,12 +428,15 @@ impl TailSampling {
     fn evict(&self, shard: &mut Shard, now: Instant, out: &mut Vec<SpanData>) {
         let max_traces = self.config.max_traces / SHARDS;
         let max_spans = self.config.max_spans / SHARDS;
+        let max_bytes = self.config.max_bytes / SHARDS;
         while let Some(&oldest) = shard.order.front() {
             let Some(waiting) = shard.waiting.get(&oldest) else {
                 shard.order.pop_front();
                 continue;
             };
-            let over = shard.waiting.len() > max_traces || shard.spans > max_spans;
+            let over = shard.waiting.len() > max_traces
+                || shard.spans > max_spans
+                || shard.bytes > max_bytes;
             let expired = now.duration_since(waiting.since) >= self.config.decision_wait;
             if !over && !expired {
                 break;
@@ -426,6 +444,7 @@ impl TailSampling {
             shard.order.pop_front();
             if let Some(waiting) = shard.waiting.remove(&oldest) {
                 shard.spans -= waiting.spans.len();
+                shard.bytes -= waiting.bytes;
                 if let Some(kept) = self.decide(shard, oldest, waiting, None) {
                     out.extend(kept);
                 }
@@ -442,6 +461,7 @@ impl TailSampling {
                 let shard = &mut *shard;
                 shard.order.clear();
                 shard.spans = 0;
+                shard.bytes = 0;
                 let waiting: Vec<_> = shard.waiting.drain().collect();
                 for (trace_id, waiting) in waiting {
                     if let Some(kept) = self.decide(shard, trace_id, waiting, None) {
@@ -467,6 +487,7 @@ impl SpanProcessor for TailSampling {
         let error = matches!(span.status, Status::Error { .. });
         // Rules are user code: run them before taking the lock.
         let rule = !error && self.matches_rule(&span);
+        let bytes = beacon_exporter::batch::span_bytes(&span);
         let now = Instant::now();
         let mut out = Vec::new();
         {
@@ -484,6 +505,7 @@ impl SpanProcessor for TailSampling {
             } else {
                 let waiting = shard.waiting.entry(trace_id).or_insert_with(|| Waiting {
                     spans: Vec::new(),
+                    bytes: 0,
                     since: now,
                     error: false,
                     rule: false,
@@ -496,6 +518,7 @@ impl SpanProcessor for TailSampling {
                 if is_root {
                     if let Some(mut waiting) = shard.waiting.remove(&trace_id) {
                         shard.spans -= waiting.spans.len();
+                        shard.bytes -= waiting.bytes;
                         let slow = self.is_slow(&span);
                         waiting.spans.push(span);
                         if let Some(kept) = self.decide(shard, trace_id, waiting, Some(slow)) {
@@ -504,7 +527,9 @@ impl SpanProcessor for TailSampling {
                     }
                 } else {
                     waiting.spans.push(span);
+                    waiting.bytes += bytes;
                     shard.spans += 1;
+                    shard.bytes += bytes;
                 }
             }
             self.evict(shard, now, &mut out);

@@ -111,13 +111,13 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
         ),
         (
             &[("OTEL_EXPORTER_OTLP_HEADERS", "bad header=1")],
-            "bad header",
+            "OTEL_EXPORTER_OTLP_HEADERS",
             "header name",
         ),
         (
             &[("OTEL_EXPORTER_OTLP_HEADERS", "k=%0A")],
             "OTEL_EXPORTER_OTLP_HEADERS",
-            "header value",
+            "the value of header `k`",
         ),
         (
             &[("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")],
@@ -192,6 +192,103 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
         assert!(
             message.contains(hint),
             "{vars:?}: `{message}` should say {hint}"
+        );
+    }
+}
+
+#[test]
+fn no_error_prints_a_header_value_an_endpoint_userinfo_or_query() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "x-team=a,Bearer hunter2")],
+            "member 2 has no `=`",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "api-key=hunter2%zz")],
+            "the value of member 1",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=hunter2%0A")],
+            "the value of header `api-key`",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "hunter2 key=1")],
+            "header names",
+        ),
+        (
+            &[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "ftp://me:hunter2@collector/?k=hunter2",
+            )],
+            "ftp://REDACTED:REDACTED@collector/?REDACTED",
+        ),
+        (
+            &[(
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "http://me:hunter2@ bad/?hunter2",
+            )],
+            "REDACTED",
+        ),
+    ];
+    for (vars, says) in cases {
+        let message = err(vars);
+        assert!(
+            !message.contains("hunter2"),
+            "{vars:?}: `{message}` prints the secret"
+        );
+        assert!(
+            message.contains(says),
+            "{vars:?}: `{message}` should say {says}"
+        );
+    }
+}
+
+#[test]
+fn credentials_for_a_plaintext_remote_endpoint_are_warned_about_never_printed() {
+    use super::ok;
+    let c = ok(&[
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.example:4318",
+        ),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=hunter2"),
+    ]);
+    let warned: Vec<&String> = c
+        .warnings
+        .iter()
+        .filter(|w| w.contains("plain http"))
+        .collect();
+    assert_eq!(warned.len(), 3, "one per signal: {:?}", c.warnings);
+    assert!(warned
+        .iter()
+        .all(|w| !w.contains("hunter2") && w.contains("collector.example")));
+    // Loopback, or https, or no credentials: nothing to warn about.
+    for vars in [
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1]:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector.example:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=x"),
+        ][..],
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://collector.example:4318",
+        )][..],
+    ] {
+        let c = ok(vars);
+        assert!(
+            !c.warnings.iter().any(|w| w.contains("plain http")),
+            "{vars:?}: {:?}",
+            c.warnings
         );
     }
 }

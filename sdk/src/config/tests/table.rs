@@ -166,6 +166,19 @@ fn every_variable_is_read() {
             },
         ),
         (
+            &[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://base:2/otlp/?tenant=a",
+            )],
+            |c| {
+                // The signal path joins the base path; the query stays after it.
+                c.traces
+                    .otlp
+                    .as_ref()
+                    .is_some_and(|o| o.endpoint == "http://base:2/otlp/v1/traces?tenant=a")
+            },
+        ),
+        (
             &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://m:1/x")],
             |c| {
                 c.metrics
@@ -220,10 +233,11 @@ fn every_variable_is_read() {
         (
             &[("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s%3Dcret,x-team=a")],
             |c| {
-                c.traces
-                    .otlp
-                    .as_ref()
-                    .is_some_and(|o| o.headers["api-key"] == "s=cret" && o.headers["x-team"] == "a")
+                c.traces.otlp.as_ref().is_some_and(|o| {
+                    o.headers["api-key"] == "s=cret"
+                        && o.headers["x-team"] == "a"
+                        && o.headers.values().all(|v| v.is_sensitive())
+                })
             },
         ),
         (

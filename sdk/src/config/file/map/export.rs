@@ -95,6 +95,7 @@ fn batch_config(b: &BatchProcessor<Exporter>, d: BatchConfig, f: &str) -> R<Batc
             "max_export_batch_size",
         )?,
         max_retained: d.max_retained,
+        max_queue_bytes: d.max_queue_bytes,
     };
     if c.max_export_batch_size > c.max_queue_size {
         return Err(at(
@@ -296,6 +297,7 @@ fn common(protocol: Protocol, c: &Common<'_>, f: &str) -> R<OtlpConfig> {
         ca_certificate: pem(c.tls.ca, c.tls.ca_name)?,
         client_certificate: pem(c.tls.cert, c.tls.cert_name)?,
         client_key: pem(c.tls.key, c.tls.key_name)?,
+        only_these_cas: false,
     };
     if tls.client_certificate.is_some() != tls.client_key.is_some() {
         return Err(at(
