@@ -1,15 +1,24 @@
 //! reqwest support: a `reqwest-middleware` middleware with what [`crate::http::ClientLayer`]
-//! records (feature `reqwest`).
+//! records (feature `reqwest`). `reqwest` and `reqwest_middleware` are re-exported here at the
+//! versions the middleware is built for, so a crate needs no dependency of its own on either
+//! (and cannot end up with two incompatible versions):
 //!
 //! ```
+//! use beacon_middleware::reqwest::{reqwest, reqwest_middleware, TracingMiddleware};
+//!
 //! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-//!     .with(beacon_middleware::reqwest::TracingMiddleware::new())
+//!     .with(TracingMiddleware::new())
 //!     .build();
-//! # drop(client);
+//! let request = client.get("http://127.0.0.1:1/orders/7").build()?;
+//! assert_eq!(request.url().path(), "/orders/7");
+//! # Ok::<(), reqwest::Error>(())
 //! ```
 //!
 //! The span and `http.client.request.duration` end when the response head arrives: reqwest
 //! hands the body to the caller, out of the middleware's sight.
+
+pub use reqwest;
+pub use reqwest_middleware;
 
 use beacon::propagation::Propagators;
 use opentelemetry::metrics::MeterProvider;
