@@ -162,6 +162,15 @@ pub(crate) fn spans(req: ExportTraceServiceRequest, rejected: &mut Rejected) -> 
     out
 }
 
+/// `tracing` names every event `event <file>:<line>` unless given a name, and the
+/// OpenTelemetry appender passes that on as the OTLP event name: it names a call site, not
+/// an event type, so such a record is a plain log.
+fn is_tracing_default_name(name: &str) -> bool {
+    name.strip_prefix("event ")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .is_some_and(|(_, line)| !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()))
+}
+
 pub(crate) fn logs(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
     let mut out = Vec::new();
     for rl in req.resource_logs {
@@ -170,7 +179,7 @@ pub(crate) fn logs(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
             let scope = scope(sl.scope);
             for r in sl.log_records {
                 let attributes = attributes(r.attributes);
-                let event_name = if r.event_name.is_empty() {
+                let event_name = if r.event_name.is_empty() || is_tracing_default_name(&r.event_name) {
                     match attributes.get("event.name") {
                         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
                         _ => None,
@@ -339,4 +348,14 @@ pub(crate) fn metrics(req: ExportMetricsServiceRequest) -> Vec<MetricSample> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tracing_call_site_names_are_not_event_names() {
+        assert!(super::is_tracing_default_name("event src/main.rs:42"));
+        assert!(!super::is_tracing_default_name("payment.charged"));
+        assert!(!super::is_tracing_default_name("event src/main.rs:"));
+    }
 }
