@@ -53,6 +53,7 @@
 //! | `otlp-http` | yes | OTLP over HTTP, protobuf or JSON |
 //! | `system-metrics` | yes | the [`collectors`] (sysinfo) |
 //! | `prometheus-server` | yes | Beacon's own scrape listener ([`metrics`]); without it, serve scrapes on your router |
+//! | `hub` | no | the in-process live hub as a destination ([`hub`]: `Builder::hub`, `BEACON_HUB=true`) |
 //! | `tokio-unstable-metrics` | no | tokio's unstable runtime metrics (build with `--cfg tokio_unstable`) |
 //!
 //! Without `otlp-grpc` and `otlp-http`, an OTLP destination (the default for every signal) is an
@@ -70,6 +71,8 @@ pub mod config;
 pub mod events;
 mod functions;
 pub mod health;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod log_limits;
 pub mod metrics;
 mod pipeline;

@@ -34,6 +34,8 @@ pub(crate) struct Pipeline {
     pub(crate) prometheus: Option<(PrometheusReader, Option<PrometheusServer>)>,
     /// The last export error of each push metric exporter.
     pub(crate) metric_errors: Vec<beacon_exporter::LastError>,
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -251,6 +253,14 @@ impl Telemetry {
             }
             None => Stats::default(),
         }
+    }
+
+    /// The in-process hub this pipeline sends to, when one was asked for
+    /// ([`crate::Builder::hub`], `BEACON_HUB=true`).
+    #[cfg(feature = "hub")]
+    #[must_use]
+    pub fn hub(&self) -> Option<&beacon_hub::Hub> {
+        self.pipeline.as_ref()?.hub.as_ref()
     }
 
     /// Registers Beacon's own optional check, `telemetry.export`, in `health`: it fails (the

@@ -98,6 +98,9 @@ pub struct Builder {
     pub(crate) prometheus_naming: beacon_exporter::prometheus::Naming,
     /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
     pub(crate) no_self_telemetry: bool,
+    /// The in-process hub to send everything to as well.
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 impl std::fmt::Debug for Builder {

@@ -39,6 +39,8 @@ pub(crate) struct Config {
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 /// Where one signal goes.
@@ -163,6 +165,8 @@ impl Config {
             .or_else(|| env.get(RUST_LOG))
             .unwrap_or_else(|| "info".to_owned());
 
+        #[cfg(feature = "hub")]
+        let hub = crate::hub::resolve(b.hub.take(), &env);
         let warnings = env.warnings.take();
         let span_processors = std::mem::take(&mut b.span_processors);
         let log_processors = std::mem::take(&mut b.log_processors);
@@ -192,6 +196,8 @@ impl Config {
             #[cfg(feature = "system-metrics")]
             collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
+            #[cfg(feature = "hub")]
+            hub,
         })
     }
 }

@@ -1,0 +1,126 @@
+//! The in-process live hub as one more destination (feature `hub`).
+//!
+//! With [`crate::Builder::hub`] (or [`crate::Builder::local_hub`], or `BEACON_HUB=true`),
+//! every span, log record, domain event and metric collection also goes to a
+//! [`beacon_hub::Hub`]: spans and logs through their own bounded batch processor (the same
+//! path as the OTLP exporter, so sampling, tail sampling and limits apply the same way, and
+//! what does not fit in the queue is dropped and counted in [`crate::Telemetry::stats`] under
+//! destination `hub`), metrics through a periodic reader at the metric export interval.
+//!
+//! ```
+//! use beacon::config::Exporter;
+//! use beacon::hub::query::TraceQuery;
+//!
+//! let telemetry = beacon::builder()
+//!     .env_source(|_| None)
+//!     .traces_exporter(Exporter::None)
+//!     .metrics_exporter(Exporter::None)
+//!     .logs_exporter(Exporter::None)
+//!     .local_hub()
+//!     .build()?;
+//! tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+//!     tracing::info_span!("checkout", order.id = 7).in_scope(|| {});
+//! });
+//! telemetry.flush()?;
+//! let hub = telemetry.hub().expect("a hub was asked for");
+//! let found = hub.traces(&TraceQuery {
+//!     attributes: vec![("order.id".into(), "7".into())],
+//!     ..TraceQuery::default()
+//! });
+//! assert_eq!(found.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use beacon_exporter::batch::{BatchLogProcessor, BatchSpanProcessor, PipelineStats};
+use beacon_exporter::otlp::Signal;
+use beacon_exporter::ExportRuntime;
+pub use beacon_hub::{model, query, stream, Hub, HubConfig, HubStats, IndexedAttributes};
+use beacon_hub::export::{HubLogExporter, HubMetricExporter, HubSpanExporter};
+use opentelemetry_sdk::metrics::PeriodicReader;
+
+use crate::config::parse::Env;
+
+/// `true` attaches an in-process hub with the default bounds when the code gives none.
+pub const BEACON_HUB: &str = "BEACON_HUB";
+
+impl crate::Builder {
+    /// Also sends all telemetry to `hub` (see the [module docs](self)); keep a clone to query
+    /// and subscribe to it, or get it back with [`crate::Telemetry::hub`].
+    #[must_use]
+    pub fn hub(mut self, hub: Hub) -> Self {
+        self.hub = Some(hub);
+        self
+    }
+
+    /// Also sends all telemetry to a new hub with the default bounds
+    /// ([`HubConfig::default`]); get it with [`crate::Telemetry::hub`].
+    #[must_use]
+    pub fn local_hub(self) -> Self {
+        self.hub(Hub::new())
+    }
+}
+
+/// The hub the builder gave, else a default one when `BEACON_HUB=true`.
+pub(crate) fn resolve(given: Option<Hub>, env: &Env<'_>) -> Option<Hub> {
+    given.or_else(|| env.bool(BEACON_HUB).then(Hub::new))
+}
+
+type Stats = Vec<(Signal, &'static str, Arc<PipelineStats>)>;
+
+pub(crate) fn span_processor(
+    hub: &Hub,
+    config: &crate::config::Config,
+    runtime: &ExportRuntime,
+    stats: &mut Stats,
+) -> BatchSpanProcessor {
+    let processor = BatchSpanProcessor::new(HubSpanExporter::new(hub.clone()), config.span_batch, runtime)
+        .with_value_length_limit(config.limits.attribute_value_length);
+    processor.stats().set_destination("traces to the in-process hub");
+    stats.push((Signal::Traces, "hub", processor.stats()));
+    processor
+}
+
+pub(crate) fn log_processor(
+    hub: &Hub,
+    config: &crate::config::Config,
+    runtime: &ExportRuntime,
+    stats: &mut Stats,
+) -> BatchLogProcessor {
+    let processor = BatchLogProcessor::new(HubLogExporter::new(hub.clone()), config.log_batch, runtime);
+    processor.stats().set_destination("logs to the in-process hub");
+    stats.push((Signal::Logs, "hub", processor.stats()));
+    processor
+}
+
+pub(crate) fn metric_reader(hub: &Hub, interval: Duration) -> PeriodicReader<HubMetricExporter> {
+    PeriodicReader::builder(HubMetricExporter::new(hub.clone()))
+        .with_interval(interval)
+        .build()
+}
+
+/// Registers the optional check `telemetry.hub` in `health`: it fails (the service is
+/// degraded, still ready) when live subscribers missed items since the previous check, or
+/// the store holds more than 90% of its memory cap.
+pub fn register_health(hub: &Hub, health: &crate::health::Health) {
+    let hub = hub.clone();
+    let last_lagged = Arc::new(std::sync::atomic::AtomicU64::new(hub.stats().lagged));
+    health.register_optional("telemetry.hub", Duration::from_millis(100), move || {
+        let stats = hub.stats();
+        let before = last_lagged.swap(stats.lagged, std::sync::atomic::Ordering::Relaxed);
+        let missed = stats.lagged.saturating_sub(before);
+        let full = stats.bytes.saturating_mul(10) > stats.memory_limit.saturating_mul(9);
+        let result = match (missed, full) {
+            (0, false) => Ok(()),
+            (missed, full) => Err(format!(
+                "{missed} items missed by lagging live subscribers since the last check; store at {} of {} bytes{}",
+                stats.bytes,
+                stats.memory_limit,
+                if full { " (over 90%, evicting)" } else { "" }
+            )),
+        };
+        std::future::ready(result)
+    });
+}
