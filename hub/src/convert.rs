@@ -104,9 +104,10 @@ pub(crate) fn spans(req: ExportTraceServiceRequest, rejected: &mut Rejected) -> 
         for ss in rs.scope_spans {
             let scope = scope(ss.scope);
             for s in ss.spans {
-                let (Some(trace_id), Some(span_id)) =
-                    (TraceId::from_slice(&s.trace_id), SpanId::from_slice(&s.span_id))
-                else {
+                let (Some(trace_id), Some(span_id)) = (
+                    TraceId::from_slice(&s.trace_id),
+                    SpanId::from_slice(&s.span_id),
+                ) else {
                     rejected.add(|| {
                         format!(
                             "span {:?}: trace_id must be 16 bytes and span_id 8, not all zero",
@@ -179,14 +180,15 @@ pub(crate) fn logs(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
             let scope = scope(sl.scope);
             for r in sl.log_records {
                 let attributes = attributes(r.attributes);
-                let event_name = if r.event_name.is_empty() || is_tracing_default_name(&r.event_name) {
-                    match attributes.get("event.name") {
-                        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                        _ => None,
-                    }
-                } else {
-                    Some(r.event_name)
-                };
+                let event_name =
+                    if r.event_name.is_empty() || is_tracing_default_name(&r.event_name) {
+                        match attributes.get("event.name") {
+                            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                            _ => None,
+                        }
+                    } else {
+                        Some(r.event_name)
+                    };
                 let time = if r.time_unix_nano != 0 {
                     r.time_unix_nano
                 } else {
@@ -302,8 +304,12 @@ pub(crate) fn metrics(req: ExportMetricsServiceRequest) -> Vec<MetricSample> {
                             cumulative: cumulative(h.aggregation_temporality),
                         };
                         for p in h.data_points {
-                            let (po, pc) = p.positive.map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts));
-                            let (no, nc) = p.negative.map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts));
+                            let (po, pc) = p
+                                .positive
+                                .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts));
+                            let (no, nc) = p
+                                .negative
+                                .map_or((0, Vec::new()), |b| (b.offset, b.bucket_counts));
                             push(
                                 kind,
                                 p.attributes,

@@ -14,8 +14,7 @@ use crate::config::HubConfig;
 use crate::convert::{self, Rejected};
 use crate::model::{LogRecord, MetricSample, Span, TraceId};
 use crate::query::{
-    LogQuery, MetricInfo, SeriesQuery, SeriesView, ServiceInfo, TraceQuery, TraceSummary,
-    TraceView,
+    LogQuery, MetricInfo, SeriesQuery, SeriesView, ServiceInfo, TraceQuery, TraceSummary, TraceView,
 };
 use crate::store::logs::LogStore;
 use crate::store::metrics::MetricStore;
@@ -220,7 +219,8 @@ impl Hub {
         }
         let c = &self.inner.counters;
         c.spans_received.fetch_add(n, Ordering::Relaxed);
-        c.traces_evicted.fetch_add(evicted.traces, Ordering::Relaxed);
+        c.traces_evicted
+            .fetch_add(evicted.traces, Ordering::Relaxed);
         c.spans_evicted.fetch_add(evicted.spans, Ordering::Relaxed);
         self.publish(spans.into_iter().map(Item::Span));
         n
@@ -238,7 +238,8 @@ impl Hub {
             let evicted: u64 = logs.iter().map(|r| store.insert(Arc::clone(r))).sum();
             drop(store);
             c.logs_evicted.fetch_add(evicted, Ordering::Relaxed);
-            c.logs_received.fetch_add(logs.len() as u64, Ordering::Relaxed);
+            c.logs_received
+                .fetch_add(logs.len() as u64, Ordering::Relaxed);
         }
         if !events.is_empty() {
             let mut store = write(&self.inner.events);

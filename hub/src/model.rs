@@ -277,7 +277,9 @@ impl Attributes {
     /// Whether `key` is present with a value whose text is `value`.
     #[must_use]
     pub fn has(&self, key: &str, value: &str) -> bool {
-        self.0.iter().any(|(k, v)| k == key && v.matches_text(value))
+        self.0
+            .iter()
+            .any(|(k, v)| k == key && v.matches_text(value))
     }
 
     /// Iterates over the pairs.
@@ -479,7 +481,9 @@ impl Span {
             + self
                 .events
                 .iter()
-                .map(|e| std::mem::size_of::<SpanEvent>() + e.name.capacity() + e.attributes.heap_size())
+                .map(|e| {
+                    std::mem::size_of::<SpanEvent>() + e.name.capacity() + e.attributes.heap_size()
+                })
                 .sum::<usize>()
             + self
                 .links

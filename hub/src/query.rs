@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::{LogRecord, MetricKind, MetricPoint, Attributes, Span, StatusCode, TraceId};
+use crate::model::{Attributes, LogRecord, MetricKind, MetricPoint, Span, StatusCode, TraceId};
 
 /// The most results one query returns, whatever its limit says.
 pub const MAX_LIMIT: usize = 1000;

@@ -196,7 +196,10 @@ impl Filter {
             && self.service.as_deref().is_none_or(|s| item.service() == s)
             && self.name.as_deref().is_none_or(|n| item.name() == Some(n))
             && self.trace_id.is_none_or(|t| item.trace_id() == Some(t))
-            && self.attributes.iter().all(|(k, v)| item.has_attribute(k, v))
+            && self
+                .attributes
+                .iter()
+                .all(|(k, v)| item.has_attribute(k, v))
             && self
                 .min_severity
                 .is_none_or(|m| item.as_log().is_none_or(|l| l.severity_number >= m))

@@ -1,6 +1,7 @@
 //! A subscriber that never reads does not slow or block ingestion, memory stays at the
 //! stream's capacity, and when it does read it learns how much it missed and carries on.
 //! A hundred subscribers each get every item.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -25,7 +26,9 @@ async fn a_stalled_subscriber_gets_a_lag_marker_and_carries_on() {
     // Then the 64 newest, in order.
     for seq in 10_000 - 64..10_000 {
         match stalled.next().await {
-            Some(Live::Item(item)) => assert_eq!(item.as_log().map(|l| l.time_unix_nano), Some(seq)),
+            Some(Live::Item(item)) => {
+                assert_eq!(item.as_log().map(|l| l.time_unix_nano), Some(seq))
+            }
             other => panic!("expected log {seq}, got {other:?}"),
         }
     }

@@ -1,5 +1,6 @@
 //! Every bound holds when ten times as much arrives, the oldest goes first, and every
 //! eviction is counted.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -19,11 +20,25 @@ fn traces_are_evicted_whole_and_oldest_first() {
     assert_eq!((stats.traces, stats.spans), (100, 300));
     assert_eq!((stats.traces_evicted, stats.spans_evicted), (900, 2700));
     assert_eq!(stats.spans_received, 3000);
-    let all = hub.traces(&TraceQuery { limit: Some(1000), ..TraceQuery::default() });
+    let all = hub.traces(&TraceQuery {
+        limit: Some(1000),
+        ..TraceQuery::default()
+    });
     assert_eq!(all.len(), 100);
-    assert_eq!(all[0].trace_id.0, u128::from(1000u64).to_be_bytes(), "newest first");
-    assert_eq!(all[99].trace_id.0, u128::from(901u64).to_be_bytes(), "the 100 newest kept");
-    assert!(all.iter().all(|t| t.span_count == 3), "no trace is kept in part");
+    assert_eq!(
+        all[0].trace_id.0,
+        u128::from(1000u64).to_be_bytes(),
+        "newest first"
+    );
+    assert_eq!(
+        all[99].trace_id.0,
+        u128::from(901u64).to_be_bytes(),
+        "the 100 newest kept"
+    );
+    assert!(
+        all.iter().all(|t| t.span_count == 3),
+        "no trace is kept in part"
+    );
 }
 
 #[test]
@@ -59,11 +74,17 @@ fn logs_and_events_have_bounds_of_their_own() {
     let stats = hub.stats();
     assert_eq!((stats.logs, stats.logs_evicted), (200, 1800));
     assert_eq!((stats.events, stats.events_evicted), (50, 450));
-    let logs = hub.logs(&LogQuery { limit: Some(1000), ..LogQuery::default() });
+    let logs = hub.logs(&LogQuery {
+        limit: Some(1000),
+        ..LogQuery::default()
+    });
     assert_eq!(logs.first().map(|l| l.time_unix_nano), Some(1999));
     assert_eq!(logs.last().map(|l| l.time_unix_nano), Some(1800));
     // The words of an evicted record are out of the index as well.
-    let old = hub.logs(&LogQuery { text: Some("number 5".into()), ..LogQuery::default() });
+    let old = hub.logs(&LogQuery {
+        text: Some("number 5".into()),
+        ..LogQuery::default()
+    });
     assert!(old.is_empty());
     assert_eq!(hub.event_names(), vec![("order.placed".to_owned(), 50)]);
 }
@@ -87,11 +108,18 @@ fn metric_series_keep_a_window_and_a_series_bound() {
     let stats = hub.stats();
     assert_eq!(stats.series, 10);
     assert_eq!(stats.series_evicted, 90);
-    let series = hub.series(&SeriesQuery { name: "queue.depth".into(), ..SeriesQuery::default() });
+    let series = hub.series(&SeriesQuery {
+        name: "queue.depth".into(),
+        ..SeriesQuery::default()
+    });
     assert_eq!(series.len(), 10);
     for s in &series {
         let times: Vec<u64> = s.points.iter().map(|p| p.time_unix_nano).collect();
-        assert_eq!(times, vec![60, 70, 80, 90], "only the window behind the newest point");
+        assert_eq!(
+            times,
+            vec![60, 70, 80, 90],
+            "only the window behind the newest point"
+        );
     }
     // Point-per-series bound, with a wide window.
     let hub = Hub::with_config(HubConfig::builder().max_points_per_series(60).build());

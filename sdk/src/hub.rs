@@ -37,8 +37,8 @@ use std::time::Duration;
 use beacon_exporter::batch::{BatchLogProcessor, BatchSpanProcessor, PipelineStats};
 use beacon_exporter::otlp::Signal;
 use beacon_exporter::ExportRuntime;
-pub use beacon_hub::{model, query, stream, Hub, HubConfig, HubStats, IndexedAttributes};
 use beacon_hub::export::{HubLogExporter, HubMetricExporter, HubSpanExporter};
+pub use beacon_hub::{model, query, stream, Hub, HubConfig, HubStats, IndexedAttributes};
 use opentelemetry_sdk::metrics::PeriodicReader;
 
 use crate::config::parse::Env;
@@ -76,9 +76,15 @@ pub(crate) fn span_processor(
     runtime: &ExportRuntime,
     stats: &mut Stats,
 ) -> BatchSpanProcessor {
-    let processor = BatchSpanProcessor::new(HubSpanExporter::new(hub.clone()), config.span_batch, runtime)
-        .with_value_length_limit(config.limits.attribute_value_length);
-    processor.stats().set_destination("traces to the in-process hub");
+    let processor = BatchSpanProcessor::new(
+        HubSpanExporter::new(hub.clone()),
+        config.span_batch,
+        runtime,
+    )
+    .with_value_length_limit(config.limits.attribute_value_length);
+    processor
+        .stats()
+        .set_destination("traces to the in-process hub");
     stats.push((Signal::Traces, "hub", processor.stats()));
     processor
 }
@@ -89,8 +95,11 @@ pub(crate) fn log_processor(
     runtime: &ExportRuntime,
     stats: &mut Stats,
 ) -> BatchLogProcessor {
-    let processor = BatchLogProcessor::new(HubLogExporter::new(hub.clone()), config.log_batch, runtime);
-    processor.stats().set_destination("logs to the in-process hub");
+    let processor =
+        BatchLogProcessor::new(HubLogExporter::new(hub.clone()), config.log_batch, runtime);
+    processor
+        .stats()
+        .set_destination("logs to the in-process hub");
     stats.push((Signal::Logs, "hub", processor.stats()));
     processor
 }

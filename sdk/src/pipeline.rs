@@ -67,7 +67,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     }
     #[cfg(feature = "hub")]
     if let Some(hub) = &config.hub {
-        exporting.push(Box::new(crate::hub::span_processor(hub, &config, &runtime, &mut stats)));
+        exporting.push(Box::new(crate::hub::span_processor(
+            hub, &config, &runtime, &mut stats,
+        )));
     }
     let mut tail_stats = None;
     match config.tail_sampling.take() {
@@ -176,7 +178,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     }
     #[cfg(feature = "hub")]
     if let Some(hub) = &config.hub {
-        logs = logs.with_log_processor(crate::hub::log_processor(hub, &config, &runtime, &mut stats));
+        logs = logs.with_log_processor(crate::hub::log_processor(
+            hub, &config, &runtime, &mut stats,
+        ));
     }
     for processor in std::mem::take(&mut config.log_processors) {
         logs = logs.with_log_processor(processor);

@@ -13,8 +13,15 @@ struct OrderPlaced {
     order_id: u64,
 }
 
-fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
-    move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+fn env(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    }
 }
 
 #[test]
@@ -27,7 +34,10 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
         .logs_exporter(Exporter::None)
         .try_init()
         .expect("installed");
-    let hub = telemetry.hub().expect("BEACON_HUB=true attaches a hub").clone();
+    let hub = telemetry
+        .hub()
+        .expect("BEACON_HUB=true attaches a hub")
+        .clone();
     tracing::info_span!("checkout", order.id = 42_i64).in_scope(|| {
         tracing::info!("order accepted");
         beacon::emit(OrderPlaced { order_id: 42 });
@@ -63,7 +73,10 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
         ..SeriesQuery::default()
     });
     assert_eq!(orders.len(), 1, "{:?}", hub.metric_names(None));
-    assert!(telemetry.describe().iter().all(|d| d.contains("in-process hub")));
+    assert!(telemetry
+        .describe()
+        .iter()
+        .all(|d| d.contains("in-process hub")));
     let stats = telemetry.stats();
     assert_eq!(stats.traces.dropped, 0);
     telemetry.shutdown().expect("clean shutdown");
@@ -85,5 +98,10 @@ fn sampling_applies_to_the_hub_as_to_export() {
     });
     telemetry.flush().expect("flushed");
     assert_eq!(hub.stats().spans_received, 0);
-    assert!(beacon::builder().env_source(|_| None).build().expect("built").hub().is_none());
+    assert!(beacon::builder()
+        .env_source(|_| None)
+        .build()
+        .expect("built")
+        .hub()
+        .is_none());
 }

@@ -16,7 +16,11 @@ use crate::AppState;
 
 /// A JSON error body: `{"error": "..."}`.
 pub(crate) fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
-    (status, Json(serde_json::json!({ "error": message.to_string() }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": message.to_string() })),
+    )
+        .into_response()
 }
 
 fn bad(e: &BadParam) -> Response {
@@ -45,7 +49,10 @@ pub(crate) async fn trace(State(state): State<AppState>, Path(id): Path<String>)
     };
     match state.hub.trace(id) {
         Some(view) => Json(view).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no span of trace {id} is stored")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no span of trace {id} is stored"),
+        ),
     }
 }
 
@@ -81,7 +88,9 @@ pub(crate) async fn metrics(State(state): State<AppState>, RawQuery(q): RawQuery
     }
 }
 
-fn sse_events(sub: beacon_hub::stream::Subscription) -> impl Stream<Item = Result<Event, Infallible>> {
+fn sse_events(
+    sub: beacon_hub::stream::Subscription,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     sub.map(|live| {
         Ok(match live {
             Live::Item(item) => {
@@ -98,9 +107,11 @@ fn sse_events(sub: beacon_hub::stream::Subscription) -> impl Stream<Item = Resul
                     }
                     beacon_hub::stream::Item::Metric(m) => serde_json::to_string(m),
                 };
-                Event::default()
-                    .event(name)
-                    .data(data.unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string()))
+                Event::default().event(name).data(
+                    data.unwrap_or_else(|e| {
+                        serde_json::json!({ "error": e.to_string() }).to_string()
+                    }),
+                )
             }
             Live::Lagged(n) => Event::default()
                 .event("lagged")

@@ -150,14 +150,11 @@ async fn authorize(State(state): State<AppState>, request: Request, next: Next) 
         return next.run(request).await;
     };
     let headers = request.headers();
-    let given = headers
-        .get("x-api-key")
-        .map(|v| v.as_bytes())
-        .or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        });
+    let given = headers.get("x-api-key").map(|v| v.as_bytes()).or_else(|| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    });
     if given.is_some_and(|g| same_key(g, expected.as_bytes())) {
         next.run(request).await
     } else {
@@ -190,6 +187,9 @@ pub fn router(hub: Hub, config: ViewerConfig) -> Router {
         .route("/v1/metrics", post(otlp::metrics))
         // The handlers check the limit again after decompression.
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorize,
+        ))
         .with_state(state)
 }

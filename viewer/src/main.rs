@@ -38,7 +38,10 @@ async fn main() -> ExitCode {
             std::future::pending::<()>().await;
         }
     };
-    match axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("beacon-viewer: {e}");

@@ -75,7 +75,12 @@ fn failure(status: StatusCode, enc: Encoding, message: &str) -> Response {
                 .into_bytes(),
         ),
     };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response()
 }
 
 /// The request body, gunzipped when it says so, at most `limit` bytes either way.
@@ -98,9 +103,12 @@ fn body(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, (StatusC
         Some("gzip") => {
             let mut out = Vec::new();
             let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
-            decoder
-                .read_to_end(&mut out)
-                .map_err(|e| (StatusCode::BAD_REQUEST, format!("gzip body could not be decompressed: {e}")))?;
+            decoder.read_to_end(&mut out).map_err(|e| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("gzip body could not be decompressed: {e}"),
+                )
+            })?;
             if out.len() > limit {
                 return Err(too_large());
             }
@@ -119,7 +127,9 @@ fn decode<T: Message + Default + serde::de::DeserializeOwned>(
 ) -> Result<T, String> {
     match enc {
         Encoding::Protobuf => T::decode(bytes).map_err(|e| format!("invalid OTLP protobuf: {e}")),
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| format!("invalid OTLP JSON: {e}")),
+        Encoding::Json => {
+            serde_json::from_slice(bytes).map_err(|e| format!("invalid OTLP JSON: {e}"))
+        }
     }
 }
 
@@ -138,21 +148,30 @@ fn respond<T: Message + serde::Serialize>(enc: Encoding, response: &T) -> Respon
     }
 }
 
-/// Reads and decodes a request, or the failure response.
+/// Why a request was refused, answered by [`failure`].
+struct Refused(StatusCode, Encoding, String);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        failure(self.0, self.1, &self.2)
+    }
+}
+
+/// Reads and decodes a request.
 fn read<T: Message + Default + serde::de::DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     raw: Bytes,
-) -> Result<(Encoding, T), Response> {
+) -> Result<(Encoding, T), Refused> {
     let Some(enc) = encoding(headers) else {
-        return Err(failure(
+        return Err(Refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Encoding::Json,
-            "Content-Type must be application/x-protobuf or application/json",
+            "Content-Type must be application/x-protobuf or application/json".to_owned(),
         ));
     };
-    let bytes = body(headers, raw, state.max_body_bytes).map_err(|(s, m)| failure(s, enc, &m))?;
-    let request = decode(enc, &bytes).map_err(|m| failure(StatusCode::BAD_REQUEST, enc, &m))?;
+    let bytes = body(headers, raw, state.max_body_bytes).map_err(|(s, m)| Refused(s, enc, m))?;
+    let request = decode(enc, &bytes).map_err(|m| Refused(StatusCode::BAD_REQUEST, enc, m))?;
     Ok((enc, request))
 }
 
@@ -163,10 +182,14 @@ fn partial(ingested: &Ingested) -> (i64, String) {
     )
 }
 
-pub(crate) async fn traces(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
+pub(crate) async fn traces(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Response {
     let (enc, request) = match read::<ExportTraceServiceRequest>(&state, &headers, raw) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let ingested = state.hub.ingest_traces(request);
     let (rejected_spans, error_message) = partial(&ingested);
@@ -181,10 +204,14 @@ pub(crate) async fn traces(State(state): State<AppState>, headers: HeaderMap, ra
     )
 }
 
-pub(crate) async fn logs(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
+pub(crate) async fn logs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Response {
     let (enc, request) = match read::<ExportLogsServiceRequest>(&state, &headers, raw) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let ingested = state.hub.ingest_logs(request);
     let (rejected_log_records, error_message) = partial(&ingested);
@@ -199,10 +226,14 @@ pub(crate) async fn logs(State(state): State<AppState>, headers: HeaderMap, raw:
     )
 }
 
-pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Response {
     let (enc, request) = match read::<ExportMetricsServiceRequest>(&state, &headers, raw) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(refused) => return refused.into_response(),
     };
     let ingested = state.hub.ingest_metrics(request);
     let (rejected_data_points, error_message) = partial(&ingested);

@@ -48,9 +48,12 @@ pub(crate) fn duration(name: &str, v: &str) -> Result<Duration, BadParam> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| bad(name, format!("{v:?} is not a duration like 250ms, 1.5s or 2m")))?;
+    let n: f64 = num.parse().map_err(|_| {
+        bad(
+            name,
+            format!("{v:?} is not a duration like 250ms, 1.5s or 2m"),
+        )
+    })?;
     let secs = match unit {
         "ns" => n / 1e9,
         "us" | "µs" => n / 1e6,
@@ -58,7 +61,12 @@ pub(crate) fn duration(name: &str, v: &str) -> Result<Duration, BadParam> {
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(bad(name, format!("unknown unit {other:?} (use ns, us, ms, s, m or h)"))),
+        other => {
+            return Err(bad(
+                name,
+                format!("unknown unit {other:?} (use ns, us, ms, s, m or h)"),
+            ))
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|e| bad(name, e.to_string()))
 }
@@ -79,7 +87,10 @@ pub(crate) fn severity(name: &str, v: &str) -> Result<u8, BadParam> {
         "fatal" => Ok(21),
         n => match n.parse::<u8>() {
             Ok(n) if n <= 24 => Ok(n),
-            _ => Err(bad(name, format!("{v:?} is not 0-24 nor trace/debug/info/warn/error/fatal"))),
+            _ => Err(bad(
+                name,
+                format!("{v:?} is not 0-24 nor trace/debug/info/warn/error/fatal"),
+            )),
         },
     }
 }
@@ -92,7 +103,8 @@ fn attribute(name: &str, v: &str) -> Result<(String, String), BadParam> {
 }
 
 fn trace_id(name: &str, v: &str) -> Result<TraceId, BadParam> {
-    v.parse().map_err(|e: beacon_hub::model::ParseIdError| bad(name, e.to_string()))
+    v.parse()
+        .map_err(|e: beacon_hub::model::ParseIdError| bad(name, e.to_string()))
 }
 
 /// Unix nanoseconds now.
@@ -104,7 +116,12 @@ pub(crate) fn now_nanos() -> u64 {
 
 /// Shared time parameters: `start`/`end` in Unix nanoseconds, or `since` (a duration back
 /// from now).
-fn time(name: &str, v: &str, start: &mut Option<u64>, end: &mut Option<u64>) -> Result<bool, BadParam> {
+fn time(
+    name: &str,
+    v: &str,
+    start: &mut Option<u64>,
+    end: &mut Option<u64>,
+) -> Result<bool, BadParam> {
     match name {
         "start" => *start = Some(number(name, v)?),
         "end" => *end = Some(number(name, v)?),
@@ -133,7 +150,10 @@ pub(crate) fn traces(q: Option<&str>) -> Result<TraceQuery, BadParam> {
             "limit" => out.limit = Some(number(&k, &v)?),
             other => {
                 if !time(other, &v, &mut out.start, &mut out.end)? {
-                    return Err(unknown(other, "service, span_name, attr, min_duration, status, start, end, since, limit"));
+                    return Err(unknown(
+                        other,
+                        "service, span_name, attr, min_duration, status, start, end, since, limit",
+                    ));
                 }
             }
         }
@@ -190,13 +210,20 @@ pub(crate) fn filter(q: Option<&str>) -> Result<Filter, BadParam> {
     let mut out = Filter::default();
     for (k, v) in pairs(q) {
         match k.as_str() {
-            "signal" => out.signals.push(v.parse::<Signal>().map_err(|e| bad(&k, e))?),
+            "signal" => out
+                .signals
+                .push(v.parse::<Signal>().map_err(|e| bad(&k, e))?),
             "service" => out.service = Some(v),
             "name" => out.name = Some(v),
             "trace_id" => out.trace_id = Some(trace_id(&k, &v)?),
             "attr" => out.attributes.push(attribute(&k, &v)?),
             "min_severity" | "severity" => out.min_severity = Some(severity(&k, &v)?),
-            other => return Err(unknown(other, "signal, service, name, trace_id, attr, min_severity")),
+            other => {
+                return Err(unknown(
+                    other,
+                    "signal, service, name, trace_id, attr, min_severity",
+                ))
+            }
         }
     }
     Ok(out)
@@ -212,7 +239,10 @@ mod tests {
         assert_eq!(q.service.as_deref(), Some("checkout"));
         assert_eq!(
             q.attributes,
-            vec![("http.route".into(), "/orders".into()), ("order.id".into(), "7".into())]
+            vec![
+                ("http.route".into(), "/orders".into()),
+                ("order.id".into(), "7".into())
+            ]
         );
         assert_eq!(q.min_duration, Some(Duration::from_millis(1500)));
         assert_eq!(q.status, Some(StatusCode::Error));
@@ -227,7 +257,10 @@ mod tests {
         assert!(e.contains("min_severity"), "{e}");
         let e = filter(Some("colour=red")).unwrap_err().to_string();
         assert!(e.contains("unknown parameter"), "{e}");
-        assert_eq!(logs(Some("severity=warn+")).map(|q| q.min_severity).ok(), None);
+        assert_eq!(
+            logs(Some("severity=warn+")).map(|q| q.min_severity).ok(),
+            None
+        );
         assert_eq!(logs(Some("severity=warn")).unwrap().min_severity, Some(13));
     }
 }

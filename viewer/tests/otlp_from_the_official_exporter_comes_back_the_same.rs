@@ -2,6 +2,7 @@
 //! the receiver comes back from the query API with the same ids, names, attributes and
 //! parent links as the same spans stored in process, over protobuf and JSON, with and
 //! without gzip.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -21,12 +22,15 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
         .otlp_protocol(protocol)
         .otlp_compression(compression)
         .metrics_exporter(Exporter::None)
-        .with_span_processor(SimpleSpanProcessor::new(HubSpanExporter::new(local.clone())))
+        .with_span_processor(SimpleSpanProcessor::new(HubSpanExporter::new(
+            local.clone(),
+        )))
         .with_log_processor(SimpleLogProcessor::new(HubLogExporter::new(local.clone())))
         .build()
         .unwrap();
     tracing::dispatcher::with_default(&telemetry.dispatch(), || {
-        let parent = tracing::info_span!("checkout", order.id = 42_i64, http.route = "/orders/{id}");
+        let parent =
+            tracing::info_span!("checkout", order.id = 42_i64, http.route = "/orders/{id}");
         parent.in_scope(|| {
             tracing::info_span!("charge", amount = 9.5_f64, card = "visa").in_scope(|| {
                 tracing::warn!(attempt = 2_i64, "card declined, retrying");
@@ -56,8 +60,23 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
     assert_eq!(remote.status, 200);
     let remote = remote.json();
     let expected = serde_json::to_value(local.trace(trace_id.parse().unwrap()).unwrap()).unwrap();
-    for (r, l) in remote["spans"].as_array().unwrap().iter().zip(expected["spans"].as_array().unwrap()) {
-        for field in ["trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano", "end_time_unix_nano", "attributes", "status"] {
+    for (r, l) in remote["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["spans"].as_array().unwrap())
+    {
+        for field in [
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "name",
+            "kind",
+            "start_time_unix_nano",
+            "end_time_unix_nano",
+            "attributes",
+            "status",
+        ] {
             assert_eq!(r[field], l[field], "{field} differs: {r} vs {l}");
         }
         assert_eq!(r["resource"]["service"], service.as_str());
@@ -79,7 +98,11 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
     assert_eq!(logs[0]["attributes"]["attempt"], 2);
     assert_eq!(logs[0]["body"], expected["logs"][0]["body"]);
 
-    let text = common::get(served.addr, &format!("/api/logs?service={service}&min_severity=warn&text=declined")).await;
+    let text = common::get(
+        served.addr,
+        &format!("/api/logs?service={service}&min_severity=warn&text=declined"),
+    )
+    .await;
     assert_eq!(text.json().as_array().map(Vec::len), Some(1));
 }
 

@@ -101,7 +101,9 @@ impl LogStore {
         self.items.push_back((record, bytes));
         self.bytes += bytes;
         let mut evicted = 0;
-        while self.items.len() > self.max_items || (self.bytes > self.budget && !self.items.is_empty()) {
+        while self.items.len() > self.max_items
+            || (self.bytes > self.budget && !self.items.is_empty())
+        {
             let seq = self.first_seq;
             let Some((old, bytes)) = self.items.pop_front() else {
                 break;
@@ -231,7 +233,9 @@ impl LogStore {
             .index
             .keys()
             .filter_map(|k| match k {
-                LogKey::Event(e) => Some((e.to_string(), self.index.get(k).map_or(0, BTreeSet::len))),
+                LogKey::Event(e) => {
+                    Some((e.to_string(), self.index.get(k).map_or(0, BTreeSet::len)))
+                }
                 _ => None,
             })
             .collect();

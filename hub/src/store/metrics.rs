@@ -150,7 +150,9 @@ impl MetricStore {
             let newest = s.points.back().map_or(0, |p| p.time_unix_nano);
             let oldest_kept = newest.saturating_sub(self.window_nanos);
             while s.points.len() > self.max_points
-                || s.points.front().is_some_and(|p| p.time_unix_nano < oldest_kept)
+                || s.points
+                    .front()
+                    .is_some_and(|p| p.time_unix_nano < oldest_kept)
             {
                 if let Some(p) = s.points.pop_front() {
                     s.bytes -= p.size();
@@ -161,7 +163,9 @@ impl MetricStore {
             }
         }
         let mut dropped_series = 0;
-        while self.series.len() > self.max_series || (self.bytes > self.budget && self.series.len() > 1) {
+        while self.series.len() > self.max_series
+            || (self.bytes > self.budget && self.series.len() > 1)
+        {
             let Some(&(t, oldest)) = self.lru.iter().next() else {
                 break;
             };
@@ -220,7 +224,11 @@ impl MetricStore {
         let mut out: Vec<SeriesView> = ids
             .iter()
             .filter_map(|id| self.series.get(id))
-            .filter(|s| q.service.as_deref().is_none_or(|svc| *s.key.service == *svc))
+            .filter(|s| {
+                q.service
+                    .as_deref()
+                    .is_none_or(|svc| *s.key.service == *svc)
+            })
             .filter(|s| {
                 q.attributes
                     .iter()

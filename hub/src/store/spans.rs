@@ -82,7 +82,10 @@ impl SpanStore {
         if span.status.code == StatusCode::Error {
             keys.push(SpanKey::Error);
         }
-        let resource = with_resource.then(|| span.resource.attributes.iter()).into_iter().flatten();
+        let resource = with_resource
+            .then(|| span.resource.attributes.iter())
+            .into_iter()
+            .flatten();
         for (k, v) in span.attributes.iter().chain(resource) {
             if let Some((k, v)) = attr_key(&self.indexed, self.max_value_len, k, v) {
                 keys.push(SpanKey::Attr(k, v));
@@ -113,7 +116,9 @@ impl SpanStore {
             }
         };
         let new_resource = self.traces.get(&span.trace_id).is_some_and(|e| {
-            !e.spans.iter().any(|s| Arc::ptr_eq(&s.resource, &span.resource))
+            !e.spans
+                .iter()
+                .any(|s| Arc::ptr_eq(&s.resource, &span.resource))
         });
         let keys = self.keys(&span, new_resource);
         let mut bytes = span.size() + std::mem::size_of::<Arc<Span>>();
@@ -214,9 +219,15 @@ impl SpanStore {
 
     pub(crate) fn search(&self, q: &TraceQuery) -> Vec<TraceSummary> {
         let limit = q.limit();
-        let entries: Box<dyn Iterator<Item = &TraceEntry>> = match self.candidates(q).newest_first() {
+        let entries: Box<dyn Iterator<Item = &TraceEntry>> = match self.candidates(q).newest_first()
+        {
             Some(seqs) => Box::new(seqs.filter_map(|seq| self.entry_at(seq))),
-            None => Box::new(self.order.iter().rev().filter_map(|(_, id)| self.traces.get(id))),
+            None => Box::new(
+                self.order
+                    .iter()
+                    .rev()
+                    .filter_map(|(_, id)| self.traces.get(id)),
+            ),
         };
         entries
             .filter(|e| Self::matches(q, e))
@@ -256,7 +267,12 @@ fn summary(e: &TraceEntry) -> TraceSummary {
         .iter()
         .find(|s| s.parent_span_id.is_none())
         .or_else(|| e.spans.iter().min_by_key(|s| s.start_time_unix_nano));
-    let end = e.spans.iter().map(|s| s.end_time_unix_nano).max().unwrap_or(e.start);
+    let end = e
+        .spans
+        .iter()
+        .map(|s| s.end_time_unix_nano)
+        .max()
+        .unwrap_or(e.start);
     let mut services: Vec<String> = e.spans.iter().map(|s| s.service().to_owned()).collect();
     services.sort();
     services.dedup();

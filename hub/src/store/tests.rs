@@ -45,9 +45,10 @@ fn resources() -> Vec<Arc<Resource>> {
         .iter()
         .map(|s| {
             let mut r = Resource::for_service(*s);
-            r.attributes
-                .0
-                .push(("deployment.environment".into(), Value::String(format!("env-{}", s.len() % 2))));
+            r.attributes.0.push((
+                "deployment.environment".into(),
+                Value::String(format!("env-{}", s.len() % 2)),
+            ));
             Arc::new(r)
         })
         .collect()
@@ -56,7 +57,10 @@ fn resources() -> Vec<Arc<Resource>> {
 fn random_span(rng: &mut Rng, resources: &[Arc<Resource>], traces: u64) -> Span {
     let trace = rng.below(traces) + 1;
     let start = rng.below(1_000_000);
-    let mut attributes = vec![("http.route".to_owned(), Value::String(rng.pick(ROUTES).into()))];
+    let mut attributes = vec![(
+        "http.route".to_owned(),
+        Value::String(rng.pick(ROUTES).into()),
+    )];
     if rng.maybe() {
         attributes.push(("order.id".into(), Value::Int(rng.below(5) as i64)));
     }
@@ -69,7 +73,11 @@ fn random_span(rng: &mut Rng, resources: &[Arc<Resource>], traces: u64) -> Span 
         start_time_unix_nano: start,
         end_time_unix_nano: start + rng.below(10_000),
         status: Status {
-            code: if rng.below(4) == 0 { StatusCode::Error } else { StatusCode::Unset },
+            code: if rng.below(4) == 0 {
+                StatusCode::Error
+            } else {
+                StatusCode::Unset
+            },
             message: String::new(),
         },
         attributes: Attributes(attributes),
@@ -89,19 +97,26 @@ fn random_trace_query(rng: &mut Rng) -> TraceQuery {
         q.span_name = Some(rng.pick(NAMES).into());
     }
     if rng.maybe() {
-        q.attributes.push(("http.route".into(), rng.pick(ROUTES).into()));
+        q.attributes
+            .push(("http.route".into(), rng.pick(ROUTES).into()));
     }
     if rng.below(4) == 0 {
-        q.attributes.push(("order.id".into(), rng.below(5).to_string()));
+        q.attributes
+            .push(("order.id".into(), rng.below(5).to_string()));
     }
     if rng.below(4) == 0 {
-        q.attributes.push(("deployment.environment".into(), "env-1".into()));
+        q.attributes
+            .push(("deployment.environment".into(), "env-1".into()));
     }
     if rng.below(4) == 0 {
         q.min_duration = Some(Duration::from_nanos(rng.below(10_000)));
     }
     if rng.below(3) == 0 {
-        q.status = Some(if rng.maybe() { StatusCode::Error } else { StatusCode::Unset });
+        q.status = Some(if rng.maybe() {
+            StatusCode::Error
+        } else {
+            StatusCode::Unset
+        });
     }
     if rng.below(3) == 0 {
         let a = rng.below(1_000_000);
@@ -131,15 +146,25 @@ fn trace_queries_return_what_a_scan_returns() {
         let mut evicted = Evicted::default();
         for round in 0..20 {
             for _ in 0..100 {
-                store.insert(Arc::new(random_span(&mut rng, &resources, 120)), &mut evicted);
+                store.insert(
+                    Arc::new(random_span(&mut rng, &resources, 120)),
+                    &mut evicted,
+                );
             }
             for _ in 0..25 {
                 let q = random_trace_query(&mut rng);
-                assert_eq!(store.search(&q), store.scan(&q), "seed {seed} round {round}: {q:?}");
+                assert_eq!(
+                    store.search(&q),
+                    store.scan(&q),
+                    "seed {seed} round {round}: {q:?}"
+                );
             }
         }
         let (traces, spans, _) = store.len();
-        assert!(traces <= 50 && spans <= 400, "{traces} traces, {spans} spans");
+        assert!(
+            traces <= 50 && spans <= 400,
+            "{traces} traces, {spans} spans"
+        );
         assert!(evicted.traces > 0, "the test must exercise eviction");
     }
 }
@@ -151,7 +176,10 @@ fn random_log(rng: &mut Rng, resources: &[Arc<Resource>], event: bool) -> LogRec
         severity_number: rng.below(25) as u8,
         severity_text: None,
         body: Some(Value::String(words.join(" "))),
-        attributes: Attributes(vec![("http.route".into(), Value::String(rng.pick(ROUTES).into()))]),
+        attributes: Attributes(vec![(
+            "http.route".into(),
+            Value::String(rng.pick(ROUTES).into()),
+        )]),
         event_name: event.then(|| rng.pick(NAMES).to_owned()),
         trace_id: rng
             .maybe()
@@ -171,7 +199,11 @@ fn random_log_query(rng: &mut Rng) -> LogQuery {
         q.min_severity = Some(rng.below(25) as u8);
     }
     if rng.below(3) == 0 {
-        q.text = Some(format!("{} {}", rng.pick(WORDS), if rng.maybe() { rng.pick(WORDS) } else { "" }));
+        q.text = Some(format!(
+            "{} {}",
+            rng.pick(WORDS),
+            if rng.maybe() { rng.pick(WORDS) } else { "" }
+        ));
     }
     if rng.below(3) == 0 {
         q.trace_id = Some(TraceId(u128::from(rng.below(20) + 1).to_be_bytes()));
@@ -180,7 +212,8 @@ fn random_log_query(rng: &mut Rng) -> LogQuery {
         q.event_name = Some(rng.pick(NAMES).into());
     }
     if rng.below(3) == 0 {
-        q.attributes.push(("http.route".into(), rng.pick(ROUTES).into()));
+        q.attributes
+            .push(("http.route".into(), rng.pick(ROUTES).into()));
     }
     if rng.below(3) == 0 {
         let a = rng.below(1_000_000);
@@ -205,7 +238,11 @@ fn log_queries_return_what_a_scan_returns() {
             }
             for _ in 0..25 {
                 let q = random_log_query(&mut rng);
-                assert_eq!(store.search(&q), store.scan(&q), "seed {seed} round {round}: {q:?}");
+                assert_eq!(
+                    store.search(&q),
+                    store.scan(&q),
+                    "seed {seed} round {round}: {q:?}"
+                );
             }
         }
         assert_eq!(store.len().0, 300);

@@ -1,6 +1,6 @@
 //! Small builders of model items for the hub's tests.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -46,7 +46,13 @@ pub fn log(resource: &Arc<Resource>, seq: u64, event: Option<&str>) -> LogRecord
     }
 }
 
-pub fn gauge(resource: &Arc<Resource>, name: &str, series: u64, time: u64, value: f64) -> MetricSample {
+pub fn gauge(
+    resource: &Arc<Resource>,
+    name: &str,
+    series: u64,
+    time: u64,
+    value: f64,
+) -> MetricSample {
     MetricSample {
         name: name.into(),
         description: String::new(),

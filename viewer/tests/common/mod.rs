@@ -1,6 +1,6 @@
 //! A hub served on a free loopback port, and a small HTTP client for the tests.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 
