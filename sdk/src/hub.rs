@@ -133,3 +133,81 @@ pub fn register_health(hub: &Hub, health: &crate::health::Health) {
         std::future::ready(result)
     });
 }
+
+/// Subscribes to the domain events of type `E` as they reach `hub` (a filter on
+/// [`crate::events::Event::NAME`]); items are the stored records
+/// ([`beacon_hub::stream::Item::Event`]), whose attributes are the event's fields.
+#[must_use]
+pub fn subscribe_events<E: crate::events::Event>(hub: &Hub) -> beacon_hub::stream::Subscription {
+    hub.subscribe(beacon_hub::stream::Filter {
+        signals: vec![beacon_hub::stream::Signal::Events],
+        name: Some(E::NAME.to_owned()),
+        ..beacon_hub::stream::Filter::default()
+    })
+}
+
+/// The hub's own metrics on `meter_provider`: `beacon.hub.items` (stored now, by `signal`),
+/// `beacon.hub.evicted` (evicted to stay within bounds, by `signal`), `beacon.hub.memory.usage`
+/// (estimated bytes) and `beacon.hub.stream.lagged` (items live subscribers missed).
+pub(crate) fn register_metrics(
+    meter_provider: &opentelemetry_sdk::metrics::SdkMeterProvider,
+    hub: &Hub,
+) {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::KeyValue;
+    let meter = meter_provider.meter("beacon");
+    let signal = |s: &'static str| [KeyValue::new("signal", s)];
+    let h = hub.clone();
+    meter
+        .i64_observable_up_down_counter("beacon.hub.items")
+        .with_unit("{item}")
+        .with_description(
+            "Items the live hub holds now (traces, spans, logs, events, metric points).",
+        )
+        .with_callback(move |o| {
+            let s = h.stats();
+            for (name, n) in [
+                ("traces", s.traces),
+                ("spans", s.spans),
+                ("logs", s.logs),
+                ("events", s.events),
+                ("metric_points", s.points),
+            ] {
+                o.observe(i64::try_from(n).unwrap_or(i64::MAX), &signal(name));
+            }
+        })
+        .build();
+    let h = hub.clone();
+    meter
+        .u64_observable_counter("beacon.hub.evicted")
+        .with_unit("{item}")
+        .with_description("Items the live hub evicted, oldest first, to stay within its bounds.")
+        .with_callback(move |o| {
+            let s = h.stats();
+            for (name, n) in [
+                ("traces", s.traces_evicted),
+                ("spans", s.spans_evicted),
+                ("logs", s.logs_evicted),
+                ("events", s.events_evicted),
+                ("metric_points", s.points_evicted),
+                ("metric_series", s.series_evicted),
+            ] {
+                o.observe(n, &signal(name));
+            }
+        })
+        .build();
+    let h = hub.clone();
+    meter
+        .i64_observable_up_down_counter("beacon.hub.memory.usage")
+        .with_unit("By")
+        .with_description("Estimated bytes the live hub holds, indexes included.")
+        .with_callback(move |o| o.observe(i64::try_from(h.stats().bytes).unwrap_or(i64::MAX), &[]))
+        .build();
+    let h = hub.clone();
+    meter
+        .u64_observable_counter("beacon.hub.stream.lagged")
+        .with_unit("{item}")
+        .with_description("Items live subscribers missed because they fell behind.")
+        .with_callback(move |o| o.observe(h.stats().lagged, &[]))
+        .build();
+}

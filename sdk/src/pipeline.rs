@@ -153,6 +153,10 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         prometheus = Some((reader, server));
     }
     let meter_provider = metrics.build();
+    #[cfg(feature = "hub")]
+    if let (Some(hub), true) = (&config.hub, config.self_telemetry) {
+        crate::hub::register_metrics(&meter_provider, hub);
+    }
 
     let mut logs = SdkLoggerProvider::builder().with_resource(config.resource.clone());
     if let Some(cfg) = &config.logs.otlp {

@@ -38,6 +38,7 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
         .hub()
         .expect("BEACON_HUB=true attaches a hub")
         .clone();
+    let mut placed = beacon::hub::subscribe_events::<OrderPlaced>(&hub);
     tracing::info_span!("checkout", order.id = 42_i64).in_scope(|| {
         tracing::info!("order accepted");
         beacon::emit(OrderPlaced { order_id: 42 });
@@ -63,6 +64,14 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
     assert_eq!(view.events.len(), 1);
     assert_eq!(view.events[0].event_name.as_deref(), Some("order.placed"));
     assert!(view.events[0].attributes.has("order_id", "42"));
+    match placed.next().await_blocking() {
+        Some(beacon::hub::stream::Live::Item(item)) => {
+            assert_eq!(item.name(), Some("order.placed"));
+        }
+        other => panic!("expected the event, got {other:?}"),
+    }
+    let items = hub_metric(&hub, "beacon.hub.items");
+    assert!(items.is_some(), "{:?}", hub.metric_names(None));
     let events = hub.events(&LogQuery {
         event_name: Some("order.placed".into()),
         ..LogQuery::default()
@@ -80,6 +89,20 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
     let stats = telemetry.stats();
     assert_eq!(stats.traces.dropped, 0);
     telemetry.shutdown().expect("clean shutdown");
+}
+
+trait BlockOn: std::future::Future + Sized {
+    fn await_blocking(self) -> Self::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(self)
+    }
+}
+impl<F: std::future::Future> BlockOn for F {}
+
+fn hub_metric(hub: &beacon::hub::Hub, name: &str) -> Option<beacon::hub::query::MetricInfo> {
+    hub.metric_names(None).into_iter().find(|m| m.name == name)
 }
 
 #[test]
