@@ -70,7 +70,7 @@ fn span(resource: &Arc<Resource>, trace: u64, i: u64) -> Span {
         start_time_unix_nano: trace * 1_000_000 + i,
         end_time_unix_nano: trace * 1_000_000 + i + (trace % 1000) * 1_000,
         status: Status {
-            code: if trace % 50 == 0 {
+            code: if trace.is_multiple_of(50) {
                 StatusCode::Error
             } else {
                 StatusCode::Unset

@@ -7,15 +7,20 @@ use std::hash::Hash;
 /// node), for memory accounting.
 pub(crate) const ENTRY_BYTES: usize = 24;
 
+/// foldhash instead of SipHash: index keys are hashed on every insert and eviction, and
+/// the hub's keys come from telemetry, not from an adversary choosing collisions per process
+/// (the seed is still random per map).
+type Map<K> = HashMap<K, BTreeSet<u64>, foldhash::fast::RandomState>;
+
 #[derive(Debug)]
 pub(crate) struct Postings<K> {
-    map: HashMap<K, BTreeSet<u64>>,
+    map: Map<K>,
 }
 
 impl<K> Default for Postings<K> {
     fn default() -> Self {
         Self {
-            map: HashMap::new(),
+            map: Map::default(),
         }
     }
 }
