@@ -1,4 +1,14 @@
 //! The standalone binary's settings: where to listen and whether a key is required.
+//!
+//! ```
+//! use beacon_viewer::standalone::{Settings, StartError};
+//!
+//! let local = Settings::from_args(Vec::<String>::new(), |_| None)?;
+//! assert_eq!(local.listen.to_string(), "127.0.0.1:4318");
+//! let exposed = Settings::from_args(["--listen".to_owned(), "0.0.0.0:4318".to_owned()], |_| None);
+//! assert!(matches!(exposed, Err(StartError::KeyRequired(_))));
+//! # Ok::<(), StartError>(())
+//! ```
 
 use std::net::SocketAddr;
 
