@@ -1,12 +1,12 @@
 //! What the official `opentelemetry-otlp` HTTP exporter (inside Beacon's pipeline) sends to
 //! the receiver comes back from the query API with the same ids, names, attributes and
-//! parent links as the same spans stored in process, over protobuf and JSON, with and
-//! without gzip.
+//! parent links as the same spans stored in process (and a histogram keeps its buckets), over
+//! protobuf and JSON, with and without gzip.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use beacon::config::{Compression, Exporter, Protocol};
+use beacon::config::{Compression, Protocol};
 use beacon_hub::export::{HubLogExporter, HubSpanExporter};
 use opentelemetry_sdk::logs::SimpleLogProcessor;
 use opentelemetry_sdk::trace::SimpleSpanProcessor;
@@ -21,7 +21,7 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
         .otlp_endpoint(format!("http://{}", served.addr))
         .otlp_protocol(protocol)
         .otlp_compression(compression)
-        .metrics_exporter(Exporter::None)
+        .collectors(beacon::collectors::Collectors::none())
         .with_span_processor(SimpleSpanProcessor::new(HubSpanExporter::new(
             local.clone(),
         )))
@@ -37,6 +37,18 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
             });
         });
     });
+    {
+        use opentelemetry::metrics::MeterProvider as _;
+        let meter = telemetry.meter_provider().meter("shop");
+        let latency = meter
+            .f64_histogram("checkout.duration")
+            .with_unit("s")
+            .with_boundaries(vec![0.1, 1.0])
+            .build();
+        for v in [0.05, 0.5, 0.7, 3.0] {
+            latency.record(v, &[opentelemetry::KeyValue::new("route", "/orders")]);
+        }
+    }
     // Shutdown flushes every batch processor: once it returns the receiver has answered.
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
@@ -97,6 +109,19 @@ async fn round_trip(protocol: Protocol, compression: Compression) {
     assert_eq!(logs[0]["severity_number"], 13);
     assert_eq!(logs[0]["attributes"]["attempt"], 2);
     assert_eq!(logs[0]["body"], expected["logs"][0]["body"]);
+
+    let series = common::get(
+        served.addr,
+        &format!("/api/metrics?name=checkout.duration&service={service}&attr=route%3D%2Forders"),
+    )
+    .await
+    .json();
+    assert_eq!(series.as_array().map(Vec::len), Some(1), "{series}");
+    let point = &series[0]["points"][0];
+    assert_eq!(series[0]["kind"]["type"], "histogram");
+    assert_eq!(point["count"], 4);
+    assert_eq!(point["bounds"], serde_json::json!([0.1, 1.0]));
+    assert_eq!(point["bucket_counts"], serde_json::json!([1, 2, 1]));
 
     let text = common::get(
         served.addr,

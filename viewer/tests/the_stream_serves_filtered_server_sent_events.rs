@@ -15,9 +15,12 @@ async fn only_matching_items_arrive_as_typed_events() {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let resp = client
         .get(
-            format!("http://{}/api/stream?signal=events&name=order.placed&attr=order.id%3D7", s.addr)
-                .parse()
-                .unwrap(),
+            format!(
+                "http://{}/api/stream?signal=events&name=order.placed&attr=order.id%3D7",
+                s.addr
+            )
+            .parse()
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -26,7 +29,11 @@ async fn only_matching_items_arrive_as_typed_events() {
     // The headers came back, so the handler has subscribed: everything stored from now on
     // goes through the filter.
     let resource = std::sync::Arc::new(beacon_hub::model::Resource::for_service("shop"));
-    for (name, id) in [("order.placed", 6), ("order.shipped", 7), ("order.placed", 7)] {
+    for (name, id) in [
+        ("order.placed", 6),
+        ("order.shipped", 7),
+        ("order.placed", 7),
+    ] {
         hub_event(&s.hub, &resource, name, id);
     }
     let mut body = resp.into_body();
@@ -39,7 +46,10 @@ async fn only_matching_items_arrive_as_typed_events() {
     }
     let first = text.split("\n\n").next().unwrap();
     assert!(first.starts_with("event: event\n"), "{first}");
-    let data = first.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    let data = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
     let json: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(json["event_name"], "order.placed");
     assert_eq!(json["attributes"]["order.id"], 7);
@@ -48,7 +58,12 @@ async fn only_matching_items_arrive_as_typed_events() {
     assert_eq!(bad.status, 400);
 }
 
-fn hub_event(hub: &beacon_hub::Hub, resource: &std::sync::Arc<beacon_hub::model::Resource>, name: &str, id: i64) {
+fn hub_event(
+    hub: &beacon_hub::Hub,
+    resource: &std::sync::Arc<beacon_hub::model::Resource>,
+    name: &str,
+    id: i64,
+) {
     use beacon_hub::model::{Attributes, LogRecord, Value};
     hub.insert_log(LogRecord {
         time_unix_nano: 1,
