@@ -219,6 +219,36 @@ fn queries(c: &mut Criterion) {
     g.bench_function("trace_by_id_with_logs", |b| {
         b.iter(|| hub.trace(black_box(id)))
     });
+    // The same lookup while another thread ingests batches of 500 spans flat out: readers and
+    // the writer share one read/write lock per signal, held only for the inserts.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (hub, stop) = (hub.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let rs = resources();
+            let mut next = 2_000_000u64;
+            let mut batches = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                hub.insert_spans((0..100).flat_map(|t| {
+                    let r = Arc::clone(&rs[(t % 4) as usize]);
+                    (0..5).map(move |i| span(&r, next + t, i))
+                }));
+                next += 100;
+                batches += 1;
+            }
+            batches
+        })
+    };
+    let recent = TraceQuery {
+        service: Some("payments".into()),
+        ..TraceQuery::default()
+    };
+    g.bench_function("traces_by_service_while_ingesting", |b| {
+        b.iter(|| hub.traces(black_box(&recent)))
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let batches = writer.join().expect("writer");
+    eprintln!("writer stored {batches} batches of 500 spans meanwhile");
     let text = LogQuery {
         text: Some("customer 123".into()),
         min_severity: Some(13),
