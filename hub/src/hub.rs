@@ -25,7 +25,7 @@ use crate::stream::{Filter, Item, Subscription};
 /// The live hub: a bounded, indexed store of recent telemetry and a live stream of it.
 ///
 /// Cheap to clone (a reference count); every clone is the same hub. Each signal has its own
-/// store behind its own read/write lock: ingestion takes the write lock once per batch for
+/// store behind its own read/write lock: ingestion takes the write lock per chunk of 64 items for
 /// the inserts and index updates only, queries take the read lock and copy out reference
 /// counts, so neither holds a lock across I/O or while serializing.
 ///
@@ -158,6 +158,9 @@ pub struct Ingested {
     pub rejected: Rejected,
 }
 
+/// Items inserted per write-lock section.
+const LOCK_CHUNK: usize = 64;
+
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
@@ -211,9 +214,11 @@ impl Hub {
         let spans: Vec<Arc<Span>> = spans.into_iter().map(Arc::new).collect();
         let n = spans.len() as u64;
         let mut evicted = Evicted::default();
-        {
+        // The write lock is taken per chunk, so a reader waits for at most one chunk's
+        // inserts, not a whole export batch's.
+        for chunk in spans.chunks(LOCK_CHUNK) {
             let mut store = write(&self.inner.spans);
-            for span in &spans {
+            for span in chunk {
                 store.insert(Arc::clone(span), &mut evicted);
             }
         }
@@ -234,17 +239,31 @@ impl Hub {
             .partition(|r| r.event_name.is_some());
         let c = &self.inner.counters;
         if !logs.is_empty() {
-            let mut store = write(&self.inner.logs);
-            let evicted: u64 = logs.iter().map(|r| store.insert(Arc::clone(r))).sum();
-            drop(store);
+            let evicted: u64 = logs
+                .chunks(LOCK_CHUNK)
+                .map(|chunk| {
+                    let mut store = write(&self.inner.logs);
+                    chunk
+                        .iter()
+                        .map(|r| store.insert(Arc::clone(r)))
+                        .sum::<u64>()
+                })
+                .sum();
             c.logs_evicted.fetch_add(evicted, Ordering::Relaxed);
             c.logs_received
                 .fetch_add(logs.len() as u64, Ordering::Relaxed);
         }
         if !events.is_empty() {
-            let mut store = write(&self.inner.events);
-            let evicted: u64 = events.iter().map(|r| store.insert(Arc::clone(r))).sum();
-            drop(store);
+            let evicted: u64 = events
+                .chunks(LOCK_CHUNK)
+                .map(|chunk| {
+                    let mut store = write(&self.inner.events);
+                    chunk
+                        .iter()
+                        .map(|r| store.insert(Arc::clone(r)))
+                        .sum::<u64>()
+                })
+                .sum();
             c.events_evicted.fetch_add(evicted, Ordering::Relaxed);
             c.events_received
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
