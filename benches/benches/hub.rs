@@ -23,6 +23,19 @@ fn one_span() {
     drop(span);
 }
 
+/// A destination that takes batches and does nothing: what the batch hand-off alone costs.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(
+        &self,
+        _batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
 fn pipeline(hub: bool) -> beacon::Telemetry {
     let b = beacon::builder()
         .env_source(|_| None)
@@ -38,9 +51,28 @@ fn span_path(c: &mut Criterion) {
     let mut g = c.benchmark_group("hub_span_path");
     let without = pipeline(false);
     let with = pipeline(true);
-    // Interleaved in one group so both rows see the same machine load.
+    let runtime = beacon_exporter::ExportRuntime::new().expect("runtime");
+    let discard = beacon::builder()
+        .env_source(|_| None)
+        .traces_exporter(Exporter::None)
+        .metrics_exporter(Exporter::None)
+        .logs_exporter(Exporter::None)
+        .filter("info")
+        .with_span_processor(beacon_exporter::batch::BatchSpanProcessor::new(
+            Discard,
+            beacon_exporter::batch::BatchConfig::default(),
+            &runtime,
+        ))
+        .build()
+        .expect("beacon builds");
+    // One after the other in one group so the rows see the same machine load.
     tracing::dispatcher::with_default(&without.dispatch(), || {
         g.bench_function("beacon_without_hub", |b| b.iter(one_span));
+    });
+    tracing::dispatcher::with_default(&discard.dispatch(), || {
+        g.bench_function("beacon_with_discarding_batch_destination", |b| {
+            b.iter(one_span)
+        });
     });
     tracing::dispatcher::with_default(&with.dispatch(), || {
         g.bench_function("beacon_with_hub", |b| b.iter(one_span));
