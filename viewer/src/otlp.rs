@@ -102,7 +102,8 @@ fn body(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, (StatusC
         None | Some("" | "identity") => Ok(raw),
         Some("gzip") => {
             let mut out = Vec::new();
-            let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
+            let mut decoder = flate2::read::GzDecoder::new(&raw[..])
+                .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1));
             decoder.read_to_end(&mut out).map_err(|e| {
                 (
                     StatusCode::BAD_REQUEST,
