@@ -54,6 +54,7 @@
 //! | `system-metrics` | yes | the [`collectors`] (sysinfo) |
 //! | `prometheus-server` | yes | Beacon's own scrape listener ([`metrics`]); without it, serve scrapes on your router |
 //! | `config-file` | yes | `OTEL_CONFIG_FILE` and [`Builder::config_file`]: the OpenTelemetry configuration schema ([`config::file`]) |
+//! | `hub` | no | the in-process live hub as a destination ([`hub`]: `Builder::hub`, `BEACON_HUB=true`) |
 //! | `tokio-unstable-metrics` | no | tokio's unstable runtime metrics (build with `--cfg tokio_unstable`) |
 //!
 //! Without `otlp-grpc` and `otlp-http`, an OTLP destination (the default for every signal) is an
@@ -72,6 +73,8 @@ pub mod events;
 mod export_health;
 mod functions;
 pub mod health;
+#[cfg(feature = "hub")]
+pub mod hub;
 mod log_limits;
 pub mod metrics;
 mod pipeline;

@@ -73,6 +73,12 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         stats.push((Signal::Traces, "console", processor.stats()));
         exporting.push(Box::new(processor));
     }
+    #[cfg(feature = "hub")]
+    if let Some(hub) = &config.hub {
+        exporting.push(Box::new(crate::hub::span_processor(
+            hub, &config, &runtime, &mut stats,
+        )));
+    }
     let mut tail_stats = None;
     match config.tail_sampling.take() {
         Some(tail) => {
@@ -141,6 +147,10 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
                 .build(),
         );
     }
+    #[cfg(feature = "hub")]
+    if let Some(hub) = &config.hub {
+        metrics = metrics.with_reader(crate::hub::metric_reader(hub, config.metric_interval));
+    }
     let mut prometheus = None;
     if let Some(cfg) = &config.metrics.prometheus {
         let reader = beacon_exporter::prometheus::PrometheusReader::new()
@@ -162,6 +172,10 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         prometheus = Some((reader, server));
     }
     let meter_provider = metrics.build();
+    #[cfg(feature = "hub")]
+    if let (Some(hub), true) = (&config.hub, config.self_telemetry) {
+        crate::hub::register_metrics(&meter_provider, hub);
+    }
 
     let mut logs = SdkLoggerProvider::builder().with_resource(config.resource.clone());
     if let Some(cfg) = &config.logs.otlp {
@@ -188,6 +202,12 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         );
         stats.push((Signal::Logs, "console", processor.stats()));
         logs = logs.with_log_processor(processor);
+    }
+    #[cfg(feature = "hub")]
+    if let Some(hub) = &config.hub {
+        logs = logs.with_log_processor(crate::hub::log_processor(
+            hub, &config, &runtime, &mut stats,
+        ));
     }
     for processor in std::mem::take(&mut config.log_processors) {
         logs = logs.with_log_processor(processor);
@@ -246,6 +266,8 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         metric_errors,
         metric_deadlines,
         prometheus,
+        #[cfg(feature = "hub")]
+        hub: config.hub.clone(),
     };
     Ok(Telemetry::new(pipeline, config.warnings))
 }
@@ -281,7 +303,11 @@ fn describe(
                 None => "Prometheus scrapes through the application's metrics route".to_owned(),
             });
         }
-        if d.is_empty() {
+        #[cfg(feature = "hub")]
+        if config.hub.is_some() {
+            parts.push("the in-process hub".to_owned());
+        }
+        if d.is_empty() && parts.is_empty() {
             parts.push("nowhere (exporter none)".to_owned());
         }
         format!("{name}: {}", parts.join(", "))

@@ -36,6 +36,8 @@ pub(crate) struct Pipeline {
     pub(crate) metric_errors: Vec<beacon_exporter::LastError>,
     /// Bounds the final export of each push metric exporter by the shutdown budget.
     pub(crate) metric_deadlines: Vec<beacon_exporter::Deadline>,
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -277,6 +279,14 @@ impl Telemetry {
             }
             None => Stats::default(),
         }
+    }
+
+    /// The in-process hub this pipeline sends to, when one was asked for
+    /// ([`crate::Builder::hub`], `BEACON_HUB=true`).
+    #[cfg(feature = "hub")]
+    #[must_use]
+    pub fn hub(&self) -> Option<&beacon_hub::Hub> {
+        self.pipeline.as_ref()?.hub.as_ref()
     }
 
     /// Registers Beacon's own optional check, `telemetry.export`, in `health`: it fails (the

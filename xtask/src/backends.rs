@@ -5,11 +5,18 @@ use std::process::Command;
 
 /// The OTLP collector the end-to-end tests run: `rotel` from PyPI.
 const ROTEL: &str = "rotel==0.0.1a15";
+/// The official Python OpenTelemetry SDK and its OTLP/HTTP exporter, which the hub's receiver
+/// test sends a trace with.
+const OTEL_PYTHON: &[&str] = &[
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-exporter-otlp-proto-http==1.45.2",
+];
 
 pub(crate) struct Backends {
     rotel: Option<PathBuf>,
     sqlite3: Option<PathBuf>,
     postgres: Option<PathBuf>,
+    otel_python: Option<PathBuf>,
 }
 
 impl Backends {
@@ -24,6 +31,9 @@ impl Backends {
         }
         if let Some(p) = &self.postgres {
             env.push(("BEACON_PG_BIN".into(), p.display().to_string()));
+        }
+        if let Some(p) = &self.otel_python {
+            env.push(("BEACON_OTEL_PYTHON".into(), p.display().to_string()));
         }
         env
     }
@@ -50,6 +60,21 @@ pub(crate) fn ensure(root: &Path) -> Result<Backends, String> {
             eprintln!("WARNING: promtool unavailable ({e}); the SLO rule tests will be skipped")
         }
     }
+    let otel_python = match otel_python(root) {
+        Ok(path) => {
+            println!("backend: Python OpenTelemetry SDK at {}", path.display());
+            Some(path)
+        }
+        Err(e) if crate::in_ci() => {
+            return Err(format!(
+                "the Python OpenTelemetry SDK is required in CI: {e}"
+            ))
+        }
+        Err(e) => {
+            eprintln!("WARNING: Python OpenTelemetry SDK unavailable ({e}); the hub's Python test will be skipped");
+            None
+        }
+    };
     let sqlite3 = match sqlite3() {
         Ok(path) => {
             println!("backend: sqlite3 at {}", path.display());
@@ -78,6 +103,7 @@ pub(crate) fn ensure(root: &Path) -> Result<Backends, String> {
         rotel,
         sqlite3,
         postgres,
+        otel_python,
     })
 }
 
@@ -238,5 +264,58 @@ fn rotel(root: &Path) -> Result<PathBuf, String> {
             "{ROTEL} installed, but {} is missing",
             installed.display()
         ))
+    }
+}
+
+/// A venv at `.cache/otel-python` with [`OTEL_PYTHON`] installed; its interpreter.
+fn otel_python(root: &Path) -> Result<PathBuf, String> {
+    let venv = root.join(".cache/otel-python");
+    let python = venv.join("bin/python");
+    let has_sdk = |python: &Path| {
+        Command::new(python)
+            .args([
+                "-c",
+                "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http",
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.is_file() && has_sdk(&python) {
+        return Ok(python);
+    }
+    println!(
+        "backend: installing {} into {}",
+        OTEL_PYTHON.join(" "),
+        venv.display()
+    );
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("cannot run python3 -m venv: {e}"))?;
+    if !status.success() {
+        return Err(format!("python3 -m venv failed ({status})"));
+    }
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(OTEL_PYTHON)
+        .status()
+        .map_err(|e| format!("cannot run pip in {}: {e}", venv.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "pip install {} failed ({status})",
+            OTEL_PYTHON.join(" ")
+        ));
+    }
+    if has_sdk(&python) {
+        Ok(python)
+    } else {
+        Err("installed, but the Python OpenTelemetry SDK does not import".into())
     }
 }

@@ -105,6 +105,9 @@ pub struct Builder {
     /// A configuration file given in code (wins over `OTEL_CONFIG_FILE`).
     #[cfg(feature = "config-file")]
     pub(crate) config_file: Option<file::Source>,
+    /// The in-process hub to send everything to as well.
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 impl std::fmt::Debug for Builder {

@@ -42,6 +42,8 @@ pub(crate) struct Config {
     /// What a configuration file sets beyond the environment's reach.
     #[cfg(feature = "config-file")]
     pub(crate) file: super::file::Extras,
+    #[cfg(feature = "hub")]
+    pub(crate) hub: Option<beacon_hub::Hub>,
 }
 
 /// Where one signal goes.
@@ -166,6 +168,8 @@ impl Config {
             .or_else(|| env.get(RUST_LOG))
             .unwrap_or_else(|| "info".to_owned());
 
+        #[cfg(feature = "hub")]
+        let hub = crate::hub::resolve(b.hub.take(), &env);
         let warnings = env.warnings.take();
         let span_processors = std::mem::take(&mut b.span_processors);
         let log_processors = std::mem::take(&mut b.log_processors);
@@ -197,6 +201,8 @@ impl Config {
             log_processors,
             #[cfg(feature = "config-file")]
             file: super::file::Extras::default(),
+            #[cfg(feature = "hub")]
+            hub,
         })
     }
 }
