@@ -51,6 +51,7 @@ pub use limits::truncated;
 pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
 use worker::{Control, Worker};
 
+use crate::spool::Spool;
 use crate::ExportRuntime;
 
 /// Queue and batch settings, as in `OTEL_BSP_*` / `OTEL_BLRP_*`.
@@ -109,6 +110,10 @@ pub(crate) trait BatchExport: Send + 'static {
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send;
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
+    /// The batch as an encoded OTLP export request, for the disk spool.
+    fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8>;
+    /// A spooled request back as batches, one per resource.
+    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<Self::Item>)>, String>;
 }
 
 struct Spans<E>(E);
@@ -125,6 +130,12 @@ impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
     }
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
+    }
+    fn encode(batch: &[SpanData], resource: &Resource) -> Vec<u8> {
+        crate::spool::encode_spans(batch, resource)
+    }
+    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<SpanData>)>, String> {
+        crate::spool::decode_spans(bytes).map_err(|e| e.to_string())
     }
 }
 
@@ -143,6 +154,12 @@ impl<E: LogExporter + 'static> BatchExport for Logs<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
     }
+    fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8> {
+        crate::spool::encode_logs(batch, resource)
+    }
+    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<Self::Item>)>, String> {
+        crate::spool::decode_logs(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// The application-side half of a batch pipeline: a bounded queue into the worker.
@@ -157,13 +174,21 @@ impl<T: Send + 'static> Queue<T> {
     fn start<E: BatchExport<Item = T>>(
         exporter: E,
         config: BatchConfig,
+        spool: Option<Spool>,
         rt: &ExportRuntime,
     ) -> Self {
         let config = config.normalized();
         let (items, item_rx) = mpsc::channel(config.max_queue_size);
         let (control, control_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(PipelineStats::default());
-        let worker = Worker::new(exporter, config, item_rx, control_rx, Arc::clone(&stats));
+        let worker = Worker::new(
+            exporter,
+            config,
+            item_rx,
+            control_rx,
+            Arc::clone(&stats),
+            spool,
+        );
         rt.spawn(worker.run());
         Self {
             items,
@@ -206,7 +231,8 @@ impl<T: Send + 'static> Queue<T> {
     /// the one the worker holds and the one it may be exporting.
     fn flush(&self) -> OTelSdkResult {
         let queued = self.items.max_capacity() - self.items.capacity();
-        let batches = queued / self.config.max_export_batch_size + 2;
+        let spooled = usize::try_from(self.stats.snapshot().spooled).unwrap_or(usize::MAX);
+        let batches = queued.saturating_add(spooled) / self.config.max_export_batch_size + 2;
         let timeout = self
             .config
             .export_timeout
@@ -248,7 +274,22 @@ impl BatchSpanProcessor {
         runtime: &ExportRuntime,
     ) -> Self {
         Self {
-            queue: Queue::start(Spans(exporter), config, runtime),
+            queue: Queue::start(Spans(exporter), config, None, runtime),
+            value_length_limit: None,
+        }
+    }
+
+    /// Like [`BatchSpanProcessor::new`], with a disk spool behind the in-memory retry buffer
+    /// (see [`crate::spool`]): spans the collector could not take wait on disk, and what an
+    /// earlier process left in the spool is delivered first.
+    pub fn with_spool<E: SpanExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        spool: Spool,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Spans(exporter), config, Some(spool), runtime),
             value_length_limit: None,
         }
     }
@@ -306,7 +347,20 @@ impl BatchLogProcessor {
         runtime: &ExportRuntime,
     ) -> Self {
         Self {
-            queue: Queue::start(Logs(exporter), config, runtime),
+            queue: Queue::start(Logs(exporter), config, None, runtime),
+        }
+    }
+
+    /// Like [`BatchLogProcessor::new`], with a disk spool behind the in-memory retry buffer
+    /// (see [`crate::spool`]).
+    pub fn with_spool<E: LogExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        spool: Spool,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Logs(exporter), config, Some(spool), runtime),
         }
     }
 
