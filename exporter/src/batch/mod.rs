@@ -632,4 +632,141 @@ mod tests {
             "{snap:?}"
         );
     }
+
+    /// An exporter that records span names in the order it received them, failing while the
+    /// collector is "away".
+    #[derive(Debug, Clone)]
+    struct Ordered {
+        up: Arc<std::sync::atomic::AtomicBool>,
+        names: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl SpanExporter for Ordered {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            if !self.up.load(Ordering::SeqCst) {
+                return Err(OTelSdkError::InternalFailure(
+                    "TonicTracesClient export failed with gRPC code: Unavailable".to_owned(),
+                ));
+            }
+            let mut names = self.names.lock().expect("lock");
+            names.extend(batch.into_iter().map(|s| s.name.into_owned()));
+            Ok(())
+        }
+    }
+
+    fn spooled(
+        dir: &std::path::Path,
+        max_bytes: u64,
+    ) -> (SdkTracerProvider, Arc<PipelineStats>, Ordered, ExportRuntime) {
+        let rt = ExportRuntime::new().expect("runtime");
+        let exporter = Ordered {
+            up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            names: Arc::default(),
+        };
+        let config = BatchConfig {
+            max_export_batch_size: 10,
+            max_retained: 20,
+            scheduled_delay: Duration::from_secs(5),
+            ..BatchConfig::default()
+        };
+        let spool = crate::spool::Spool::open(
+            &crate::spool::SpoolConfig::new(dir).with_max_bytes(max_bytes),
+            crate::otlp::Signal::Traces,
+        )
+        .expect("spool");
+        let processor = BatchSpanProcessor::with_spool(exporter.clone(), config, spool, &rt);
+        let stats = processor.stats();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        (provider, stats, exporter, rt)
+    }
+
+    fn make(provider: &SdkTracerProvider, from: usize, to: usize) {
+        let tracer = provider.tracer("test");
+        for i in from..to {
+            tracer.in_span(format!("s{i}"), |_| {});
+            if i % 50 == 49 {
+                // Let the worker keep up, so that nothing is dropped at the queue.
+                let _ = provider.force_flush();
+            }
+        }
+    }
+
+    #[test]
+    fn past_the_retry_buffer_batches_wait_on_disk_and_are_delivered_oldest_first() {
+        let dir = crate::spool::tests::temp_dir("worker-order");
+        let (provider, stats, exporter, _rt) = spooled(&dir, 1 << 20);
+        make(&provider, 0, 300);
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.retained, snap.spooled, snap.failed, snap.dropped),
+            (20, 280, 0, 0),
+            "{snap:?}"
+        );
+        assert!(snap.spooled_bytes > 0);
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("back");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.exported, snap.retained, snap.spooled, snap.spooled_bytes),
+            (300, 0, 0, 0),
+            "{snap:?}"
+        );
+        let names = exporter.names.lock().expect("lock").clone();
+        let expected: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "oldest first, each once");
+    }
+
+    #[test]
+    fn what_is_kept_at_shutdown_is_delivered_by_the_next_start_on_the_same_directory() {
+        let dir = crate::spool::tests::temp_dir("worker-restart");
+        {
+            let (provider, stats, _exporter, _rt) = spooled(&dir, 1 << 20);
+            make(&provider, 0, 100);
+            let _ = provider.shutdown();
+            let snap = stats.snapshot();
+            assert_eq!(
+                (snap.accepted, snap.failed, snap.retained, snap.spooled),
+                (100, 0, 0, 100),
+                "{snap:?}"
+            );
+        }
+        let (provider, stats, exporter, _rt) = spooled(&dir, 1 << 20);
+        assert_eq!(stats.snapshot().recovered, 100);
+        exporter.up.store(true, Ordering::SeqCst);
+        make(&provider, 100, 110);
+        provider.force_flush().expect("delivered");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.accepted, snap.recovered, snap.exported, snap.spooled),
+            (10, 100, 110, 0),
+            "{snap:?}"
+        );
+        let names = exporter.names.lock().expect("lock").clone();
+        let expected: Vec<String> = (0..110).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "the earlier process's spans first");
+    }
+
+    #[test]
+    fn past_the_spool_cap_the_oldest_are_dropped_and_the_count_is_exact() {
+        let dir = crate::spool::tests::temp_dir("worker-cap");
+        // Room for a few batches of ten spans only.
+        let (provider, stats, exporter, _rt) = spooled(&dir, 6_000);
+        make(&provider, 0, 400);
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert!(snap.dropped > 0 && snap.spooled > 0, "{snap:?}");
+        assert!(snap.spooled_bytes <= 6_000, "{snap:?}");
+        assert_eq!(snap.accepted, snap.dropped + snap.retained + snap.spooled, "{snap:?}");
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("back");
+        let snap = stats.snapshot();
+        assert_eq!(snap.exported + snap.dropped, 400, "{snap:?}");
+        let names = exporter.names.lock().expect("lock").clone();
+        let first_kept = 400 - names.len();
+        let expected: Vec<String> = (first_kept..400).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "the newest within the cap, in order");
+    }
 }

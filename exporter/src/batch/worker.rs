@@ -87,6 +87,9 @@ impl<E: BatchExport> Worker<E> {
                         self.items.close();
                         let result = self.drain().await;
                         self.park_retained();
+                        // Release the spool's lock before answering, so that the directory is
+                        // free for whoever starts next as soon as shutdown returns.
+                        drop(self.spool.take());
                         let shut = self.exporter.shutdown(timeout);
                         let _ = done.send(result.and(shut));
                         return;
