@@ -94,6 +94,11 @@ fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
         slot.exported += snap.exported;
         slot.failed += snap.failed;
         slot.retained += snap.retained;
+        slot.spooled += snap.spooled;
+        slot.spooled_bytes += snap.spooled_bytes;
+        slot.recovered += snap.recovered;
+        slot.spool_corrupt += snap.spool_corrupt;
+        slot.spool_evicted += snap.spool_evicted;
         slot.export_calls += snap.export_calls;
         slot.export_time += snap.export_time;
         slot.last_error = snap.last_error.or(slot.last_error);
@@ -391,11 +396,13 @@ impl Drop for Telemetry {
         if stats.undelivered() > 0 {
             eprintln!(
                 "beacon: at shutdown, {} spans and {} log records were not delivered \
-                 (dropped on a full queue: {}; failed to export: {})",
+                 (dropped on a full queue: {}; failed to export: {}; kept in the disk spool \
+                 for the next start: {})",
                 stats.traces.undelivered(),
                 stats.logs.undelivered(),
                 stats.traces.dropped + stats.logs.dropped,
                 stats.traces.failed + stats.logs.failed,
+                stats.traces.spooled + stats.logs.spooled,
             );
         }
     }

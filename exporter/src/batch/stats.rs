@@ -64,6 +64,7 @@ pub struct PipelineStats {
     spooled_bytes: AtomicU64,
     recovered: AtomicU64,
     spool_corrupt: AtomicU64,
+    spool_evicted: AtomicU64,
     export_calls: AtomicU64,
     export_nanos: AtomicU64,
     last_error: AtomicU8,
@@ -103,6 +104,8 @@ pub struct StatsSnapshot {
     /// block): when found at start their items are unknown, and not in `recovered`; when a
     /// record turns out damaged on reading back, its items are counted in `failed` too.
     pub spool_corrupt: u64,
+    /// Of `dropped`, the items evicted from the spool past its byte cap.
+    pub spool_evicted: u64,
     /// Export calls made, successful or not.
     pub export_calls: u64,
     /// Time spent in export calls, in all.
@@ -222,6 +225,7 @@ impl PipelineStats {
     /// Items evicted from the spool past its cap: counted as dropped.
     pub(crate) fn spool_evicted(&self, n: u64) {
         self.dropped.fetch_add(n, Ordering::Relaxed);
+        self.spool_evicted.fetch_add(n, Ordering::Relaxed);
         self.warn(4, || {
             "the export spool is full: its oldest items are dropped".to_owned()
         });
@@ -239,6 +243,7 @@ impl PipelineStats {
             spooled_bytes: self.spooled_bytes.load(Ordering::Relaxed),
             recovered: self.recovered.load(Ordering::Relaxed),
             spool_corrupt: self.spool_corrupt.load(Ordering::Relaxed),
+            spool_evicted: self.spool_evicted.load(Ordering::Relaxed),
             export_calls: self.export_calls.load(Ordering::Relaxed),
             export_time: Duration::from_nanos(self.export_nanos.load(Ordering::Relaxed)),
             last_error: ExportErrorKind::from_code(self.last_error.load(Ordering::Relaxed)),

@@ -39,6 +39,7 @@ pub(crate) struct Config {
     #[cfg(feature = "system-metrics")]
     pub(crate) collectors: crate::collectors::Collectors,
     pub(crate) log_processors: Vec<super::extra::BoxedLogProcessor>,
+    pub(crate) spool: Option<beacon_exporter::spool::SpoolConfig>,
 }
 
 /// Where one signal goes.
@@ -163,6 +164,7 @@ impl Config {
             .or_else(|| env.get(RUST_LOG))
             .unwrap_or_else(|| "info".to_owned());
 
+        let spool = super::spool::resolve(b.spool.take(), &env)?;
         let warnings = env.warnings.take();
         let span_processors = std::mem::take(&mut b.span_processors);
         let log_processors = std::mem::take(&mut b.log_processors);
@@ -192,6 +194,7 @@ impl Config {
             #[cfg(feature = "system-metrics")]
             collectors: b.collectors.take().unwrap_or_default(),
             log_processors,
+            spool,
         })
     }
 }
