@@ -36,6 +36,8 @@ pub(super) struct Worker<E: BatchExport> {
     spool: Option<Spool>,
     /// The resource the exporter labels batches with (spooled batches carry their own).
     resource: Resource,
+    /// The last export failed for a retryable reason (the collector is away).
+    away: bool,
 }
 
 impl<E: BatchExport> Worker<E> {
@@ -64,6 +66,7 @@ impl<E: BatchExport> Worker<E> {
             retained_items: 0,
             spool,
             resource: Resource::builder_empty().build(),
+            away: false,
         }
     }
 
@@ -109,16 +112,32 @@ impl<E: BatchExport> Worker<E> {
                 received = self.items.recv_many(&mut self.buffer, room) => {
                     if received == 0 {
                         let _ = self.export_buffer().await;
+                        self.park_retained();
                         return;
                     }
                     if self.buffer.len() >= self.config.max_export_batch_size {
-                        let _ = self.export_buffer().await;
-                        deadline = Instant::now() + self.config.scheduled_delay;
+                        if self.away && self.backlog() {
+                            // The collector failed the last attempt: keep the batch without
+                            // another one. The next tick tries again, so a dead collector
+                            // costs one attempt per `scheduled_delay`, not one per batch.
+                            let batch = std::mem::take(&mut self.buffer);
+                            self.retain(batch);
+                        } else {
+                            let _ = self.export_buffer().await;
+                            deadline = Instant::now() + self.config.scheduled_delay;
+                        }
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => {
                     let _ = self.resend_retained(Some(REPLAY_PER_EXPORT)).await;
-                    let _ = self.export_buffer().await;
+                    if self.away && self.backlog() {
+                        let batch = std::mem::take(&mut self.buffer);
+                        if !batch.is_empty() {
+                            self.retain(batch);
+                        }
+                    } else {
+                        let _ = self.export_buffer().await;
+                    }
                     deadline = Instant::now() + self.config.scheduled_delay;
                 }
             }
@@ -246,6 +265,11 @@ impl<E: BatchExport> Worker<E> {
                 .export_done(took, Some((ExportErrorKind::Timeout, "no answer in time"))),
         }
         let keep = keep.then_some(batch);
+        self.away = match &outcome {
+            Ok(Ok(())) => false,
+            Ok(Err(err)) => super::retry::is_retryable(err),
+            Err(_) => true,
+        };
         match outcome {
             Ok(Ok(())) => {
                 self.stats.exported(n);
