@@ -22,8 +22,9 @@ fn pipeline(grpc_port: u16, spool: SpoolConfig, max_retained: usize) -> beacon::
     let batch = BatchConfig {
         max_queue_size: 2048,
         max_export_batch_size: 512,
-        // Also how often a dead collector is tried again.
-        scheduled_delay: Duration::from_secs(1),
+        // Also how often a dead collector is tried again; each try costs about a second of
+        // opentelemetry-otlp's own backoff, during which the worker writes nothing to disk.
+        scheduled_delay: Duration::from_secs(5),
         export_timeout: Duration::from_secs(5),
         max_retained,
     };
