@@ -107,7 +107,11 @@ fn wait_received(rotel: &Rotel, spans: u64, logs: u64) {
             s >= spans && l >= logs
         })
         .expect("rotel receives everything");
-    assert_eq!(received(&rotel.output()), (spans, logs), "each item exactly once");
+    assert_eq!(
+        received(&rotel.output()),
+        (spans, logs),
+        "each item exactly once"
+    );
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -214,7 +218,13 @@ fn service(
     items: u64,
 ) -> (Service, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "spool_service", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "spool_service",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("SPOOL_SERVICE_DIR", dir)
         .env("SPOOL_SERVICE_PORT", port.to_string())
         .env("SPOOL_SERVICE_MODE", mode)
@@ -318,7 +328,11 @@ fn a_damaged_segment_costs_only_the_damaged_record_and_the_loss_is_counted() {
     emit(&first, N);
     let _ = first.flush();
     let stats = first.shutdown().expect_err("the collector is away").stats;
-    assert_eq!((stats.traces.spooled, stats.traces.failed), (N, 0), "{stats:?}");
+    assert_eq!(
+        (stats.traces.spooled, stats.traces.failed),
+        (N, 0),
+        "{stats:?}"
+    );
 
     let lost = damage_middle_record(&dir.join("traces"));
     assert!(lost > 0);
@@ -332,7 +346,11 @@ fn a_damaged_segment_costs_only_the_damaged_record_and_the_loss_is_counted() {
     second.flush().expect("the collector is up");
     let stats = second.shutdown().expect("clean shutdown");
     assert_eq!(
-        (stats.traces.exported, stats.traces.spooled, stats.logs.exported),
+        (
+            stats.traces.exported,
+            stats.traces.spooled,
+            stats.logs.exported
+        ),
         (N - lost, 0, N),
         "{stats:?}"
     );
@@ -372,7 +390,10 @@ fn an_outage_larger_than_the_cap_keeps_the_newest_and_counts_the_rest_exactly() 
     for (s, before) in [(stats.traces, during.traces), (stats.logs, during.logs)] {
         assert_eq!(s.exported + s.dropped, N, "{s:?}");
         assert_eq!((s.failed, s.spooled, s.retained), (0, 0, 0), "{s:?}");
-        assert_eq!(s.dropped, before.dropped, "nothing more dropped once it is back: {s:?}");
+        assert_eq!(
+            s.dropped, before.dropped,
+            "nothing more dropped once it is back: {s:?}"
+        );
     }
     wait_received(&rotel, stats.traces.exported, stats.logs.exported);
     let _ = std::fs::remove_dir_all(&dir);

@@ -100,6 +100,9 @@ impl BatchConfig {
     }
 }
 
+/// A spooled request decoded: its batches, each with the resource it was recorded under.
+pub(crate) type Decoded<T> = Vec<(Resource, Vec<T>)>;
+
 /// What the batch worker needs from an exporter, for spans and logs alike.
 pub(crate) trait BatchExport: Send + 'static {
     type Item: Send + 'static;
@@ -113,7 +116,7 @@ pub(crate) trait BatchExport: Send + 'static {
     /// The batch as an encoded OTLP export request, for the disk spool.
     fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8>;
     /// A spooled request back as batches, one per resource.
-    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<Self::Item>)>, String>;
+    fn decode(bytes: &[u8]) -> Result<Decoded<Self::Item>, String>;
 }
 
 struct Spans<E>(E);
@@ -134,7 +137,7 @@ impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
     fn encode(batch: &[SpanData], resource: &Resource) -> Vec<u8> {
         crate::spool::encode_spans(batch, resource)
     }
-    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<SpanData>)>, String> {
+    fn decode(bytes: &[u8]) -> Result<Decoded<SpanData>, String> {
         crate::spool::decode_spans(bytes).map_err(|e| e.to_string())
     }
 }
@@ -157,7 +160,7 @@ impl<E: LogExporter + 'static> BatchExport for Logs<E> {
     fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8> {
         crate::spool::encode_logs(batch, resource)
     }
-    fn decode(bytes: &[u8]) -> Result<Vec<(Resource, Vec<Self::Item>)>, String> {
+    fn decode(bytes: &[u8]) -> Result<Decoded<Self::Item>, String> {
         crate::spool::decode_logs(bytes).map_err(|e| e.to_string())
     }
 }
@@ -657,7 +660,12 @@ mod tests {
     fn spooled(
         dir: &std::path::Path,
         max_bytes: u64,
-    ) -> (SdkTracerProvider, Arc<PipelineStats>, Ordered, ExportRuntime) {
+    ) -> (
+        SdkTracerProvider,
+        Arc<PipelineStats>,
+        Ordered,
+        ExportRuntime,
+    ) {
         let rt = ExportRuntime::new().expect("runtime");
         let exporter = Ordered {
             up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -710,7 +718,12 @@ mod tests {
         provider.force_flush().expect("back");
         let snap = stats.snapshot();
         assert_eq!(
-            (snap.exported, snap.retained, snap.spooled, snap.spooled_bytes),
+            (
+                snap.exported,
+                snap.retained,
+                snap.spooled,
+                snap.spooled_bytes
+            ),
             (300, 0, 0, 0),
             "{snap:?}"
         );
@@ -759,7 +772,11 @@ mod tests {
         let snap = stats.snapshot();
         assert!(snap.dropped > 0 && snap.spooled > 0, "{snap:?}");
         assert!(snap.spooled_bytes <= 6_000, "{snap:?}");
-        assert_eq!(snap.accepted, snap.dropped + snap.retained + snap.spooled, "{snap:?}");
+        assert_eq!(
+            snap.accepted,
+            snap.dropped + snap.retained + snap.spooled,
+            "{snap:?}"
+        );
         exporter.up.store(true, Ordering::SeqCst);
         provider.force_flush().expect("back");
         let snap = stats.snapshot();

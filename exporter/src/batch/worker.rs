@@ -314,10 +314,8 @@ impl<E: BatchExport> Worker<E> {
                 Ok(groups) => groups,
                 Err(message) => {
                     // It passed its checksum, so it is from an incompatible version: give it up.
-                    self.stats.export_done(
-                        Duration::ZERO,
-                        Some((ExportErrorKind::Rejected, &message)),
-                    );
+                    self.stats
+                        .export_done(Duration::ZERO, Some((ExportErrorKind::Rejected, &message)));
                     self.stats.failed(items as usize);
                     self.ack_spooled();
                     continue;
@@ -392,7 +390,8 @@ impl<E: BatchExport> Worker<E> {
             // What it holds stays on disk for the next start, no longer this pipeline's to
             // deliver: for this process's counts, it is given up.
             let held = spool.store.items();
-            self.stats.failed(usize::try_from(held).unwrap_or(usize::MAX));
+            self.stats
+                .failed(usize::try_from(held).unwrap_or(usize::MAX));
         }
     }
 

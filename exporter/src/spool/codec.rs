@@ -17,16 +17,16 @@ use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry::logs::{AnyValue as LogValue, LogRecord as _, Logger as _, LoggerProvider as _};
 use opentelemetry::logs::Severity;
+use opentelemetry::logs::{AnyValue as LogValue, LogRecord as _, Logger as _, LoggerProvider as _};
 use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope as Scope};
 use opentelemetry_proto::tonic::common::v1::KeyValue as ProtoKeyValue;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope as Scope};
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 use opentelemetry_proto::tonic::trace::v1::{span, status, Span};
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
@@ -88,7 +88,9 @@ pub(crate) fn decode_spans(bytes: &[u8]) -> Result<Vec<(Resource, Vec<SpanData>)
                 .into_iter()
                 .flat_map(|ss| {
                     let scope = scope(ss.scope, ss.schema_url);
-                    ss.spans.into_iter().map(move |s| span_data(s, scope.clone()))
+                    ss.spans
+                        .into_iter()
+                        .map(move |s| span_data(s, scope.clone()))
                 })
                 .collect();
             (resource, spans)
@@ -205,7 +207,11 @@ fn span_data(s: Span, scope: InstrumentationScope) -> SpanData {
                 l.flags & IS_REMOTE != 0,
                 trace_state(&l.trace_state),
             );
-            Link::new(context, attributes(l.attributes), l.dropped_attributes_count)
+            Link::new(
+                context,
+                attributes(l.attributes),
+                l.dropped_attributes_count,
+            )
         })
         .collect();
     links.dropped_count = s.dropped_links_count;
@@ -303,9 +309,9 @@ fn log_value(v: AnyValue) -> Option<LogValue> {
         any_value::Value::DoubleValue(d) => LogValue::Double(d),
         any_value::Value::StringValue(s) => LogValue::String(s.into()),
         any_value::Value::BytesValue(b) => LogValue::Bytes(Box::new(b)),
-        any_value::Value::ArrayValue(a) => {
-            LogValue::ListAny(Box::new(a.values.into_iter().filter_map(log_value).collect()))
-        }
+        any_value::Value::ArrayValue(a) => LogValue::ListAny(Box::new(
+            a.values.into_iter().filter_map(log_value).collect(),
+        )),
         any_value::Value::KvlistValue(m) => LogValue::Map(Box::new(
             m.values
                 .into_iter()
@@ -368,7 +374,9 @@ fn severity(n: i32) -> Option<Severity> {
         Trace, Trace2, Trace3, Trace4, Debug, Debug2, Debug3, Debug4, Info, Info2, Info3, Info4,
         Warn, Warn2, Warn3, Warn4, Error, Error2, Error3, Error4, Fatal, Fatal2, Fatal3, Fatal4,
     ];
-    usize::try_from(n - 1).ok().and_then(|i| ALL.get(i).copied())
+    usize::try_from(n - 1)
+        .ok()
+        .and_then(|i| ALL.get(i).copied())
 }
 
 /// A `'static` copy of `s`; `None` for an empty string or once [`MAX_INTERNED`] are held.
@@ -476,9 +484,13 @@ mod tests {
     fn log_records_survive_the_round_trip_byte_for_byte() {
         let provider = SdkLoggerProvider::builder().build();
         let logger = provider.logger_with_scope(
-            InstrumentationScope::builder("lib").with_version("2").build(),
+            InstrumentationScope::builder("lib")
+                .with_version("2")
+                .build(),
         );
-        let scope = InstrumentationScope::builder("lib").with_version("2").build();
+        let scope = InstrumentationScope::builder("lib")
+            .with_version("2")
+            .build();
         let mut items: Vec<LogItem> = Vec::new();
         for (i, target) in [(0, None), (1, Some("my_app::db"))] {
             let mut r = logger.create_log_record();
@@ -488,12 +500,19 @@ mod tests {
             r.set_severity_text("WARN");
             r.set_event_name("order.placed");
             r.set_body(LogValue::Map(Box::new(
-                [(Key::from("k"), LogValue::ListAny(Box::new(vec![LogValue::Int(1)])))]
-                    .into_iter()
-                    .collect(),
+                [(
+                    Key::from("k"),
+                    LogValue::ListAny(Box::new(vec![LogValue::Int(1)])),
+                )]
+                .into_iter()
+                .collect(),
             )));
             r.add_attribute("bytes", LogValue::Bytes(Box::new(vec![1, 2, 3])));
-            r.set_trace_context(TraceId::from(5u128), SpanId::from(6u64), Some(TraceFlags::SAMPLED));
+            r.set_trace_context(
+                TraceId::from(5u128),
+                SpanId::from(6u64),
+                Some(TraceFlags::SAMPLED),
+            );
             if let Some(t) = target {
                 r.set_target(t);
             }
@@ -507,13 +526,21 @@ mod tests {
         let sorted = |bytes: &[u8]| {
             let mut request = ExportLogsServiceRequest::decode(bytes).expect("request");
             for rl in &mut request.resource_logs {
-                rl.scope_logs
-                    .sort_by(|a, b| a.scope.as_ref().map(|s| &s.name).cmp(&b.scope.as_ref().map(|s| &s.name)));
+                rl.scope_logs.sort_by(|a, b| {
+                    a.scope
+                        .as_ref()
+                        .map(|s| &s.name)
+                        .cmp(&b.scope.as_ref().map(|s| &s.name))
+                });
             }
             request
         };
         assert_eq!(sorted(&encode_logs(back, res)), sorted(&encoded));
-        assert_eq!(sorted(&encoded).resource_logs[0].scope_logs.len(), 2, "the target names a scope");
+        assert_eq!(
+            sorted(&encoded).resource_logs[0].scope_logs.len(),
+            2,
+            "the target names a scope"
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ mod tests {
         let first = DirLock::acquire(&dir).expect("first");
         let err = DirLock::acquire(&dir).expect_err("second");
         assert!(matches!(err, SpoolError::Locked { .. }), "{err:?}");
-        assert!(err.to_string().contains(&dir.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
         drop(first);
         DirLock::acquire(&dir).expect("free again");
     }

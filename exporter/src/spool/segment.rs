@@ -148,10 +148,7 @@ pub(crate) fn scan(buf: &[u8]) -> Vec<Scanned> {
         // A damaged file header: the records after it may still be whole.
         match parse_at(buf, 0) {
             Some(Scanned::Corrupt { skipped, .. }) => {
-                out.push(Scanned::Corrupt {
-                    offset: 0,
-                    skipped,
-                });
+                out.push(Scanned::Corrupt { offset: 0, skipped });
                 offset = skipped;
             }
             Some(Scanned::Record(_)) => offset = 0,
@@ -209,7 +206,10 @@ mod tests {
             buf[at] ^= 0x10;
             let scanned = scan(&buf);
             assert!(records(&scanned).is_empty(), "byte {at}: {scanned:?}");
-            assert!(matches!(scanned[..], [Scanned::Corrupt { .. }]), "byte {at}");
+            assert!(
+                matches!(scanned[..], [Scanned::Corrupt { .. }]),
+                "byte {at}"
+            );
         }
     }
 
@@ -271,7 +271,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 buf.push(x as u8);
-                if x % 31 == 0 {
+                if x.is_multiple_of(31) {
                     buf.extend_from_slice(&RECORD_MAGIC);
                 }
             }

@@ -325,7 +325,11 @@ impl Store {
     }
 
     fn read(&mut self, meta: Meta) -> Option<Vec<u8>> {
-        if self.reader.as_ref().is_none_or(|(id, _)| *id != meta.segment) {
+        if self
+            .reader
+            .as_ref()
+            .is_none_or(|(id, _)| *id != meta.segment)
+        {
             let file = File::open(segment_path(&self.dir, meta.segment)).ok()?;
             self.reader = Some((meta.segment, file));
         }
@@ -445,7 +449,10 @@ mod tests {
         assert!(disk <= record * 10 + 8 * 1024 + 64, "disk {disk}");
         drop(store);
         let (mut store, rec) = Store::open(&dir, record * 10, 8 * 1024).expect("reopen");
-        assert_eq!(rec.items, 30, "evicted records stay evicted after a restart");
+        assert_eq!(
+            rec.items, 30,
+            "evicted records stay evicted after a restart"
+        );
         let back = drain(&mut store);
         assert_eq!(back.first(), Some(&vec![15; 1000]));
         assert_eq!(back.last(), Some(&vec![24; 1000]));

@@ -40,7 +40,9 @@ pub(crate) fn resolve(
 mod tests {
     use super::*;
 
-    fn with(vars: &'static [(&'static str, &'static str)]) -> Result<Option<SpoolConfig>, InitError> {
+    fn with(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> Result<Option<SpoolConfig>, InitError> {
         let lookup = move |name: &str| {
             vars.iter()
                 .find(|(k, _)| *k == name)
