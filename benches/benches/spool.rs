@@ -44,11 +44,16 @@ fn healthy(c: &mut Criterion) {
     let rt = ExportRuntime::new().expect("runtime");
     let dir = std::env::temp_dir().join(format!("beacon-bench-spool-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let spool = Spool::open(&SpoolConfig::new(&dir), Signal::Traces).expect("spool");
+    let spool =
+        |n: &str| Spool::open(&SpoolConfig::new(dir.join(n)), Signal::Traces).expect("spool");
     let mut group = c.benchmark_group("spool_healthy");
+    // Each twice, alternating, so that drift on a shared machine shows as a difference
+    // between the two runs of the same setting rather than as a cost of the spool.
     for (name, provider) in [
         ("spool_off", provider(None, &rt)),
-        ("spool_on", provider(Some(spool), &rt)),
+        ("spool_on", provider(Some(spool("a")), &rt)),
+        ("spool_off_again", provider(None, &rt)),
+        ("spool_on_again", provider(Some(spool("b")), &rt)),
     ] {
         let tracer = provider.tracer("bench");
         group.bench_function(name, |b| {
