@@ -76,4 +76,44 @@ mod tests {
         let err = with(&[(BEACON_EXPORT_SPOOL_DIR, "spool")]).expect_err("relative");
         assert_eq!(err.variable(), Some(BEACON_EXPORT_SPOOL_DIR));
     }
+
+    #[test]
+    fn an_unusable_directory_is_one_warning_and_the_pipeline_still_builds() {
+        // A regular file where the directory should be: the spool cannot be created.
+        let file = std::env::temp_dir().join(format!("beacon-spool-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a directory").expect("file");
+        let telemetry = crate::builder()
+            .env_source(|_| None)
+            .otlp_endpoint("http://127.0.0.1:9")
+            .metrics_exporter(crate::config::Exporter::None)
+            .export_spool(SpoolConfig::new(file.join("spool")))
+            .build()
+            .expect("builds without the spool");
+        let stats = telemetry.stats();
+        assert_eq!((stats.traces.spooled, stats.logs.recovered), (0, 0));
+        drop(telemetry);
+        let _ = std::fs::remove_file(&file);
+    }
+
+    #[test]
+    fn a_directory_in_use_is_an_error_naming_it() {
+        let dir = std::env::temp_dir().join(format!("beacon-spool-inuse-{}", std::process::id()));
+        let build = || {
+            crate::builder()
+                .env_source(|_| None)
+                .otlp_endpoint("http://127.0.0.1:9")
+                .metrics_exporter(crate::config::Exporter::None)
+                .logs_exporter(crate::config::Exporter::None)
+                .export_spool(SpoolConfig::new(&dir))
+                .build()
+        };
+        let first = build().expect("first");
+        let err = build().expect_err("the spool is taken");
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
+        drop(first);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
