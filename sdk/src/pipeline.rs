@@ -47,11 +47,13 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     // Exporting processors; behind the tail sampler when there is one.
     let mut exporting: Vec<Box<dyn SpanProcessor>> = Vec::new();
     if let Some(cfg) = &config.traces.otlp {
-        let processor = BatchSpanProcessor::new(
-            otlp::span_exporter(cfg, &runtime)?,
-            config.span_batch,
-            &runtime,
-        )
+        let exporter = otlp::span_exporter(cfg, &runtime)?;
+        let processor = match open_spool(config.spool.as_ref(), Signal::Traces)? {
+            Some(spool) => {
+                BatchSpanProcessor::with_spool(exporter, config.span_batch, spool, &runtime)
+            }
+            None => BatchSpanProcessor::new(exporter, config.span_batch, &runtime),
+        }
         .with_value_length_limit(limits.attribute_value_length);
         processor
             .stats()
@@ -179,11 +181,13 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
 
     let mut logs = SdkLoggerProvider::builder().with_resource(config.resource.clone());
     if let Some(cfg) = &config.logs.otlp {
-        let processor = BatchLogProcessor::new(
-            otlp::log_exporter(cfg, &runtime)?,
-            config.log_batch,
-            &runtime,
-        );
+        let exporter = otlp::log_exporter(cfg, &runtime)?;
+        let processor = match open_spool(config.spool.as_ref(), Signal::Logs)? {
+            Some(spool) => {
+                BatchLogProcessor::with_spool(exporter, config.log_batch, spool, &runtime)
+            }
+            None => BatchLogProcessor::new(exporter, config.log_batch, &runtime),
+        };
         processor
             .stats()
             .set_destination(format!("logs to OTLP {}", cfg.endpoint_redacted()));
@@ -270,6 +274,31 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         hub: config.hub.clone(),
     };
     Ok(Telemetry::new(pipeline, config.warnings))
+}
+
+/// Opens the disk spool for `signal`. A directory another process holds is an error (two
+/// processes must never share one); a directory that cannot be used is one warning on
+/// stderr, and the pipeline keeps failed exports in memory only.
+fn open_spool(
+    config: Option<&beacon_exporter::spool::SpoolConfig>,
+    signal: Signal,
+) -> Result<Option<beacon_exporter::spool::Spool>, InitError> {
+    use beacon_exporter::spool::{Spool, SpoolError};
+    let Some(config) = config else {
+        return Ok(None);
+    };
+    match Spool::open(config, signal) {
+        Ok(spool) => Ok(Some(spool)),
+        Err(err @ SpoolError::Locked { .. }) => Err(InitError::config(err.to_string())),
+        Err(err) => {
+            eprintln!(
+                "beacon: {err}; continuing without the disk spool for {} (failed exports are \
+                 kept in memory only)",
+                signal.as_str()
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// One line per signal saying where it goes, for `Telemetry::describe`.

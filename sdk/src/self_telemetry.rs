@@ -7,8 +7,10 @@
 //! | `otel.sdk.processor.span.processed` / `….log.processed` | counter | `{span}` / `{log_record}` | `otel.component.type`, `otel.component.name`, `error.type=queue_full` for items dropped |
 //! | `otel.sdk.processor.span.queue.size` / `….log.queue.size` | up-down counter | as above | queued or in an export now |
 //! | `otel.sdk.processor.span.queue.capacity` / `….log.queue.capacity` | up-down counter | as above | |
-//! | `otel.sdk.exporter.span.exported` / `….log.exported` | counter | as above | `error.type` (`export_failed`) for items given up |
+//! | `otel.sdk.exporter.span.exported` / `….log.exported` | counter | as above | `error.type` for items given up: `export_failed`, or `spool_full` for items evicted from the disk spool past its cap |
 //! | `beacon.exporter.span.retained` / `….log.retained` | up-down counter | as above | held for retry while the collector is away |
+//! | `beacon.exporter.span.spooled` / `….log.spooled` | up-down counter | as above | held in the disk spool ([`crate::config::SpoolConfig`]) |
+//! | `beacon.exporter.span.spool.usage` / `….log.spool.usage` | up-down counter | `By` | bytes those spooled items take on disk |
 //! | `otel.sdk.exporter.operation.duration` | histogram | `s` | `otel.component.name`, `error.type` (`timeout`, `unavailable`, `rejected`) on failure |
 //!
 //! The counters are read from the same atomics as [`crate::Telemetry::stats`] when metrics
@@ -117,9 +119,11 @@ fn instruments(
         )
         .with_callback(move |o| {
             e(&mut |s, _, attrs| {
-                o.observe(s.accepted - s.dropped, attrs);
+                // Items evicted from the spool were processed; they are given up at export.
+                let queue_full = s.dropped.saturating_sub(s.spool_evicted);
+                o.observe(s.accepted.saturating_sub(queue_full), attrs);
                 o.observe(
-                    s.dropped,
+                    queue_full,
                     &with(attrs, Some(KeyValue::new("error.type", "queue_full"))),
                 );
             });
@@ -152,14 +156,36 @@ fn instruments(
                     s.failed,
                     &with(attrs, Some(KeyValue::new("error.type", "export_failed"))),
                 );
+                if s.spool_evicted > 0 {
+                    o.observe(
+                        s.spool_evicted,
+                        &with(attrs, Some(KeyValue::new("error.type", "spool_full"))),
+                    );
+                }
             });
         })
         .build();
-    let e = each;
+    let e = each.clone();
     meter
         .i64_observable_up_down_counter(format!("beacon.exporter.{item}.retained"))
         .with_unit(unit)
         .with_description("Items held in memory for another try while the collector is away.")
         .with_callback(move |o| e(&mut |s, _, attrs| o.observe(s.retained as i64, &attrs[1..])))
+        .build();
+    let e = each.clone();
+    meter
+        .i64_observable_up_down_counter(format!("beacon.exporter.{item}.spooled"))
+        .with_unit(unit)
+        .with_description("Items held in the disk spool until the collector takes them.")
+        .with_callback(move |o| e(&mut |s, _, attrs| o.observe(s.spooled as i64, &attrs[1..])))
+        .build();
+    let e = each;
+    meter
+        .i64_observable_up_down_counter(format!("beacon.exporter.{item}.spool.usage"))
+        .with_unit("By")
+        .with_description("Bytes the spooled items take on disk.")
+        .with_callback(move |o| {
+            e(&mut |s, _, attrs| o.observe(s.spooled_bytes as i64, &attrs[1..]));
+        })
         .build();
 }

@@ -443,13 +443,16 @@ impl Drop for Telemetry {
             let (t, l) = (&stats.traces, &stats.logs);
             eprintln!(
                 "beacon: at shutdown, {} spans and {} log records were not delivered \
-                 (dropped on a full queue: {}; failed to export: {}; still held for retry or \
-                 in an export when the shutdown budget ran out: {})",
+                 (dropped on a full queue: {}; failed to export: {}; kept in the disk spool \
+                 for the next start: {}; still held for retry or in an export when the \
+                 shutdown budget ran out: {})",
                 t.undelivered(),
                 l.undelivered(),
                 t.dropped + l.dropped,
                 t.failed + l.failed,
-                (t.undelivered() + l.undelivered()).saturating_sub(t.lost() + l.lost()),
+                t.spooled + l.spooled,
+                (t.undelivered() + l.undelivered())
+                    .saturating_sub(t.lost() + l.lost() + t.spooled + l.spooled),
             );
         }
     }

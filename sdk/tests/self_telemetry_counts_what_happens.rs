@@ -134,6 +134,68 @@ fn self_metrics_match_reality_with_the_trace_collector_down() {
 }
 
 #[test]
+fn spooled_items_and_bytes_are_reported_as_self_metrics() {
+    let receiver = HttpReceiver::start();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let dir = std::env::temp_dir().join(format!("beacon-selfmetrics-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let telemetry = support::env_builder(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("http://{closed}/v1/traces"),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            format!("{}/v1/metrics", receiver.endpoint()),
+        ),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "500".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("BEACON_EXPORT_SPOOL_DIR", dir.display().to_string()),
+    ])
+    .span_batch(BatchConfig {
+        max_export_batch_size: 10,
+        scheduled_delay: Duration::from_secs(3600),
+        // Nothing kept in memory: every refused batch goes to the spool.
+        max_retained: 0,
+        ..BatchConfig::default()
+    })
+    .build()
+    .expect("pipeline builds");
+    tracing::dispatcher::with_default(&telemetry.dispatch(), || {
+        for i in 0..30_i64 {
+            tracing::info_span!("work", i).in_scope(|| {});
+        }
+    });
+    let _ = telemetry.flush();
+    let stats = telemetry.stats().traces;
+    assert_eq!(
+        (stats.accepted, stats.spooled, stats.retained),
+        (30, 30, 0),
+        "{stats:?}"
+    );
+    assert!(stats.spooled_bytes > 0);
+    let _ = telemetry.flush();
+    let name = [("otel.component.name", "traces/otlp")];
+    let arrived = receiver.wait_for(Duration::from_secs(10), |r| {
+        latest(r, "beacon.exporter.span.spooled", &name).is_some()
+    });
+    assert!(arrived, "{:?}", receiver.with(|r| r.metric_names()));
+    receiver.with(|r| {
+        assert_eq!(latest(r, "beacon.exporter.span.spooled", &name), Some(30.0));
+        assert_eq!(
+            latest(r, "beacon.exporter.span.spool.usage", &name),
+            Some(stats.spooled_bytes as f64)
+        );
+    });
+    drop(telemetry);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn self_telemetry_can_be_turned_off() {
     let scrape = |on: bool| {
         let telemetry = beacon::builder()

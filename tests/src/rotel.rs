@@ -51,6 +51,19 @@ impl Rotel {
     /// # Errors
     /// When the agent is missing or does not start within 30 s.
     pub fn start_on(grpc_port: u16, http_port: u16) -> Result<Self, String> {
+        Self::start_with(grpc_port, http_port, "detailed")
+    }
+
+    /// Starts rotel printing one line per request received, with its item count, instead of
+    /// every item: for tests that send tens of thousands of items ([`received`] sums them).
+    ///
+    /// # Errors
+    /// When the agent is missing or does not start within 30 s.
+    pub fn start_counting_on(grpc_port: u16, http_port: u16) -> Result<Self, String> {
+        Self::start_with(grpc_port, http_port, "basic")
+    }
+
+    fn start_with(grpc_port: u16, http_port: u16, verbosity: &str) -> Result<Self, String> {
         let agent = agent().ok_or_else(|| {
             "rotel-agent not found: run `cargo xtask ci` (it installs rotel==0.0.1a15 into .cache/rotel) \
              or set BEACON_ROTEL_AGENT"
@@ -68,7 +81,7 @@ impl Rotel {
                 "--debug-log",
                 "logs",
             ])
-            .args(["--debug-log-verbosity", "detailed"])
+            .args(["--debug-log-verbosity", verbosity])
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -106,6 +119,26 @@ impl Rotel {
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> Result<(), String> {
         self.output.wait_for("rotel", timeout, done)
     }
+}
+
+/// Spans and log records a counting rotel ([`Rotel::start_counting_on`]) reports received, from
+/// its `Received traces. … spans=N` and `Received logs. … logs=N` lines.
+pub fn received(output: &str) -> (u64, u64) {
+    let count = |line: &str, key: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (mut spans, mut logs) = (0, 0);
+    for line in output.lines() {
+        if line.contains("Received traces.") {
+            spans += count(line, "spans=");
+        } else if line.contains("Received logs.") {
+            logs += count(line, "logs=");
+        }
+    }
+    (spans, logs)
 }
 
 impl Drop for Rotel {

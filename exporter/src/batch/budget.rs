@@ -69,7 +69,19 @@ impl Drop for Ticket {
 #[derive(Debug)]
 pub(crate) struct Ticketed<T> {
     pub(crate) item: T,
-    pub(crate) _ticket: Ticket,
+    /// `None` for an item read back from the disk spool: the worker replays a few batches at a
+    /// time, so those are bounded by that, not by the budget of the process that queued them.
+    pub(crate) _ticket: Option<Ticket>,
+}
+
+impl<T> Ticketed<T> {
+    /// An item read back from the disk spool.
+    pub(crate) fn recovered(item: T) -> Self {
+        Self {
+            item,
+            _ticket: None,
+        }
+    }
 }
 
 /// Heap and inline bytes of a span, estimated from what varies: names, attribute keys and

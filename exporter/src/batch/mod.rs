@@ -54,6 +54,7 @@ pub use limits::truncated;
 pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
 use worker::{Control, Worker};
 
+use crate::spool::Spool;
 use crate::ExportRuntime;
 
 /// Queue and batch settings, as in `OTEL_BSP_*` / `OTEL_BLRP_*`.
@@ -108,6 +109,9 @@ impl BatchConfig {
     }
 }
 
+/// A spooled request decoded: its batches, each with the resource it was recorded under.
+pub(crate) type Decoded<T> = Vec<(Resource, Vec<T>)>;
+
 /// What the batch worker needs from an exporter, for spans and logs alike.
 pub(crate) trait BatchExport: Send + 'static {
     type Item: Send + 'static;
@@ -118,6 +122,10 @@ pub(crate) trait BatchExport: Send + 'static {
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send;
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
+    /// The batch as an encoded OTLP export request, for the disk spool.
+    fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8>;
+    /// A spooled request back as batches, one per resource.
+    fn decode(bytes: &[u8]) -> Result<Decoded<Self::Item>, String>;
 }
 
 struct Spans<E>(E);
@@ -137,6 +145,15 @@ impl<E: SpanExporter + 'static> BatchExport for Spans<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
     }
+    fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8> {
+        let spans: Vec<SpanData> = batch.iter().map(|t| t.item.clone()).collect();
+        crate::spool::encode_spans(&spans, resource)
+    }
+    fn decode(bytes: &[u8]) -> Result<Decoded<Self::Item>, String> {
+        Ok(recovered(
+            crate::spool::decode_spans(bytes).map_err(|e| e.to_string())?,
+        ))
+    }
 }
 
 struct Logs<E>(E);
@@ -154,6 +171,28 @@ impl<E: LogExporter + 'static> BatchExport for Logs<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
     }
+    fn encode(batch: &[Self::Item], resource: &Resource) -> Vec<u8> {
+        let logs: Vec<_> = batch.iter().map(|t| t.item.clone()).collect();
+        crate::spool::encode_logs(&logs, resource)
+    }
+    fn decode(bytes: &[u8]) -> Result<Decoded<Self::Item>, String> {
+        Ok(recovered(
+            crate::spool::decode_logs(bytes).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+/// Batches read back from the disk spool, as worker items.
+fn recovered<T>(decoded: Decoded<T>) -> Decoded<Ticketed<T>> {
+    decoded
+        .into_iter()
+        .map(|(resource, items)| {
+            (
+                resource,
+                items.into_iter().map(Ticketed::recovered).collect(),
+            )
+        })
+        .collect()
 }
 
 /// The application-side half of a batch pipeline: a bounded queue into the worker.
@@ -169,13 +208,21 @@ impl<T: Send + 'static> Queue<T> {
     fn start<E: BatchExport<Item = Ticketed<T>>>(
         exporter: E,
         config: BatchConfig,
+        spool: Option<Spool>,
         rt: &ExportRuntime,
     ) -> Self {
         let config = config.normalized();
         let (items, item_rx) = mpsc::channel(config.max_queue_size);
         let (control, control_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(PipelineStats::default());
-        let worker = Worker::new(exporter, config, item_rx, control_rx, Arc::clone(&stats));
+        let worker = Worker::new(
+            exporter,
+            config,
+            item_rx,
+            control_rx,
+            Arc::clone(&stats),
+            spool,
+        );
         rt.spawn(worker.run());
         Self {
             items,
@@ -197,7 +244,7 @@ impl<T: Send + 'static> Queue<T> {
         };
         let item = Ticketed {
             item,
-            _ticket: ticket,
+            _ticket: Some(ticket),
         };
         if self.items.try_send(item).is_err() {
             self.stats.dropped();
@@ -228,7 +275,8 @@ impl<T: Send + 'static> Queue<T> {
     /// the one the worker holds and the one it may be exporting.
     fn flush(&self) -> OTelSdkResult {
         let queued = self.items.max_capacity() - self.items.capacity();
-        let batches = queued / self.config.max_export_batch_size + 2;
+        let spooled = usize::try_from(self.stats.snapshot().spooled).unwrap_or(usize::MAX);
+        let batches = queued.saturating_add(spooled) / self.config.max_export_batch_size + 2;
         let timeout = self
             .config
             .export_timeout
@@ -270,7 +318,22 @@ impl BatchSpanProcessor {
         runtime: &ExportRuntime,
     ) -> Self {
         Self {
-            queue: Queue::start(Spans(exporter), config, runtime),
+            queue: Queue::start(Spans(exporter), config, None, runtime),
+            value_length_limit: None,
+        }
+    }
+
+    /// Like [`BatchSpanProcessor::new`], with a disk spool behind the in-memory retry buffer
+    /// (see [`crate::spool`]): spans the collector could not take wait on disk, and what an
+    /// earlier process left in the spool is delivered first.
+    pub fn with_spool<E: SpanExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        spool: Spool,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Spans(exporter), config, Some(spool), runtime),
             value_length_limit: None,
         }
     }
@@ -329,7 +392,20 @@ impl BatchLogProcessor {
         runtime: &ExportRuntime,
     ) -> Self {
         Self {
-            queue: Queue::start(Logs(exporter), config, runtime),
+            queue: Queue::start(Logs(exporter), config, None, runtime),
+        }
+    }
+
+    /// Like [`BatchLogProcessor::new`], with a disk spool behind the in-memory retry buffer
+    /// (see [`crate::spool`]).
+    pub fn with_spool<E: LogExporter + 'static>(
+        exporter: E,
+        config: BatchConfig,
+        spool: Spool,
+        runtime: &ExportRuntime,
+    ) -> Self {
+        Self {
+            queue: Queue::start(Logs(exporter), config, Some(spool), runtime),
         }
     }
 
@@ -642,5 +718,162 @@ mod tests {
             (1, 0, 1, 0),
             "{snap:?}"
         );
+    }
+
+    /// An exporter that records span names in the order it received them, failing while the
+    /// collector is "away".
+    #[derive(Debug, Clone)]
+    struct Ordered {
+        up: Arc<std::sync::atomic::AtomicBool>,
+        names: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl SpanExporter for Ordered {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            if !self.up.load(Ordering::SeqCst) {
+                return Err(OTelSdkError::InternalFailure(
+                    "TonicTracesClient export failed with gRPC code: Unavailable".to_owned(),
+                ));
+            }
+            let mut names = self.names.lock().expect("lock");
+            names.extend(batch.into_iter().map(|s| s.name.into_owned()));
+            Ok(())
+        }
+    }
+
+    fn spooled(
+        dir: &std::path::Path,
+        max_bytes: u64,
+    ) -> (
+        SdkTracerProvider,
+        Arc<PipelineStats>,
+        Ordered,
+        ExportRuntime,
+    ) {
+        let rt = ExportRuntime::new().expect("runtime");
+        let exporter = Ordered {
+            up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            names: Arc::default(),
+        };
+        let config = BatchConfig {
+            max_export_batch_size: 10,
+            max_retained: 20,
+            scheduled_delay: Duration::from_secs(5),
+            ..BatchConfig::default()
+        };
+        let spool = crate::spool::Spool::open(
+            &crate::spool::SpoolConfig::new(dir).with_max_bytes(max_bytes),
+            crate::otlp::Signal::Traces,
+        )
+        .expect("spool");
+        let processor = BatchSpanProcessor::with_spool(exporter.clone(), config, spool, &rt);
+        let stats = processor.stats();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        (provider, stats, exporter, rt)
+    }
+
+    fn make(provider: &SdkTracerProvider, from: usize, to: usize) {
+        let tracer = provider.tracer("test");
+        for i in from..to {
+            tracer.in_span(format!("s{i}"), |_| {});
+            if i % 50 == 49 {
+                // Let the worker keep up, so that nothing is dropped at the queue.
+                let _ = provider.force_flush();
+            }
+        }
+    }
+
+    #[test]
+    fn past_the_retry_buffer_batches_wait_on_disk_and_are_delivered_oldest_first() {
+        let dir = crate::spool::tests::temp_dir("worker-order");
+        let (provider, stats, exporter, _rt) = spooled(&dir, 1 << 20);
+        make(&provider, 0, 300);
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.retained, snap.spooled, snap.failed, snap.dropped),
+            (20, 280, 0, 0),
+            "{snap:?}"
+        );
+        assert!(snap.spooled_bytes > 0);
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("back");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (
+                snap.exported,
+                snap.retained,
+                snap.spooled,
+                snap.spooled_bytes
+            ),
+            (300, 0, 0, 0),
+            "{snap:?}"
+        );
+        let names = exporter.names.lock().expect("lock").clone();
+        let expected: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "oldest first, each once");
+    }
+
+    #[test]
+    fn what_is_kept_at_shutdown_is_delivered_by_the_next_start_on_the_same_directory() {
+        let dir = crate::spool::tests::temp_dir("worker-restart");
+        {
+            let (provider, stats, _exporter, _rt) = spooled(&dir, 1 << 20);
+            make(&provider, 0, 100);
+            let _ = provider.shutdown();
+            let snap = stats.snapshot();
+            assert_eq!(
+                (snap.accepted, snap.failed, snap.retained, snap.spooled),
+                (100, 0, 0, 100),
+                "{snap:?}"
+            );
+        }
+        let (provider, stats, exporter, _rt) = spooled(&dir, 1 << 20);
+        assert_eq!(stats.snapshot().recovered, 100);
+        exporter.up.store(true, Ordering::SeqCst);
+        make(&provider, 100, 110);
+        provider.force_flush().expect("delivered");
+        let snap = stats.snapshot();
+        assert_eq!(
+            (snap.accepted, snap.recovered, snap.exported, snap.spooled),
+            (10, 100, 110, 0),
+            "{snap:?}"
+        );
+        let mut names = exporter.names.lock().expect("lock").clone();
+        // Oldest first, at a bounded rate: a live batch may go out after every
+        // `REPLAY_PER_EXPORT` spooled ones, so the earlier process's spans lead, and every span
+        // arrives once.
+        let lead: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+        assert_eq!(names[..10], lead[..], "the earlier process's spans first");
+        names.sort_by_key(|n| n[1..].parse::<u32>().unwrap_or(u32::MAX));
+        let expected: Vec<String> = (0..110).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "each once");
+    }
+
+    #[test]
+    fn past_the_spool_cap_the_oldest_are_dropped_and_the_count_is_exact() {
+        let dir = crate::spool::tests::temp_dir("worker-cap");
+        // Room for a few batches of ten spans only.
+        let (provider, stats, exporter, _rt) = spooled(&dir, 6_000);
+        make(&provider, 0, 400);
+        let _ = provider.force_flush();
+        let snap = stats.snapshot();
+        assert!(snap.dropped > 0 && snap.spooled > 0, "{snap:?}");
+        assert!(snap.spooled_bytes <= 6_000, "{snap:?}");
+        assert_eq!(
+            snap.accepted,
+            snap.dropped + snap.retained + snap.spooled,
+            "{snap:?}"
+        );
+        exporter.up.store(true, Ordering::SeqCst);
+        provider.force_flush().expect("back");
+        let snap = stats.snapshot();
+        assert_eq!(snap.exported + snap.dropped, 400, "{snap:?}");
+        let names = exporter.names.lock().expect("lock").clone();
+        let first_kept = 400 - names.len();
+        let expected: Vec<String> = (first_kept..400).map(|i| format!("s{i}")).collect();
+        assert_eq!(names, expected, "the newest within the cap, in order");
     }
 }

@@ -60,6 +60,11 @@ pub struct PipelineStats {
     exported: AtomicU64,
     failed: AtomicU64,
     retained: AtomicU64,
+    spooled: AtomicU64,
+    spooled_bytes: AtomicU64,
+    recovered: AtomicU64,
+    spool_corrupt: AtomicU64,
+    spool_evicted: AtomicU64,
     export_calls: AtomicU64,
     export_nanos: AtomicU64,
     last_error: AtomicU8,
@@ -67,8 +72,8 @@ pub struct PipelineStats {
     destination: OnceLock<String>,
     /// `otel.sdk.exporter.operation.duration`, once the SDK's meter provider exists.
     duration: OnceLock<(Histogram<f64>, Vec<KeyValue>)>,
-    /// When each cause (dropped, and each error kind) was last warned about.
-    warned: Mutex<[Option<Instant>; 4]>,
+    /// When each cause (dropped, each error kind, spool eviction) was last warned about.
+    warned: Mutex<[Option<Instant>; 5]>,
 }
 
 /// A point-in-time copy of [`PipelineStats`].
@@ -76,15 +81,31 @@ pub struct PipelineStats {
 pub struct StatsSnapshot {
     /// Items handed to the queue.
     pub accepted: u64,
-    /// Items refused because the queue was full or the pipeline was shut down.
+    /// Items refused because the queue was full or the pipeline was shut down, and items
+    /// evicted from the disk spool past its byte cap.
     pub dropped: u64,
     /// Items the exporter reported as delivered.
     pub exported: u64,
     /// Items given up after their export failed: a non-retryable failure, evicted from the
-    /// retry buffer when it was full, or still failing at shutdown.
+    /// retry buffer when it was full (and no spool took them), still failing at shutdown
+    /// without a spool, or in a spooled record found damaged when read back.
     pub failed: u64,
-    /// Items currently kept for another try after a retryable failure.
+    /// Items currently kept in memory for another try after a retryable failure.
     pub retained: u64,
+    /// Items currently in the disk spool (see [`crate::spool`]), waiting for the collector.
+    pub spooled: u64,
+    /// Bytes of those spooled items on disk (encoded OTLP requests plus record headers).
+    pub spooled_bytes: u64,
+    /// Items an earlier process left in the spool, found when this pipeline started; they
+    /// count like accepted ones: `accepted + recovered = exported + dropped + failed + retained
+    /// + spooled + in flight`.
+    pub recovered: u64,
+    /// Damaged stretches of the spool skipped (a torn write after a crash, an overwritten
+    /// block): when found at start their items are unknown, and not in `recovered`; when a
+    /// record turns out damaged on reading back, its items are counted in `failed` too.
+    pub spool_corrupt: u64,
+    /// Of `dropped`, the items evicted from the spool past its byte cap.
+    pub spool_evicted: u64,
     /// Export calls made, successful or not.
     pub export_calls: u64,
     /// Time spent in export calls, in all.
@@ -101,14 +122,16 @@ impl StatsSnapshot {
 
     /// Items in the queue or in an export running now.
     pub fn in_flight(&self) -> u64 {
-        self.accepted
-            .saturating_sub(self.dropped + self.exported + self.failed + self.retained)
+        (self.accepted + self.recovered).saturating_sub(
+            self.dropped + self.exported + self.failed + self.retained + self.spooled,
+        )
     }
 
-    /// Items accepted and not (yet) delivered: lost, queued, or in an export still running.
-    /// After shutdown, everything here is lost for good.
+    /// Items accepted (or recovered from the spool) and not (yet) delivered: lost, queued,
+    /// spooled, or in an export still running. After shutdown, everything here but the spooled
+    /// items is lost for good; those wait on disk for the next start.
     pub fn undelivered(&self) -> u64 {
-        self.accepted.saturating_sub(self.exported)
+        (self.accepted + self.recovered).saturating_sub(self.exported)
     }
 }
 
@@ -189,6 +212,24 @@ impl PipelineStats {
     pub(crate) fn set_retained(&self, n: usize) {
         self.retained.store(n as u64, Ordering::Relaxed);
     }
+    pub(crate) fn set_spooled(&self, items: u64, bytes: u64) {
+        self.spooled.store(items, Ordering::Relaxed);
+        self.spooled_bytes.store(bytes, Ordering::Relaxed);
+    }
+    pub(crate) fn recovered(&self, n: u64) {
+        self.recovered.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn spool_corrupt(&self, n: u64) {
+        self.spool_corrupt.fetch_add(n, Ordering::Relaxed);
+    }
+    /// Items evicted from the spool past its cap: counted as dropped.
+    pub(crate) fn spool_evicted(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+        self.spool_evicted.fetch_add(n, Ordering::Relaxed);
+        self.warn(4, || {
+            "the export spool is full: its oldest items are dropped".to_owned()
+        });
+    }
 
     /// Reads the counters.
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -198,6 +239,11 @@ impl PipelineStats {
             exported: self.exported.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             retained: self.retained.load(Ordering::Relaxed),
+            spooled: self.spooled.load(Ordering::Relaxed),
+            spooled_bytes: self.spooled_bytes.load(Ordering::Relaxed),
+            recovered: self.recovered.load(Ordering::Relaxed),
+            spool_corrupt: self.spool_corrupt.load(Ordering::Relaxed),
+            spool_evicted: self.spool_evicted.load(Ordering::Relaxed),
             export_calls: self.export_calls.load(Ordering::Relaxed),
             export_time: Duration::from_nanos(self.export_nanos.load(Ordering::Relaxed)),
             last_error: ExportErrorKind::from_code(self.last_error.load(Ordering::Relaxed)),

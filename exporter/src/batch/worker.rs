@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::stats::ExportErrorKind;
 use super::{BatchConfig, BatchExport, PipelineStats};
+use crate::spool::{Oldest, Spool, REPLAY_PER_EXPORT};
 
 /// Requests from the application side to the worker.
 pub(super) enum Control {
@@ -30,6 +31,13 @@ pub(super) struct Worker<E: BatchExport> {
     /// Batches that failed for a retryable reason, oldest first, and their item count.
     retained: VecDeque<Vec<E::Item>>,
     retained_items: usize,
+    /// The disk spool behind `retained`, if any; `None` once it failed (the in-memory
+    /// behaviour from then on).
+    spool: Option<Spool>,
+    /// The resource the exporter labels batches with (spooled batches carry their own).
+    resource: Resource,
+    /// The last export failed for a retryable reason (the collector is away).
+    away: bool,
 }
 
 impl<E: BatchExport> Worker<E> {
@@ -39,8 +47,14 @@ impl<E: BatchExport> Worker<E> {
         items: mpsc::Receiver<E::Item>,
         control: mpsc::UnboundedReceiver<Control>,
         stats: Arc<PipelineStats>,
+        spool: Option<Spool>,
     ) -> Self {
         let buffer = Vec::with_capacity(config.max_export_batch_size);
+        if let Some(spool) = &spool {
+            stats.recovered(spool.recovered.items);
+            stats.spool_corrupt(spool.recovered.corrupt);
+            stats.set_spooled(spool.store.items(), spool.store.bytes());
+        }
         Self {
             exporter,
             config,
@@ -50,7 +64,15 @@ impl<E: BatchExport> Worker<E> {
             buffer,
             retained: VecDeque::new(),
             retained_items: 0,
+            spool,
+            resource: Resource::builder_empty().build(),
+            away: false,
         }
+    }
+
+    /// Batches wait, in memory or on disk, for the collector.
+    fn backlog(&self) -> bool {
+        !self.retained.is_empty() || self.spool.as_ref().is_some_and(|s| s.store.len() > 0)
     }
 
     pub(super) async fn run(mut self) {
@@ -67,32 +89,55 @@ impl<E: BatchExport> Worker<E> {
                     Some(Control::Shutdown(done, timeout)) => {
                         self.items.close();
                         let result = self.drain().await;
-                        self.give_up_retained();
+                        self.park_retained();
+                        // Release the spool's lock before answering, so that the directory is
+                        // free for whoever starts next as soon as shutdown returns.
+                        drop(self.spool.take());
                         let shut = self.exporter.shutdown(timeout);
                         let _ = done.send(result.and(shut));
                         return;
                     }
-                    Some(Control::SetResource(resource)) => self.exporter.set_resource(&resource),
+                    Some(Control::SetResource(resource)) => {
+                        self.exporter.set_resource(&resource);
+                        self.resource = resource;
+                    }
                     // Every handle is gone without a shutdown: deliver what is queued, then stop.
                     None => {
                         self.items.close();
                         let _ = self.drain().await;
+                        self.park_retained();
                         return;
                     }
                 },
                 received = self.items.recv_many(&mut self.buffer, room) => {
                     if received == 0 {
                         let _ = self.export_buffer().await;
+                        self.park_retained();
                         return;
                     }
                     if self.buffer.len() >= self.config.max_export_batch_size {
-                        let _ = self.export_buffer().await;
-                        deadline = Instant::now() + self.config.scheduled_delay;
+                        if self.away && self.backlog() {
+                            // The collector failed the last attempt: keep the batch without
+                            // another one. The next tick tries again, so a dead collector
+                            // costs one attempt per `scheduled_delay`, not one per batch.
+                            let batch = std::mem::take(&mut self.buffer);
+                            self.retain(batch);
+                        } else {
+                            let _ = self.export_buffer().await;
+                            deadline = Instant::now() + self.config.scheduled_delay;
+                        }
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => {
-                    let _ = self.resend_retained().await;
-                    let _ = self.export_buffer().await;
+                    let _ = self.resend_retained(Some(REPLAY_PER_EXPORT)).await;
+                    if self.away && self.backlog() {
+                        let batch = std::mem::take(&mut self.buffer);
+                        if !batch.is_empty() {
+                            self.retain(batch);
+                        }
+                    } else {
+                        let _ = self.export_buffer().await;
+                    }
                     deadline = Instant::now() + self.config.scheduled_delay;
                 }
             }
@@ -103,8 +148,8 @@ impl<E: BatchExport> Worker<E> {
     /// collector has failed a retryable export, the rest is kept without more attempts.
     /// Returns the first failure.
     async fn drain(&mut self) -> OTelSdkResult {
-        let mut result = self.resend_retained().await;
-        let mut away = !self.retained.is_empty();
+        let mut result = self.resend_retained(None).await;
+        let mut away = self.backlog();
         loop {
             while self.buffer.len() < self.config.max_export_batch_size {
                 match self.items.try_recv() {
@@ -121,7 +166,7 @@ impl<E: BatchExport> Worker<E> {
                 continue;
             }
             let exported = self.export_buffer().await;
-            away = !self.retained.is_empty();
+            away = self.backlog();
             if result.is_ok() {
                 result = exported;
             }
@@ -137,8 +182,8 @@ impl<E: BatchExport> Worker<E> {
             Vec::with_capacity(self.config.max_export_batch_size),
         );
         // Older data first: while kept batches wait for the collector, new ones join them.
-        if !self.retained.is_empty() {
-            if let Err(err) = self.resend_retained().await {
+        if self.backlog() {
+            if let Err(err) = self.resend_retained(Some(REPLAY_PER_EXPORT)).await {
                 self.retain(batch);
                 return Err(err);
             }
@@ -153,9 +198,14 @@ impl<E: BatchExport> Worker<E> {
         }
     }
 
-    /// Sends kept batches, oldest first, until one fails again (the collector is still away:
-    /// stop and keep it) or none are left.
-    async fn resend_retained(&mut self) -> OTelSdkResult {
+    /// Sends kept batches, oldest first — the spooled ones, then those in memory — until one
+    /// fails again (the collector is still away: stop and keep it) or none are left. With a
+    /// `budget`, at most that many spooled batches are sent, and the in-memory ones (newer)
+    /// wait until the spool is empty.
+    async fn resend_retained(&mut self, budget: Option<usize>) -> OTelSdkResult {
+        if !self.replay_spool(budget).await? {
+            return Ok(());
+        }
         while let Some(batch) = self.retained.pop_front() {
             // The batch stays counted as retained while it is in flight, so the counters add
             // up at every moment.
@@ -186,7 +236,7 @@ impl<E: BatchExport> Worker<E> {
     ) -> Result<(), (OTelSdkError, Option<Vec<E::Item>>)> {
         let n = batch.len();
         let timeout = self.config.export_timeout;
-        let keep = self.config.max_retained > 0;
+        let keep = self.config.max_retained > 0 || self.spool.is_some();
         let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, self.exporter.export(&batch)).await;
         let took = started.elapsed();
@@ -215,6 +265,11 @@ impl<E: BatchExport> Worker<E> {
                 .export_done(took, Some((ExportErrorKind::Timeout, "no answer in time"))),
         }
         let keep = keep.then_some(batch);
+        self.away = match &outcome {
+            Ok(Ok(())) => false,
+            Ok(Err(err)) => super::retry::is_retryable(err),
+            Err(_) => true,
+        };
         match outcome {
             Ok(Ok(())) => {
                 self.stats.exported(n);
@@ -233,7 +288,115 @@ impl<E: BatchExport> Worker<E> {
         }
     }
 
-    /// Keeps a batch for another try, giving up the oldest ones past `max_retained` items.
+    /// Sends spooled batches, oldest first, at most `budget` of them. Returns whether the
+    /// spool is now empty (or absent).
+    async fn replay_spool(&mut self, budget: Option<usize>) -> Result<bool, OTelSdkError> {
+        let mut sent = 0;
+        loop {
+            let Some(spool) = self.spool.as_mut() else {
+                return Ok(true);
+            };
+            if budget.is_some_and(|b| sent >= b) {
+                return Ok(spool.store.len() == 0);
+            }
+            let (payload, items) = match spool.store.oldest() {
+                Oldest::Empty => return Ok(true),
+                Oldest::Corrupt { items } => {
+                    self.stats.spool_corrupt(1);
+                    self.stats.failed(items as usize);
+                    self.update_spooled();
+                    continue;
+                }
+                Oldest::Record { payload, items } => (payload, items),
+            };
+            sent += 1;
+            let groups = match E::decode(&payload) {
+                Ok(groups) => groups,
+                Err(message) => {
+                    // It passed its checksum, so it is from an incompatible version: give it up.
+                    self.stats
+                        .export_done(Duration::ZERO, Some((ExportErrorKind::Rejected, &message)));
+                    self.stats.failed(items as usize);
+                    self.ack_spooled();
+                    continue;
+                }
+            };
+            for (resource, batch) in groups {
+                let relabel = resource != self.resource;
+                if relabel {
+                    self.exporter.set_resource(&resource);
+                }
+                let outcome = self.export(batch).await;
+                if relabel {
+                    self.exporter.set_resource(&self.resource.clone());
+                }
+                if let Err((err, Some(_))) = outcome {
+                    // Still away: the record stays spooled, and is sent again whole.
+                    return Err(err);
+                }
+            }
+            self.ack_spooled();
+        }
+    }
+
+    /// The oldest spooled record was delivered or given up: remove it.
+    fn ack_spooled(&mut self) {
+        if let Some(spool) = self.spool.as_mut() {
+            if let Err(err) = spool.store.ack() {
+                self.spool_failed(&err.to_string());
+            }
+        }
+        self.update_spooled();
+    }
+
+    fn update_spooled(&self) {
+        if let Some(spool) = &self.spool {
+            self.stats
+                .set_spooled(spool.store.items(), spool.store.bytes());
+        }
+    }
+
+    /// Writes a batch to the spool. Returns it when there is no spool, or the spool failed.
+    fn spool(&mut self, batch: Vec<E::Item>) -> Option<Vec<E::Item>> {
+        let Some(spool) = self.spool.as_mut() else {
+            return Some(batch);
+        };
+        let payload = E::encode(&batch, &self.resource);
+        match spool.store.push(batch.len() as u64, &payload) {
+            Ok(evicted) => {
+                if evicted > 0 {
+                    self.stats.spool_evicted(evicted);
+                }
+                self.update_spooled();
+                None
+            }
+            Err(err) => {
+                self.spool_failed(&err.to_string());
+                Some(batch)
+            }
+        }
+    }
+
+    /// The spool cannot be written any more: say so once, and carry on in memory. What it
+    /// holds stays on disk for the next start.
+    fn spool_failed(&mut self, message: &str) {
+        if let Some(spool) = self.spool.take() {
+            eprintln!(
+                "beacon: the export spool {} failed ({message}); continuing without it \
+                 (failed exports are kept in memory only, up to max_retained items)",
+                spool.dir().display()
+            );
+            self.stats.set_spooled(0, 0);
+            // What it holds stays on disk for the next start, no longer this pipeline's to
+            // deliver: for this process's counts, it is given up.
+            let held = spool.store.items();
+            self.stats
+                .failed(usize::try_from(held).unwrap_or(usize::MAX));
+        }
+    }
+
+    /// Keeps a batch for another try. Past `max_retained` items, the oldest kept batches go to
+    /// the spool, or are given up and counted as failed without one.
     fn retain(&mut self, batch: Vec<E::Item>) {
         self.retained_items += batch.len();
         self.retained.push_back(batch);
@@ -241,7 +404,9 @@ impl<E: BatchExport> Worker<E> {
             match self.retained.pop_front() {
                 Some(old) => {
                     self.retained_items -= old.len();
-                    self.stats.failed(old.len());
+                    if let Some(lost) = self.spool(old) {
+                        self.stats.failed(lost.len());
+                    }
                 }
                 None => break,
             }
@@ -249,10 +414,13 @@ impl<E: BatchExport> Worker<E> {
         self.stats.set_retained(self.retained_items);
     }
 
-    /// At shutdown, whatever is still kept is lost: count it.
-    fn give_up_retained(&mut self) {
-        for batch in self.retained.drain(..) {
-            self.stats.failed(batch.len());
+    /// At shutdown, whatever is still kept goes to the spool for the next start; without one
+    /// it is lost: count it.
+    fn park_retained(&mut self) {
+        while let Some(batch) = self.retained.pop_front() {
+            if let Some(lost) = self.spool(batch) {
+                self.stats.failed(lost.len());
+            }
         }
         self.retained_items = 0;
         self.stats.set_retained(0);

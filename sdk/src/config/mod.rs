@@ -47,6 +47,7 @@ pub mod file;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
+mod spool;
 mod types;
 pub mod vars;
 
@@ -55,6 +56,7 @@ use std::time::Duration;
 
 pub use beacon_exporter::batch::BatchConfig;
 pub use beacon_exporter::otlp::{Compression, Protocol, TlsFiles};
+pub use beacon_exporter::spool::SpoolConfig;
 use opentelemetry::KeyValue;
 
 pub use error::InitError;
@@ -108,6 +110,8 @@ pub struct Builder {
     /// The in-process hub to send everything to as well.
     #[cfg(feature = "hub")]
     pub(crate) hub: Option<beacon_hub::Hub>,
+    /// The disk spool for OTLP exports.
+    pub(crate) spool: Option<SpoolConfig>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -277,6 +281,15 @@ impl Builder {
     #[must_use]
     pub fn otlp_tls(mut self, tls: TlsFiles) -> Self {
         self.otlp.tls = Some(tls);
+        self
+    }
+
+    /// Spools OTLP spans and log records the collector could not take to disk, bounded, so
+    /// that a long outage or a restart loses nothing that fits (`BEACON_EXPORT_SPOOL_DIR`,
+    /// `BEACON_EXPORT_SPOOL_MAX_BYTES`); see [`beacon_exporter::spool`].
+    #[must_use]
+    pub fn export_spool(mut self, spool: SpoolConfig) -> Self {
+        self.spool = Some(spool);
         self
     }
 

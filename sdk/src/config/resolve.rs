@@ -44,6 +44,7 @@ pub(crate) struct Config {
     pub(crate) file: super::file::Extras,
     #[cfg(feature = "hub")]
     pub(crate) hub: Option<beacon_hub::Hub>,
+    pub(crate) spool: Option<beacon_exporter::spool::SpoolConfig>,
 }
 
 /// Where one signal goes.
@@ -170,6 +171,7 @@ impl Config {
 
         #[cfg(feature = "hub")]
         let hub = crate::hub::resolve(b.hub.take(), &env);
+        let spool = super::spool::resolve(b.spool.take(), &env)?;
         let warnings = env.warnings.take();
         let span_processors = std::mem::take(&mut b.span_processors);
         let log_processors = std::mem::take(&mut b.log_processors);
@@ -203,6 +205,7 @@ impl Config {
             file: super::file::Extras::default(),
             #[cfg(feature = "hub")]
             hub,
+            spool,
         })
     }
 }

@@ -149,6 +149,12 @@ pub const OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_METR
 /// The client key file for logs.
 pub const OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY";
 
+/// Beacon's own: the directory (an absolute path) of the disk spool for OTLP exports; off
+/// when unset or empty.
+pub const BEACON_EXPORT_SPOOL_DIR: &str = "BEACON_EXPORT_SPOOL_DIR";
+/// Beacon's own: the most bytes the disk spool holds per signal (default 268435456, 256 MiB).
+pub const BEACON_EXPORT_SPOOL_MAX_BYTES: &str = "BEACON_EXPORT_SPOOL_MAX_BYTES";
+
 /// Every variable above, for tooling (a startup report, a test that feeds each one bad input).
 pub const ALL: &[&str] = &[
     OTEL_SDK_DISABLED,
@@ -218,4 +224,6 @@ pub const ALL: &[&str] = &[
     OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
     OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
     OTEL_CONFIG_FILE,
+    BEACON_EXPORT_SPOOL_DIR,
+    BEACON_EXPORT_SPOOL_MAX_BYTES,
 ];
