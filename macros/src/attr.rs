@@ -73,17 +73,6 @@ impl Level {
             }
         })
     }
-
-    /// The level's name as `#[tracing::instrument(level = …)]` takes it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Trace => "trace",
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Warn => "warn",
-            Self::Error => "error",
-        }
-    }
 }
 
 /// How a field value is recorded: as a value, `%` (`Display`) or `?` (`Debug`).
@@ -113,6 +102,13 @@ pub(crate) struct Field {
     pub(crate) kind: FieldKind,
 }
 
+impl Field {
+    /// Whether this field names (and so replaces) the argument `arg`.
+    pub(crate) fn names(&self, arg: &Ident) -> bool {
+        self.name.len() == 1 && self.name.first().is_some_and(|i| i == arg)
+    }
+}
+
 impl Parse for Field {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut kind = sigil(input)?.unwrap_or(FieldKind::Value);
@@ -127,18 +123,6 @@ impl Parse for Field {
             None
         };
         Ok(Self { name, value, kind })
-    }
-}
-
-impl ToTokens for Field {
-    /// In `tracing::span!` syntax.
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        let name = &self.name;
-        let kind = self.kind;
-        match &self.value {
-            Some(value) => tokens.extend(quote!(#name = #kind #value)),
-            None => tokens.extend(quote!(#kind #name)),
-        }
     }
 }
 

@@ -89,7 +89,9 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStrea
     };
     let mut pushes = Vec::new();
     for field in &fields.named {
-        let ident = field.ident.as_ref().expect("named field");
+        let Some(ident) = field.ident.as_ref() else {
+            return Err(Error::new(field.span(), "#[derive(Event)] needs named fields"));
+        };
         let mut mode = Mode::Value;
         let mut key = ident.to_string();
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("event")) {
