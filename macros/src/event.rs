@@ -90,7 +90,10 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStrea
     let mut pushes = Vec::new();
     for field in &fields.named {
         let Some(ident) = field.ident.as_ref() else {
-            return Err(Error::new(field.span(), "#[derive(Event)] needs named fields"));
+            return Err(Error::new(
+                field.span(),
+                "#[derive(Event)] needs named fields",
+            ));
         };
         let mut mode = Mode::Value;
         let mut key = ident.to_string();

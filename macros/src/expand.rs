@@ -58,7 +58,9 @@ pub(crate) fn instrument(args: InstrumentArgs, item: TokenStream) -> syn::Result
     if is_async {
         // A `return` of the declared type first, so that the async block's output is inferred
         // as the function's (`?` inside it needs to know its error type).
-        let ty = output.as_ref().map_or_else(|| syn::parse_quote!(()), erase_impl_trait);
+        let ty = output
+            .as_ref()
+            .map_or_else(|| syn::parse_quote!(()), erase_impl_trait);
         block = syn::parse_quote_spanned! {ty.span()=> {
             #[allow(
                 unknown_lints,
@@ -77,7 +79,14 @@ pub(crate) fn instrument(args: InstrumentArgs, item: TokenStream) -> syn::Result
             #block
         }};
     }
-    let inner = body(&args, &fn_name, is_async, returns_result, output.as_ref(), &block);
+    let inner = body(
+        &args,
+        &fn_name,
+        is_async,
+        returns_result,
+        output.as_ref(),
+        &block,
+    );
     let release_parent = args
         .parent
         .as_ref()
@@ -327,7 +336,9 @@ fn span_expr(
     for input in inputs {
         match input {
             FnArg::Typed(t) => bindings(&t.pat, Record::of(&t.ty), &mut params),
-            FnArg::Receiver(r) => params.push((Ident::new("self", r.self_token.span), Record::Debug)),
+            FnArg::Receiver(r) => {
+                params.push((Ident::new("self", r.self_token.span), Record::Debug))
+            }
         }
     }
     for skip in &args.skips {
@@ -338,9 +349,7 @@ fn span_expr(
             ));
         }
     }
-    let unsigned = |value: TokenStream| {
-        quote!(::beacon::__private::AsUnsignedField::unsigned_field(&#value).as_value())
-    };
+    let unsigned = |value: TokenStream| quote!(::beacon::__private::AsUnsignedField::unsigned_field(&#value).as_value());
     let mut fields: Vec<TokenStream> = Vec::new();
     for (name, record) in &params {
         let skipped = args.skip_all
@@ -365,7 +374,9 @@ fn span_expr(
         fields.push(match (&field.value, kind) {
             // `fields(x = arg)` of an unsigned argument: an integer, as the argument would be.
             (Some(syn::Expr::Path(p)), FieldKind::Value)
-                if params.iter().any(|(n, r)| *r == Record::Unsigned && p.path.is_ident(n)) =>
+                if params
+                    .iter()
+                    .any(|(n, r)| *r == Record::Unsigned && p.path.is_ident(n)) =>
             {
                 let value = unsigned(quote!(#p));
                 quote!(#name = #value)

@@ -5,6 +5,10 @@
 //! `function.calls.concurrent` (up-down counter; `function`, `module`). A call made from another
 //! function instrumented with `metrics` adds `caller.function` / `caller.module` to its
 //! `function.calls` (only there, as autometrics does, to keep the other series few).
+//!
+//! A call records to the meter provider current when it starts: this thread's
+//! [`set_default_function_meter_provider`] if one is set, else the global provider as it is at
+//! that moment — never one cached from an earlier call.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -89,9 +89,7 @@ pub use beacon_macros::instrument;
 pub use beacon_macros::Event;
 pub use config::{Builder, InitError};
 pub use events::{emit, Event};
-pub use functions::{
-    set_default_function_meter_provider, ErrorType, FunctionMeterProviderGuard,
-};
+pub use functions::{set_default_function_meter_provider, ErrorType, FunctionMeterProviderGuard};
 
 /// What Beacon's macros expand to; not a public API.
 #[doc(hidden)]

@@ -33,7 +33,11 @@ async fn instrument_records_unsigned_arguments_as_integers() {
         .await
         .expect("charge span");
     assert_eq!(small.attr("order"), Some(&Value::I64(7)));
-    assert_eq!(small.attr("order.id"), Some(&Value::I64(7)), "a field naming it");
+    assert_eq!(
+        small.attr("order.id"),
+        Some(&Value::I64(7)),
+        "a field naming it"
+    );
     assert_eq!(small.attr("quantity"), Some(&Value::I64(3)), "a reference");
     assert_eq!(small.attr("slot"), Some(&Value::I64(5)));
     assert_eq!(small.attr("shelf"), Some(&Value::I64(4)));
