@@ -157,6 +157,11 @@ pub mod __private {
 
     /// Field values the derive turns into attributes without help; `None` leaves the
     /// attribute out.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be an event attribute as it is",
+        label = "not an integer, float, bool, string, or an `Option` of one",
+        note = "record its text: put `#[event(display)]` (its `Display`) or `#[event(debug)]` (its `Debug`) on the field, or leave it out with `#[event(skip)]`"
+    )]
     pub trait ToAttribute {
         /// The attribute value.
         fn to_attribute(&self) -> Option<Value>;
@@ -165,14 +170,30 @@ pub mod __private {
     macro_rules! ints {
         ($($t:ty),*) => {$(
             impl ToAttribute for $t {
-                #[allow(clippy::cast_possible_wrap, clippy::cast_lossless)]
                 fn to_attribute(&self) -> Option<Value> {
-                    Some(Value::I64(*self as i64))
+                    Some(Value::I64(i64::from(*self)))
                 }
             }
         )*};
     }
-    ints!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+    ints!(i8, i16, i32, i64, u8, u16, u32);
+
+    /// Integers that may not fit in `i64`: an integer attribute when they do, else the
+    /// decimal text (never a wrapped negative number) — as `#[beacon::instrument]` records
+    /// an unsigned argument.
+    macro_rules! wide_ints {
+        ($($t:ty),*) => {$(
+            impl ToAttribute for $t {
+                fn to_attribute(&self) -> Option<Value> {
+                    Some(match i64::try_from(*self) {
+                        Ok(v) => Value::I64(v),
+                        Err(_) => Value::from(self.to_string()),
+                    })
+                }
+            }
+        )*};
+    }
+    wide_ints!(isize, u64, usize);
 
     impl ToAttribute for f32 {
         fn to_attribute(&self) -> Option<Value> {

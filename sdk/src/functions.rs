@@ -5,36 +5,40 @@
 //! `function.calls.concurrent` (up-down counter; `function`, `module`). A call made from another
 //! function instrumented with `metrics` adds `caller.function` / `caller.module` to its
 //! `function.calls` (only there, as autometrics does, to keep the other series few).
+//!
+//! A call records to the meter provider current when it starts: this thread's
+//! [`set_default_function_meter_provider`] if one is set, else the global provider as it is at
+//! that moment — never one cached from an earlier call.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Instant;
 
-use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
+use opentelemetry::metrics::{Counter, Histogram, MeterProvider, UpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
 use crate::metrics::{exemplar_context_current, exemplars, Reservoir};
 
+/// The three instruments, from one meter provider.
+#[derive(Debug)]
 struct Instruments {
     calls: Counter<u64>,
     duration: Histogram<f64>,
     concurrent: UpDownCounter<i64>,
-    calls_exemplars: Arc<Reservoir>,
-    duration_exemplars: Arc<Reservoir>,
 }
 
-fn instruments() -> &'static Instruments {
-    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
-    INSTRUMENTS.get_or_init(|| {
-        let meter = opentelemetry::global::meter_provider().meter_with_scope(
+impl Instruments {
+    fn new(provider: &(impl MeterProvider + ?Sized)) -> Self {
+        let meter = provider.meter_with_scope(
             InstrumentationScope::builder("beacon.functions")
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build(),
         );
-        Instruments {
+        Self {
             calls: meter
                 .u64_counter("function.calls")
                 .with_unit("{call}")
@@ -52,14 +56,117 @@ fn instruments() -> &'static Instruments {
                 .with_unit("{call}")
                 .with_description("Calls of instrumented functions in progress.")
                 .build(),
-            calls_exemplars: exemplars().counter("function.calls"),
-            duration_exemplars: exemplars()
-                .histogram("function.calls.duration", &crate::slo::LATENCY_BUCKETS),
         }
+    }
+}
+
+/// The exemplar reservoirs of `function.calls` and `function.calls.duration` (process-wide,
+/// keyed by instrument name, as every reservoir of [`exemplars()`] is).
+struct Exemplars {
+    calls: Arc<Reservoir>,
+    duration: Arc<Reservoir>,
+}
+
+fn reservoirs() -> &'static Exemplars {
+    static RESERVOIRS: OnceLock<Exemplars> = OnceLock::new();
+    RESERVOIRS.get_or_init(|| Exemplars {
+        calls: exemplars().counter("function.calls"),
+        duration: exemplars().histogram("function.calls.duration", &crate::slo::LATENCY_BUCKETS),
     })
 }
 
+type GlobalMeterProvider = Arc<dyn MeterProvider + Send + Sync>;
+
+/// The instruments of the meter provider that is current for this call: the innermost
+/// [`set_default_function_meter_provider`] of this thread, else the global meter provider
+/// as it is now. Instruments are built once per provider and thread; the global provider is
+/// compared by identity on every call (one uncontended read lock and reference count), so
+/// installing a provider later — `beacon::init()` after a first call, a test's own provider —
+/// takes effect at the next call.
+fn current_instruments() -> Arc<Instruments> {
+    if let Some(scoped) = SCOPED.with(|s| s.borrow().last().map(|(_, i)| Arc::clone(i))) {
+        return scoped;
+    }
+    let global = opentelemetry::global::meter_provider();
+    let cached = GLOBAL_CACHE.with(|cache| match &*cache.borrow() {
+        Some((provider, instruments)) if Arc::ptr_eq(provider, &global) => {
+            Some(Arc::clone(instruments))
+        }
+        _ => None,
+    });
+    if let Some(instruments) = cached {
+        return instruments;
+    }
+    let instruments = Arc::new(Instruments::new(&*global));
+    GLOBAL_CACHE.with(|cache| *cache.borrow_mut() = Some((global, Arc::clone(&instruments))));
+    instruments
+}
+
+/// Makes `provider` the meter provider of `#[beacon::instrument(metrics)]` calls on this
+/// thread until the guard is dropped, whatever the global meter provider is — as
+/// `tracing::subscriber::set_default` does for spans. Tests use it to give each test its own
+/// provider while tests run in parallel (`beacon_test::MetricsCapture::record_function_metrics`
+/// does it for a capture); tasks that move to other threads (a multi-thread runtime) record to
+/// the global provider.
+///
+/// ```
+/// #[beacon::instrument(metrics)]
+/// fn reserve(items: u32) -> u32 {
+///     items
+/// }
+///
+/// let metrics = beacon_test::MetricsCapture::new();
+/// {
+///     let _scope = beacon::set_default_function_meter_provider(metrics.provider());
+///     reserve(3);
+/// }
+/// reserve(4); // after the guard: the global meter provider (here, the no-op one)
+/// let calls = metrics.point("function.calls", &[("function", "reserve")]).expect("a point");
+/// assert_eq!(calls.value.sum(), Some(1.0));
+/// ```
+///
+pub fn set_default_function_meter_provider(
+    provider: &(impl MeterProvider + ?Sized),
+) -> FunctionMeterProviderGuard {
+    let id = NEXT_SCOPE.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    let instruments = Arc::new(Instruments::new(provider));
+    SCOPED.with(|s| s.borrow_mut().push((id, instruments)));
+    FunctionMeterProviderGuard {
+        id,
+        _not_send: PhantomData,
+    }
+}
+
+/// Restores the previous function meter provider of this thread when dropped (see
+/// [`set_default_function_meter_provider`]). Not `Send`: it belongs to the thread it was made
+/// on.
+#[derive(Debug)]
+#[must_use = "the provider stays the default only while the guard lives"]
+pub struct FunctionMeterProviderGuard {
+    id: u64,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for FunctionMeterProviderGuard {
+    fn drop(&mut self) {
+        // By id, so that guards dropped out of order remove their own entry.
+        let id = self.id;
+        SCOPED.with(|s| s.borrow_mut().retain(|(i, _)| *i != id));
+    }
+}
+
 thread_local! {
+    /// This thread's function meter providers ([`set_default_function_meter_provider`]),
+    /// innermost last.
+    static SCOPED: RefCell<Vec<(u64, Arc<Instruments>)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_SCOPE: Cell<u64> = const { Cell::new(0) };
+    /// The global provider this thread last saw, and its instruments.
+    static GLOBAL_CACHE: RefCell<Option<(GlobalMeterProvider, Arc<Instruments>)>> =
+        const { RefCell::new(None) };
     /// The instrumented function (with `metrics`) running on this thread, if any.
     static CALLER: Cell<Option<(&'static str, &'static str)>> = const { Cell::new(None) };
     /// Remote parents attached while a span is created (`parent = expr`).
@@ -177,6 +284,8 @@ pub struct Call {
     attrs: Vec<KeyValue>,
     /// The instrumented function that called this one, for `function.calls` only.
     caller: Option<(&'static str, &'static str)>,
+    /// Read once when the call starts, so its measurements all go to one provider.
+    instruments: Arc<Instruments>,
     start: Instant,
     done: bool,
 }
@@ -207,10 +316,12 @@ impl Call {
     }
 
     fn begin(attrs: Vec<KeyValue>) -> Self {
-        instruments().concurrent.add(1, &attrs);
+        let instruments = current_instruments();
+        instruments.concurrent.add(1, &attrs);
         Self {
             attrs,
             caller: CALLER.with(Cell::get),
+            instruments,
             start: Instant::now(),
             done: false,
         }
@@ -226,13 +337,14 @@ impl Call {
             return;
         }
         self.done = true;
-        let i = instruments();
+        let i = &self.instruments;
+        let ex = reservoirs();
         let elapsed = self.start.elapsed().as_secs_f64();
         i.duration.record(elapsed, &self.attrs);
         i.concurrent.add(-1, &self.attrs);
         let exemplar = exemplar_context_current();
         if let Some(sc) = &exemplar {
-            i.duration_exemplars.offer(elapsed, &self.attrs, sc);
+            ex.duration.offer(elapsed, &self.attrs, sc);
         }
         self.attrs
             .push(KeyValue::new("result", if error { "error" } else { "ok" }));
@@ -242,7 +354,7 @@ impl Call {
         }
         i.calls.add(1, &self.attrs);
         if let Some(sc) = &exemplar {
-            i.calls_exemplars.offer(1.0, &self.attrs, sc);
+            ex.calls.offer(1.0, &self.attrs, sc);
         }
     }
 }
@@ -395,4 +507,88 @@ fn debug_variant<E: std::fmt::Debug>(value: &E) -> Option<String> {
     let looks_like_variant = ident.starts_with(|c: char| c.is_ascii_uppercase())
         && (rest.is_empty() || rest.starts_with('(') || rest.starts_with(" {"));
     looks_like_variant.then(|| ident.to_owned())
+}
+
+/// An unsigned argument recorded by `#[beacon::instrument]`: an integer attribute when it fits
+/// in `i64` (OpenTelemetry's integer type), as the same field of an [`crate::Event`] is; a
+/// value above `i64::MAX` is recorded as its decimal text, never wrapped. (Recorded as a plain
+/// `u64`, tracing-opentelemetry would export every unsigned value as text.)
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum UnsignedField {
+    /// Fits in `i64`.
+    Int(i64),
+    /// Above `i64::MAX`.
+    Text(tracing::field::DisplayValue<u64>),
+}
+
+impl UnsignedField {
+    fn new(value: u64) -> Self {
+        match i64::try_from(value) {
+            Ok(v) => Self::Int(v),
+            Err(_) => Self::Text(tracing::field::display(value)),
+        }
+    }
+
+    /// The field value to record.
+    pub fn as_value(&self) -> &dyn tracing::Value {
+        match self {
+            Self::Int(v) => v,
+            Self::Text(t) => t,
+        }
+    }
+}
+
+/// The unsigned integer types (and references to them) [`UnsignedField`] records.
+#[doc(hidden)]
+pub trait AsUnsignedField {
+    /// The value as a field.
+    fn unsigned_field(&self) -> UnsignedField;
+}
+
+macro_rules! unsigned_fields {
+    ($($t:ty),*) => {$(
+        impl AsUnsignedField for $t {
+            fn unsigned_field(&self) -> UnsignedField {
+                UnsignedField::new(u64::from(*self))
+            }
+        }
+    )*};
+}
+unsigned_fields!(u8, u16, u32, u64);
+
+impl AsUnsignedField for usize {
+    fn unsigned_field(&self) -> UnsignedField {
+        // `usize` is at most 64 bits on every target Rust supports; saturate otherwise.
+        UnsignedField::new(u64::try_from(*self).unwrap_or(u64::MAX))
+    }
+}
+
+macro_rules! nonzero_fields {
+    ($($t:ty),*) => {$(
+        impl AsUnsignedField for $t {
+            fn unsigned_field(&self) -> UnsignedField {
+                self.get().unsigned_field()
+            }
+        }
+    )*};
+}
+nonzero_fields!(
+    std::num::NonZeroU8,
+    std::num::NonZeroU16,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize
+);
+
+impl<T: AsUnsignedField + ?Sized> AsUnsignedField for &T {
+    fn unsigned_field(&self) -> UnsignedField {
+        (**self).unsigned_field()
+    }
+}
+
+impl<T: AsUnsignedField + ?Sized> AsUnsignedField for &mut T {
+    fn unsigned_field(&self) -> UnsignedField {
+        (**self).unsigned_field()
+    }
 }

@@ -94,7 +94,7 @@ pub use beacon_macros::instrument;
 pub use beacon_macros::Event;
 pub use config::{Builder, InitError};
 pub use events::{emit, Event};
-pub use functions::ErrorType;
+pub use functions::{set_default_function_meter_provider, ErrorType, FunctionMeterProviderGuard};
 
 /// What Beacon's macros expand to; not a public API.
 #[doc(hidden)]
@@ -103,7 +103,8 @@ pub mod __private {
     pub use crate::events::Event;
     pub use crate::functions::{
         attach_parent, record_error, record_error_as, release_parent, AsCaller, AsParentContext,
-        Call, CallerGuard, ErrorProbe, ErrorTypeViaDebug, ErrorTypeViaName, ErrorTypeViaTrait,
+        AsUnsignedField, Call, CallerGuard, ErrorProbe, ErrorTypeViaDebug, ErrorTypeViaName,
+        ErrorTypeViaTrait, UnsignedField,
     };
     pub use tracing;
 }

@@ -139,6 +139,27 @@ impl MetricsCapture {
         &self.provider
     }
 
+    /// Makes this capture's provider the one `#[beacon::instrument(metrics)]` functions record
+    /// to on this thread until the guard is dropped, whatever the global meter provider is
+    /// (see [`beacon::set_default_function_meter_provider`]): parallel tests each see their
+    /// own function metrics.
+    ///
+    /// ```
+    /// #[beacon::instrument(metrics)]
+    /// fn charge(cents: u64) -> u64 {
+    ///     cents
+    /// }
+    ///
+    /// let metrics = beacon_test::MetricsCapture::new();
+    /// let _functions = metrics.record_function_metrics();
+    /// charge(250);
+    /// let calls = metrics.point("function.calls", &[("function", "charge"), ("result", "ok")]);
+    /// assert_eq!(calls.and_then(|p| p.value.sum()), Some(1.0));
+    /// ```
+    pub fn record_function_metrics(&self) -> beacon::FunctionMeterProviderGuard {
+        beacon::set_default_function_meter_provider(&self.provider)
+    }
+
     /// Every data point recorded so far.
     ///
     /// # Panics

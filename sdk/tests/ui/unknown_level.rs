@@ -1,0 +1,6 @@
+#[beacon::instrument(level = "loud")]
+fn work() {}
+
+fn main() {
+    work();
+}
