@@ -133,22 +133,7 @@ fn postgres() -> Result<PathBuf, String> {
     if let Some(bin) = postgres_bin() {
         return Ok(bin);
     }
-    println!("backend: installing Debian package postgresql");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    if !install()?.success() {
-        // The package lists may be missing on a fresh machine.
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        let status = install()?;
-        if !status.success() {
-            return Err(format!("apt-get install postgresql failed ({status})"));
-        }
-    }
+    apt_install("postgresql")?;
     postgres_bin()
         .ok_or_else(|| "postgresql installed, but no /usr/lib/postgresql/*/bin/initdb".into())
 }
@@ -168,27 +153,35 @@ fn sqlite3() -> Result<PathBuf, String> {
     if works(&path) {
         return Ok(path);
     }
-    println!("backend: installing Debian package sqlite3");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "sqlite3"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("cannot run apt-get: {e}"))
-    };
-    if !install()?.success() {
-        // The package lists may be missing on a fresh machine.
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        let status = install()?;
-        if !status.success() {
-            return Err(format!("apt-get install sqlite3 failed ({status})"));
-        }
-    }
+    apt_install("sqlite3")?;
     let installed = PathBuf::from("/usr/bin/sqlite3");
     if works(&installed) {
         Ok(installed)
     } else {
         Err("sqlite3 installed, but /usr/bin/sqlite3 does not run".into())
+    }
+}
+
+/// Installs a Debian package with apt, updating the package lists once if the first try fails
+/// (they may be missing on a fresh machine).
+fn apt_install(package: &str) -> Result<(), String> {
+    println!("backend: installing Debian package {package}");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+    };
+    if install()?.success() {
+        return Ok(());
+    }
+    let _ = Command::new("apt-get").args(["update", "-q"]).status();
+    let status = install()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("apt-get install {package} failed ({status})"))
     }
 }
 
@@ -204,24 +197,7 @@ fn promtool() -> Result<(), String> {
     if has_promtool() {
         return Ok(());
     }
-    println!("backend: installing Debian package prometheus (for promtool)");
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "-q", "prometheus"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .map_err(|e| format!("cannot run apt-get: {e}"))?;
-    if !status.success() {
-        // The package lists may be missing on a fresh machine.
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "prometheus"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .map_err(|e| format!("cannot run apt-get: {e}"))?;
-        if !status.success() {
-            return Err(format!("apt-get install prometheus failed ({status})"));
-        }
-    }
+    apt_install("prometheus")?;
     if has_promtool() {
         Ok(())
     } else {
