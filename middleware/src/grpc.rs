@@ -270,7 +270,7 @@ fn start<B>(config: &Config, request: &mut Request<B>) -> Guard {
         (Side::Server, Some(_)) => RpcMethod::Other,
     };
     let (name, service, method, original) = if rpc_method == RpcMethod::Other {
-        let original = Some(semconv::bounded(full));
+        let original = Some(semconv::truncate(full, semconv::MAX_METHOD_ORIGINAL));
         ("grpc", OTHER, OTHER, original)
     } else {
         (full, service, method, None)

@@ -290,8 +290,10 @@ impl Exchange {
             self.span.record("rpc.service", OTHER);
         }
         if let Some(original) = original {
-            self.span
-                .record("rpc.method_original", super::semconv::bounded(&original));
+            self.span.record(
+                "rpc.method_original",
+                super::semconv::truncate(&original, super::semconv::MAX_METHOD_ORIGINAL),
+            );
         }
         // Renamed through the OTel span: once its context exists (the propagation and the
         // exemplar read it), tracing-opentelemetry ignores a recorded `otel.name`.

@@ -300,18 +300,6 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
 /// Longest `rpc.method_original` recorded: the path is the caller's, so it is bounded.
 pub(crate) const MAX_METHOD_ORIGINAL: usize = 256;
 
-/// `value` cut to at most [`MAX_METHOD_ORIGINAL`] bytes, at a character boundary.
-pub(crate) fn bounded(value: &str) -> &str {
-    if value.len() <= MAX_METHOD_ORIGINAL {
-        return value;
-    }
-    let mut end = MAX_METHOD_ORIGINAL;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    &value[..end]
-}
-
 /// The `Content-Length` of a message, when given and valid.
 pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
