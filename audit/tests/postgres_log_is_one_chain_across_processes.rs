@@ -178,13 +178,13 @@ async fn verify_names_tampering_done_with_psql() {
     }
 
     // Truncation shows against a checkpoint kept elsewhere: the one `checkpoint()` returns, and
-    // the signed file the writer keeps.
+    // the signed file it writes (no automatic checkpoint is due: only `checkpoint()` writes it).
     server.create_database("truncated");
     let dir = support::TempDir::new("pg-checkpoint");
     let key = beacon_audit::SigningKey::from_bytes(&[5; 32]);
     let log = PgAuditLog::builder(server.url("truncated", "postgres"))
         .checkpoint_file(dir.path("head.json"))
-        .checkpoint_every(1)
+        .checkpoint_every(1000)
         .signing_key(key.clone())
         .connect()
         .await

@@ -52,7 +52,13 @@ fn pg(e: tokio_postgres::Error) -> Error {
     Error::Storage(crate::error::StorageError::new(e))
 }
 
-type Request = (Box<Pending>, oneshot::Sender<Result<Entry, Error>>);
+/// What the writer task is asked to do, in the order callers asked.
+enum Request {
+    /// Commit the entry; answer with it as stored.
+    Append(Box<Pending>, oneshot::Sender<Result<Entry, Error>>),
+    /// Write a checkpoint of the head (after every append asked before it); answer with it.
+    Checkpoint(oneshot::Sender<Result<Checkpoint, Error>>),
+}
 
 /// An append-only, hash-chained audit log in PostgreSQL. Cloning is cheap.
 #[derive(Debug, Clone)]
@@ -198,8 +204,12 @@ impl PgAuditLog {
         entry: NewEntry,
     ) -> impl std::future::Future<Output = Result<Entry, Error>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = Pending::prepare(entry, self.inner.max_details_bytes)
-            .and_then(|p| self.inner.tx.send((p, reply)).map_err(|_| Error::Closed));
+        let sent = Pending::prepare(entry, self.inner.max_details_bytes).and_then(|p| {
+            self.inner
+                .tx
+                .send(Request::Append(p, reply))
+                .map_err(|_| Error::Closed)
+        });
         async move {
             sent?;
             let stored = rx.await.map_err(|_| Error::Closed)??;
@@ -302,13 +312,21 @@ impl PgAuditLog {
         self.verify_inner(Some(checkpoint)).await
     }
 
-    /// The head now, as a checkpoint to keep elsewhere (see [`Checkpoint::write`]).
+    /// Writes a checkpoint of the head now — after every append this process asked for
+    /// before it — to the configured file, signed with the configured key, and returns it to
+    /// keep elsewhere too (see [`Checkpoint::write`]). Without a checkpoint file it is only
+    /// returned.
     ///
     /// # Errors
-    /// [`Error::Storage`] when the query fails.
+    /// [`Error::Storage`] when the head cannot be read, [`Error::Io`] when the file cannot be
+    /// written, [`Error::Closed`] when the writer stopped.
     pub async fn checkpoint(&self) -> Result<Checkpoint, Error> {
-        let (sequence, hash, _) = head(&self.inner.reader).await?;
-        Ok(Checkpoint::new(sequence, hash))
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Request::Checkpoint(reply))
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     async fn verify_inner(&self, checkpoint: Option<&Checkpoint>) -> Result<Verification, Error> {
@@ -381,7 +399,11 @@ async fn head<C: tokio_postgres::GenericClient>(client: &C) -> Result<(u64, Hash
 }
 
 /// Writes a checkpoint of (`sequence`, `hash`) off the runtime's worker threads.
-async fn save_checkpoint(checkpoints: &Checkpoints, sequence: u64, hash: Hash) -> bool {
+async fn save_checkpoint(
+    checkpoints: &Checkpoints,
+    sequence: u64,
+    hash: Hash,
+) -> Result<Checkpoint, Error> {
     let file = checkpoints.file.clone();
     let key = checkpoints.key.clone();
     tokio::task::spawn_blocking(move || {
@@ -390,10 +412,9 @@ async fn save_checkpoint(checkpoints: &Checkpoints, sequence: u64, hash: Hash) -
             file.as_deref(),
             key.as_ref(),
         )
-        .is_ok()
     })
     .await
-    .unwrap_or(false)
+    .map_err(|_| Error::Closed)?
 }
 
 async fn run(
@@ -406,10 +427,19 @@ async fn run(
     let mut checkpointed = 0u64;
     let mut latest: Option<(u64, Hash)> = None;
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
+        let mut appends = Vec::new();
+        let mut asked = Vec::new();
+        let mut next = Some(first);
         let deadline = tokio::time::Instant::now() + window;
-        while batch.len() < max_batch {
-            let next = if window.is_zero() {
+        while let Some(r) = next.take() {
+            match r {
+                Request::Append(p, reply) => appends.push((*p, reply)),
+                Request::Checkpoint(reply) => asked.push(reply),
+            }
+            if appends.len() >= max_batch {
+                break;
+            }
+            next = if window.is_zero() {
                 rx.try_recv().ok()
             } else {
                 tokio::time::timeout_at(deadline, rx.recv())
@@ -417,38 +447,47 @@ async fn run(
                     .ok()
                     .flatten()
             };
-            match next {
-                Some(r) => batch.push(r),
-                None => break,
-            }
         }
-        let (pending, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|(p, r)| (*p, r)).unzip();
-        match commit(&mut client, pending).await {
-            Ok(stored) => {
-                if let Some(last) = stored.last() {
-                    latest = Some((last.sequence(), last.hash()));
+        if !appends.is_empty() {
+            let (pending, replies): (Vec<_>, Vec<_>) = appends.into_iter().unzip();
+            match commit(&mut client, pending).await {
+                Ok(stored) => {
+                    if let Some(last) = stored.last() {
+                        latest = Some((last.sequence(), last.hash()));
+                    }
+                    for (e, reply) in stored.into_iter().zip(replies) {
+                        let _ = reply.send(Ok(e));
+                    }
                 }
-                for (e, reply) in stored.into_iter().zip(replies) {
-                    let _ = reply.send(Ok(e));
-                }
-            }
-            Err(e) => {
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(e.clone()));
+                    }
                 }
             }
         }
         if let (Some(_), Some((sequence, hash))) = (&checkpoints.file, latest) {
             if sequence >= checkpointed + checkpoints.every
-                && save_checkpoint(&checkpoints, sequence, hash).await
+                && save_checkpoint(&checkpoints, sequence, hash).await.is_ok()
             {
                 checkpointed = sequence;
             }
         }
+        for reply in asked {
+            // The database's head, not this process's last entry: other processes append too.
+            let cp = match head(&client).await {
+                Ok((sequence, hash, _)) => save_checkpoint(&checkpoints, sequence, hash).await,
+                Err(e) => Err(e),
+            };
+            if let Ok(cp) = &cp {
+                checkpointed = checkpointed.max(cp.sequence);
+            }
+            let _ = reply.send(cp);
+        }
     }
     if let (Some(_), Some((sequence, hash))) = (&checkpoints.file, latest) {
         if sequence > checkpointed {
-            save_checkpoint(&checkpoints, sequence, hash).await;
+            let _ = save_checkpoint(&checkpoints, sequence, hash).await;
         }
     }
 }
