@@ -22,6 +22,7 @@ use opentelemetry_http::{HttpClient, HttpError};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::explain::{chain, Cause};
 use super::OtlpConfig;
 use crate::ExporterError;
 
@@ -34,6 +35,9 @@ pub(super) struct HeaderClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     headers: HeaderMap,
     timeout: Duration,
+    /// Where the cause of a failed request is kept for the exporter's error message
+    /// (`opentelemetry-otlp` drops what [`HttpClient::send_bytes`] returns).
+    cause: Option<Arc<Cause>>,
 }
 
 impl std::fmt::Debug for HeaderClient {
@@ -79,7 +83,24 @@ impl HeaderClient {
             client: Client::builder(TokioExecutor::new()).build(connector),
             headers: cfg.headers.clone(),
             timeout: cfg.timeout,
+            cause: None,
         })
+    }
+
+    /// Also keeps the cause of each failed request in `cause`.
+    pub(super) fn with_cause(mut self, cause: Arc<Cause>) -> Self {
+        self.cause = Some(cause);
+        self
+    }
+
+    /// The message for a request that got no response: every cause in the chain, once (the
+    /// exporters' messages name the endpoint).
+    fn failed(&self, err: &(dyn std::error::Error + 'static)) -> HttpError {
+        let message = chain(err);
+        if let Some(cause) = &self.cause {
+            cause.record(message.clone());
+        }
+        message.into()
     }
 }
 
@@ -135,14 +156,20 @@ impl HttpClient for HeaderClient {
             parts.headers.insert(name.clone(), value.clone());
         }
         let request = Request::from_parts(parts, Full::new(body));
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
-            .await
-            .map_err(|_| format!("OTLP request timed out after {:?}", self.timeout))??;
+        let response = match tokio::time::timeout(self.timeout, self.client.request(request)).await
+        {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return Err(self.failed(&e)),
+            Err(_) => {
+                let e = format!("no response within the timeout of {:?}", self.timeout);
+                return Err(self.failed(&*HttpError::from(e)));
+            }
+        };
         let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await?
-            .to_bytes();
+        let body = match Limited::new(body, MAX_RESPONSE_BYTES).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(e) => return Err(self.failed(&*e)),
+        };
         Ok(Response::from_parts(parts, body))
     }
 }

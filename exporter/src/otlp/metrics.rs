@@ -329,7 +329,15 @@ mod grpc {
                 .export(tonic::Request::new(request))
                 .await
                 .map(tonic::Response::into_inner)
-                .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+                .map_err(|status| {
+                    // With a source, the message is only tonic's summary of it ("tcp connect
+                    // error"); the cause ("Connection refused") is in the chain.
+                    let detail = match std::error::Error::source(&status) {
+                        Some(source) => crate::otlp::explain::chain(source),
+                        None => status.message().to_owned(),
+                    };
+                    format!("{:?}: {detail}", status.code())
+                })
         }
     }
 }

@@ -14,11 +14,13 @@
     allow(unused, unreachable_code)
 )]
 
+mod explain;
 #[cfg(feature = "otlp-http")]
 mod http_client;
 mod metrics;
 mod redact;
 
+pub use explain::Explained;
 pub use metrics::OtlpMetricExporter;
 pub use redact::{redact_url, REDACTED};
 
@@ -261,7 +263,11 @@ where
 }
 
 #[cfg(feature = "otlp-http")]
-fn http_config<B>(builder: B, cfg: &OtlpConfig) -> Result<B, ExporterError>
+fn http_config<B>(
+    builder: B,
+    cfg: &OtlpConfig,
+    cause: &std::sync::Arc<explain::Cause>,
+) -> Result<B, ExporterError>
 where
     B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
@@ -269,7 +275,7 @@ where
         Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
         _ => opentelemetry_otlp::Protocol::HttpBinary,
     };
-    let client = http_client::HeaderClient::new(cfg)?;
+    let client = http_client::HeaderClient::new(cfg)?.with_cause(cause.clone());
     let mut builder = builder
         .with_endpoint(cfg.endpoint.to_string())
         .with_timeout(cfg.timeout)
@@ -297,18 +303,22 @@ macro_rules! build_exporter {
     ($cfg:expr, $rt:expr, $builder:expr) => {{
         let cfg: &OtlpConfig = $cfg;
         cfg.check_pinning()?;
-        $rt.enter(|| match cfg.protocol {
+        let cause = explain::Cause::new(cfg.endpoint_redacted());
+        let inner = $rt.enter(|| match cfg.protocol {
             #[cfg(feature = "otlp-grpc")]
             Protocol::Grpc => tonic_config($builder.with_tonic(), cfg)
                 .build()
                 .map_err(ExporterError::from),
             #[cfg(feature = "otlp-http")]
-            Protocol::HttpProtobuf | Protocol::HttpJson => http_config($builder.with_http(), cfg)?
-                .build()
-                .map_err(ExporterError::from),
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                http_config($builder.with_http(), cfg, &cause)?
+                    .build()
+                    .map_err(ExporterError::from)
+            }
             #[allow(unreachable_patterns)]
             _ => Err(missing_feature(cfg)),
-        })
+        })?;
+        Ok(Explained::new(inner, cause))
     }};
 }
 
@@ -340,19 +350,19 @@ pub fn log_exporter(cfg: &OtlpConfig, rt: &ExportRuntime) -> Result<LogExporter,
     }
 }
 
-/// The OTLP span exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither
-/// `otlp-grpc` nor `otlp-http` is on.
+/// The OTLP span exporter: `opentelemetry-otlp`'s, with errors that name the endpoint and the
+/// cause ([`Explained`]), or [`Unavailable`] when neither `otlp-grpc` nor `otlp-http` is on.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub type SpanExporter = opentelemetry_otlp::SpanExporter;
+pub type SpanExporter = Explained<opentelemetry_otlp::SpanExporter>;
 /// The OTLP span exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither
 /// `otlp-grpc` nor `otlp-http` is on.
 #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
 pub type SpanExporter = Unavailable;
 
-/// The OTLP log exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither `otlp-grpc`
-/// nor `otlp-http` is on.
+/// The OTLP log exporter: `opentelemetry-otlp`'s, with errors that name the endpoint and the
+/// cause ([`Explained`]), or [`Unavailable`] when neither `otlp-grpc` nor `otlp-http` is on.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub type LogExporter = opentelemetry_otlp::LogExporter;
+pub type LogExporter = Explained<opentelemetry_otlp::LogExporter>;
 /// The OTLP log exporter: `opentelemetry-otlp`'s, or [`Unavailable`] when neither `otlp-grpc`
 /// nor `otlp-http` is on.
 #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
