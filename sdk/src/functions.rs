@@ -6,15 +6,17 @@
 //! function instrumented with `metrics` adds `caller.function` / `caller.module` to its
 //! `function.calls` (only there, as autometrics does, to keep the other series few).
 //!
-//! A call records to the meter provider current when it starts: this thread's
-//! [`set_default_function_meter_provider`] if one is set, else the global provider as it is at
-//! that moment — never one cached from an earlier call.
+//! A call records to the meter provider current when it starts: the
+//! [`set_default_function_meter_provider`] of the trace it runs in or of this thread if one is
+//! set, else the global provider as it is at that moment — never one cached from an earlier
+//! call.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -77,13 +79,44 @@ fn reservoirs() -> &'static Exemplars {
 
 type GlobalMeterProvider = Arc<dyn MeterProvider + Send + Sync>;
 
+/// The providers set with [`set_default_function_meter_provider`] inside a trace, by trace,
+/// innermost last; and how many there are, so that calls read the current trace only while
+/// there is one (in practice: in tests).
+static BY_TRACE: RwLock<Vec<(u64, opentelemetry::trace::TraceId, Arc<Instruments>)>> =
+    RwLock::new(Vec::new());
+static ROUTED: AtomicUsize = AtomicUsize::new(0);
+static NEXT_SCOPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The provider set for the trace the current span belongs to, if any.
+fn trace_instruments() -> Option<Arc<Instruments>> {
+    use opentelemetry::trace::TraceContextExt as _;
+    if ROUTED.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let trace = opentelemetry::Context::map_current(|cx| cx.span().span_context().trace_id());
+    if trace == opentelemetry::trace::TraceId::INVALID {
+        return None;
+    }
+    BY_TRACE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .rev()
+        .find(|(_, t, _)| *t == trace)
+        .map(|(_, _, i)| Arc::clone(i))
+}
+
 /// The instruments of the meter provider that is current for this call: the innermost
-/// [`set_default_function_meter_provider`] of this thread, else the global meter provider
-/// as it is now. Instruments are built once per provider and thread; the global provider is
-/// compared by identity on every call (one uncontended read lock and reference count), so
-/// installing a provider later — `beacon::init()` after a first call, a test's own provider —
-/// takes effect at the next call.
+/// [`set_default_function_meter_provider`] of the current trace, else of this thread, else
+/// the global meter provider as it is now. Instruments are built once per provider and
+/// thread; the global provider is compared by identity on every call (one uncontended read
+/// lock and reference count), so installing a provider later — `beacon::init()` after a
+/// first call, a test's own provider — takes effect at the next call. The current trace is
+/// read only while some provider is set for one.
 fn current_instruments() -> Arc<Instruments> {
+    if let Some(routed) = trace_instruments() {
+        return routed;
+    }
     if let Some(scoped) = SCOPED.with(|s| s.borrow().last().map(|(_, i)| Arc::clone(i))) {
         return scoped;
     }
@@ -102,12 +135,13 @@ fn current_instruments() -> Arc<Instruments> {
     instruments
 }
 
-/// Makes `provider` the meter provider of `#[beacon::instrument(metrics)]` calls on this
-/// thread until the guard is dropped, whatever the global meter provider is — as
-/// `tracing::subscriber::set_default` does for spans. Tests use it to give each test its own
-/// provider while tests run in parallel (`beacon_test::MetricsCapture::record_function_metrics`
-/// does it for a capture); tasks that move to other threads (a multi-thread runtime) record to
-/// the global provider.
+/// Makes `provider` the meter provider of `#[beacon::instrument(metrics)]` calls until the
+/// guard is dropped, whatever the global meter provider is: calls on this thread, and — when
+/// it is called inside a span — calls anywhere in that span's trace, on any thread (a task
+/// spawned with `.in_current_span()`, a request that carried the trace's headers). Tests use
+/// it to give each test its own provider while tests run in parallel
+/// (`beacon_test::MetricsCapture::record_function_metrics` does it for a capture). Calls in
+/// other traces on other threads record to the global provider.
 ///
 /// ```
 /// #[beacon::instrument(metrics)]
@@ -128,15 +162,22 @@ fn current_instruments() -> Arc<Instruments> {
 pub fn set_default_function_meter_provider(
     provider: &(impl MeterProvider + ?Sized),
 ) -> FunctionMeterProviderGuard {
-    let id = NEXT_SCOPE.with(|n| {
-        let id = n.get();
-        n.set(id.wrapping_add(1));
-        id
-    });
+    use opentelemetry::trace::TraceContextExt as _;
+    let id = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
     let instruments = Arc::new(Instruments::new(provider));
+    let trace = opentelemetry::Context::map_current(|cx| cx.span().span_context().trace_id());
+    let routed = trace != opentelemetry::trace::TraceId::INVALID;
+    if routed {
+        BY_TRACE
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, trace, Arc::clone(&instruments)));
+        ROUTED.fetch_add(1, Ordering::AcqRel);
+    }
     SCOPED.with(|s| s.borrow_mut().push((id, instruments)));
     FunctionMeterProviderGuard {
         id,
+        routed,
         _not_send: PhantomData,
     }
 }
@@ -148,6 +189,8 @@ pub fn set_default_function_meter_provider(
 #[must_use = "the provider stays the default only while the guard lives"]
 pub struct FunctionMeterProviderGuard {
     id: u64,
+    /// Whether it was also set for a trace.
+    routed: bool,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -156,6 +199,13 @@ impl Drop for FunctionMeterProviderGuard {
         // By id, so that guards dropped out of order remove their own entry.
         let id = self.id;
         SCOPED.with(|s| s.borrow_mut().retain(|(i, _)| *i != id));
+        if self.routed {
+            BY_TRACE
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|(i, _, _)| *i != id);
+            ROUTED.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -163,7 +213,6 @@ thread_local! {
     /// This thread's function meter providers ([`set_default_function_meter_provider`]),
     /// innermost last.
     static SCOPED: RefCell<Vec<(u64, Arc<Instruments>)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_SCOPE: Cell<u64> = const { Cell::new(0) };
     /// The global provider this thread last saw, and its instruments.
     static GLOBAL_CACHE: RefCell<Option<(GlobalMeterProvider, Arc<Instruments>)>> =
         const { RefCell::new(None) };

@@ -87,3 +87,42 @@ fn nested_defaults_restore_the_outer_one() {
     assert_eq!(calls(&inner, "shared"), Some(1.0));
     assert_eq!(calls(&outer, "shared"), Some(2.0));
 }
+
+#[beacon::instrument(metrics)]
+async fn reserve(n: u32) -> u32 {
+    tokio::task::yield_now().await;
+    n
+}
+
+/// On a multi-thread runtime, with the capture's span entered: calls in tasks that carry the
+/// trace (`.in_current_span()`) reach this test's provider whichever worker thread runs them,
+/// and a task in another trace does not.
+async fn spawned_calls_in_the_trace_are_seen(tasks: u32) {
+    use tracing::Instrument as _;
+    let cap = beacon_test::capture();
+    let metrics = MetricsCapture::new();
+    let _functions = metrics.record_function_metrics();
+    let mut handles = Vec::new();
+    for n in 0..tasks {
+        handles.push(tokio::spawn(reserve(n).in_current_span()));
+    }
+    // A task in a trace of its own: not this test's.
+    handles.push(tokio::spawn(
+        reserve(1000).instrument(tracing::info_span!(parent: None, "elsewhere")),
+    ));
+    for h in handles {
+        h.await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(calls(&metrics, "reserve"), Some(f64::from(tasks)));
+    drop(cap);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_tasks_of_the_trace_record_to_its_provider_four() {
+    spawned_calls_in_the_trace_are_seen(4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_tasks_of_the_trace_record_to_its_provider_seven() {
+    spawned_calls_in_the_trace_are_seen(7).await;
+}

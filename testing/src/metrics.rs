@@ -140,9 +140,11 @@ impl MetricsCapture {
     }
 
     /// Makes this capture's provider the one `#[beacon::instrument(metrics)]` functions record
-    /// to on this thread until the guard is dropped, whatever the global meter provider is
-    /// (see [`beacon::set_default_function_meter_provider`]): parallel tests each see their
-    /// own function metrics.
+    /// to until the guard is dropped, whatever the global meter provider is (see
+    /// [`beacon::set_default_function_meter_provider`]): calls on this thread, and, when it is
+    /// called inside a span (after [`capture()`](crate::capture)), calls anywhere in that
+    /// trace — tasks spawned with `.in_current_span()` on any worker thread. Parallel tests
+    /// each see their own function metrics.
     ///
     /// ```
     /// #[beacon::instrument(metrics)]
