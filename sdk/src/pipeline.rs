@@ -41,9 +41,11 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
             max_attributes_per_event: limits.event_attributes,
             max_attributes_per_link: limits.link_attributes,
         });
-    if let Some(ids) = config.id_generator.take() {
-        traces = traces.with_id_generator(BoxedIds(ids));
-    }
+    traces = match config.id_generator.take() {
+        Some(ids) => traces.with_id_generator(BoxedIds(ids)),
+        // The SDK's generator, remembering its trace ids as random for `traceparent`.
+        None => traces.with_id_generator(crate::propagation::random::RandomIds::default()),
+    };
     // Exporting processors; behind the tail sampler when there is one.
     let mut exporting: Vec<Box<dyn SpanProcessor>> = Vec::new();
     if let Some(cfg) = &config.traces.otlp {

@@ -764,7 +764,7 @@ fn add_trace_response(span: &tracing::Span, headers: &mut http::HeaderMap) {
         "00-{}-{}-{:02x}",
         sc.trace_id(),
         sc.span_id(),
-        sc.trace_flags().to_u8()
+        beacon::propagation::trace_flags(&sc).to_u8()
     );
     if let Ok(v) = HeaderValue::from_str(&value) {
         headers.insert("traceresponse", v);

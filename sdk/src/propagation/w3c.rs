@@ -20,6 +20,8 @@ const TRACESTATE: &str = "tracestate";
 /// The flags this version defines: `sampled` (0x01) and `random` (0x02, Level 2). Other bits
 /// are reserved and set to zero, as the spec requires.
 const KNOWN_FLAGS: u8 = 0x03;
+/// Level 2's `random` trace-id flag.
+const RANDOM: u8 = 0x02;
 /// The most list-members a `tracestate` may have.
 const MAX_MEMBERS: usize = 32;
 
@@ -152,8 +154,9 @@ impl TextMapPropagator for TraceContextPropagator {
         if !sc.is_valid() {
             return;
         }
-        // Version 00, with the sampled and random flags as they are.
-        let flags = sc.trace_flags().to_u8() & KNOWN_FLAGS;
+        // Version 00, with the sampled and random flags as they are, and `random` for a trace
+        // id known to be random (the SDK cannot keep that flag itself: see `random`).
+        let flags = super::trace_flags(sc).to_u8() & KNOWN_FLAGS;
         injector.set(
             TRACEPARENT,
             format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id()),
@@ -179,6 +182,10 @@ impl TextMapPropagator for TraceContextPropagator {
             .get_all(TRACESTATE)
             .unwrap_or_else(|| extractor.get(TRACESTATE).into_iter().collect());
         let state = parse_tracestate(&states).unwrap_or_default();
+        if flags.to_u8() & RANDOM != 0 {
+            // Kept for the spans of this trace whose flags the SDK resets (dropped ones).
+            super::random::remember(trace_id);
+        }
         cx.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state))
     }
 
