@@ -52,5 +52,22 @@ mod runtime;
 pub mod spool;
 
 pub use error::ExporterError;
+
+/// What a timeout of zero means, for every timeout Beacon's exporters take: no limit (the
+/// OpenTelemetry configuration spec, `configuration/common.md`, "Timeout": "A value of 0
+/// indicates no limit (infinity)"). Any other timeout is itself.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(beacon_exporter::timeout_or_no_limit(Duration::ZERO), Duration::MAX);
+/// assert_eq!(beacon_exporter::timeout_or_no_limit(Duration::from_secs(3)), Duration::from_secs(3));
+/// ```
+pub fn timeout_or_no_limit(timeout: std::time::Duration) -> std::time::Duration {
+    if timeout.is_zero() {
+        std::time::Duration::MAX
+    } else {
+        timeout
+    }
+}
 pub use metrics::{Deadline, LastError, RuntimeMetricExporter};
 pub use runtime::{ExportRuntime, InRuntime};

@@ -93,10 +93,11 @@ impl<E> RuntimeMetricExporter<E> {
         self.last_error.clone()
     }
 
-    /// Bounds each export.
+    /// Bounds each export; zero means no limit
+    /// ([`timeout_or_no_limit`](crate::timeout_or_no_limit)).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = crate::timeout_or_no_limit(timeout);
         self
     }
 }

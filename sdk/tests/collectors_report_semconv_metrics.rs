@@ -46,11 +46,15 @@ fn every_collector_reports_plausible_values() {
     // started (which has used CPU by now), not 0.
     let first = receiver.with(|r| latest(r, "process.cpu.utilization", &[]));
     assert!(first.is_some_and(|u| u > 0.0 && u <= 1.0), "{first:?}");
-    // CPU work is the behaviour under test here: burn ~150 ms of user time.
+    // CPU work is the behaviour under test here: burn at least 150 ms of user time, counted
+    // by the kernel (on a loaded machine 150 ms of wall time can be much less CPU).
     let start = Instant::now();
+    let ticks = user_ticks();
     let mut x = 0_u64;
-    while start.elapsed() < Duration::from_millis(150) {
-        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    while user_ticks() < ticks + 15 && start.elapsed() < Duration::from_secs(20) {
+        for _ in 0..100_000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
     }
     rt.block_on(async {
         tokio::spawn(async { std::hint::black_box(1) })
@@ -178,4 +182,20 @@ fn a_prometheus_scrape_names_counts_of_things_as_promtool_wants_unless_told_othe
         "{spec}"
     );
     assert!(!spec.contains("process_threads"), "{spec}");
+}
+
+/// This process's user CPU time in clock ticks (`utime`, field 14 of `/proc/self/stat`; 100
+/// per second on Linux).
+fn user_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The command name (field 2) may hold spaces: count from the `)` that ends it.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    after
+        .split_whitespace()
+        .nth(11)
+        .and_then(|t| t.parse().ok())
+        .expect("utime in /proc/self/stat")
 }

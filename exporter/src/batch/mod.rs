@@ -66,7 +66,8 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
     /// How long an item may wait before a partial batch is exported.
     pub scheduled_delay: Duration,
-    /// How long one export may take before it is abandoned.
+    /// How long one export may take before it is abandoned; zero means no limit
+    /// ([`timeout_or_no_limit`](crate::timeout_or_no_limit)).
     pub export_timeout: Duration,
     /// The most items kept for another try after a retryable export failure (collector down,
     /// overloaded or unreachable). Past this, the oldest kept batch is given up and counted as
@@ -277,9 +278,7 @@ impl<T: Send + 'static> Queue<T> {
         let queued = self.items.max_capacity() - self.items.capacity();
         let spooled = usize::try_from(self.stats.snapshot().spooled).unwrap_or(usize::MAX);
         let batches = queued.saturating_add(spooled) / self.config.max_export_batch_size + 2;
-        let timeout = self
-            .config
-            .export_timeout
+        let timeout = crate::timeout_or_no_limit(self.config.export_timeout)
             .saturating_mul(u32::try_from(batches).unwrap_or(u32::MAX));
         self.call(Control::Flush, timeout)
     }

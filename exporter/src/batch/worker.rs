@@ -235,7 +235,7 @@ impl<E: BatchExport> Worker<E> {
         batch: Vec<E::Item>,
     ) -> Result<(), (OTelSdkError, Option<Vec<E::Item>>)> {
         let n = batch.len();
-        let timeout = self.config.export_timeout;
+        let timeout = crate::timeout_or_no_limit(self.config.export_timeout);
         let keep = self.config.max_retained > 0 || self.spool.is_some();
         let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, self.exporter.export(&batch)).await;

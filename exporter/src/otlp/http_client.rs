@@ -82,7 +82,7 @@ impl HeaderClient {
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             headers: cfg.headers.clone(),
-            timeout: cfg.timeout,
+            timeout: crate::timeout_or_no_limit(cfg.timeout),
             cause: None,
         })
     }

@@ -292,8 +292,8 @@ mod grpc {
                 .map_err(|e| {
                     ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint_redacted()))
                 })?
-                .timeout(cfg.timeout)
-                .connect_timeout(cfg.timeout);
+                .timeout(crate::timeout_or_no_limit(cfg.timeout))
+                .connect_timeout(crate::timeout_or_no_limit(cfg.timeout));
             if cfg.is_tls() {
                 let mut tls = ClientTlsConfig::new();
                 if !cfg.tls.only_these_cas {

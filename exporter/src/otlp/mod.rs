@@ -150,7 +150,8 @@ pub struct OtlpConfig {
     pub headers: HeaderMap,
     /// Payload compression.
     pub compression: Compression,
-    /// How long one export request may take.
+    /// How long one export request may take; zero means no limit
+    /// ([`timeout_or_no_limit`](crate::timeout_or_no_limit)).
     pub timeout: Duration,
     /// Extra TLS material for `https` endpoints.
     pub tls: TlsFiles,
@@ -230,7 +231,7 @@ where
 {
     let mut builder = builder
         .with_endpoint(cfg.endpoint.to_string())
-        .with_timeout(cfg.timeout)
+        .with_timeout(crate::timeout_or_no_limit(cfg.timeout))
         .with_protocol(opentelemetry_otlp::Protocol::Grpc);
     if cfg.compression == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -278,7 +279,7 @@ where
     let client = http_client::HeaderClient::new(cfg)?.with_cause(cause.clone());
     let mut builder = builder
         .with_endpoint(cfg.endpoint.to_string())
-        .with_timeout(cfg.timeout)
+        .with_timeout(crate::timeout_or_no_limit(cfg.timeout))
         .with_protocol(protocol)
         .with_http_client(client);
     if cfg.compression == Compression::Gzip {
