@@ -20,7 +20,10 @@ use crate::telemetry::{Pipeline, Telemetry};
 
 pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     if config.disabled {
-        return Ok(Telemetry::disabled(config.warnings));
+        return Ok(Telemetry::disabled(
+            Propagators::new(&config.propagators),
+            config.warnings,
+        ));
     }
     let filter = crate::subscriber::filter(&config.filter)?;
     let runtime = ExportRuntime::new()?;

@@ -46,6 +46,9 @@ pub(crate) struct Pipeline {
 #[must_use = "dropping the guard shuts telemetry down at once: bind it, `let telemetry = beacon::init()?;`"]
 pub struct Telemetry {
     pipeline: Option<Pipeline>,
+    /// The propagators when disabled (a pipeline has its own): `OTEL_SDK_DISABLED` does not
+    /// turn propagation off.
+    disabled_propagators: Propagators,
     warnings: Vec<String>,
     shut_down: AtomicBool,
 }
@@ -149,6 +152,7 @@ impl Telemetry {
     pub(crate) fn new(pipeline: Pipeline, warnings: Vec<String>) -> Self {
         let telemetry = Self {
             pipeline: Some(pipeline),
+            disabled_propagators: Propagators::new(&[]),
             warnings,
             shut_down: AtomicBool::new(false),
         };
@@ -156,9 +160,10 @@ impl Telemetry {
         telemetry
     }
 
-    pub(crate) fn disabled(warnings: Vec<String>) -> Self {
+    pub(crate) fn disabled(propagators: Propagators, warnings: Vec<String>) -> Self {
         Self {
             pipeline: None,
+            disabled_propagators: propagators,
             warnings,
             shut_down: AtomicBool::new(false),
         }
@@ -201,11 +206,12 @@ impl Telemetry {
         }
     }
 
-    /// The configured propagators.
+    /// The configured propagators (also when disabled: per the spec, `OTEL_SDK_DISABLED` has
+    /// no effect on the propagators of `OTEL_PROPAGATORS`).
     pub fn propagator(&self) -> Propagators {
         match &self.pipeline {
             Some(p) => p.propagators.clone(),
-            None => Propagators::new(&[]),
+            None => self.disabled_propagators.clone(),
         }
     }
 
@@ -330,9 +336,10 @@ impl Telemetry {
     }
 
     /// Installs this pipeline globally: the `tracing` subscriber, the OTel tracer and meter
-    /// providers, and the propagator.
+    /// providers, and the propagator (only the propagator when disabled).
     pub(crate) fn install(&self) -> Result<(), InitError> {
         let Some(p) = &self.pipeline else {
+            opentelemetry::global::set_text_map_propagator(self.disabled_propagators.shared());
             return Ok(());
         };
         tracing::dispatcher::set_global_default(p.dispatch.clone())

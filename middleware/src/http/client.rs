@@ -248,6 +248,13 @@ pub(crate) fn start_client(
                 .propagation
                 .inject(&span.context(), &mut HeaderInjector(headers));
         }
+    } else if config.propagate_to.allows(host) {
+        // No span here (tracing off for this target, or `OTEL_SDK_DISABLED`): pass on the
+        // current context, as a no-op OTel SDK does.
+        config.propagation.inject(
+            &opentelemetry::Context::current(),
+            &mut HeaderInjector(headers),
+        );
     }
     let request_size = semconv::content_length(headers);
     let exchange = Exchange {

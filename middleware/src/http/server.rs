@@ -448,12 +448,24 @@ where
                     future: self.inner.call(request),
                 },
                 guard: None,
+                passthrough: None,
                 config,
             };
         }
         let start = Instant::now();
         let (parts, body) = request.into_parts();
         let guard = start_exchange(&config, &self.names, &parts, start);
+        // No span here (tracing off for this target, or `OTEL_SDK_DISABLED`): the caller's
+        // context is still passed on to the calls the handler makes, as a no-op OTel SDK does.
+        let passthrough = guard
+            .span()
+            .is_some_and(tracing::Span::is_disabled)
+            .then(|| {
+                (config.inbound.mode != super::InboundContext::Ignore)
+                    .then(|| config.propagation.extract_from(&parts.headers))
+                    .flatten()
+            })
+            .flatten();
         let request = Request::from_parts(parts, body);
         // The service readied for this request goes with it, and is called on the first poll,
         // inside the span entered for that poll: one enter/exit of the span per request instead
@@ -466,6 +478,7 @@ where
                 call: Some((ready, request)),
             },
             guard: Some(guard),
+            passthrough,
             config,
         }
     }
@@ -615,6 +628,8 @@ pin_project_lite::pin_project! {
         #[pin]
         state: State<S, R, S::Future>,
         guard: Option<Guard>,
+        // The caller's context, current while the service runs, when there is no span.
+        passthrough: Option<opentelemetry::Context>,
         config: Arc<Config>,
     }
 }
@@ -687,6 +702,7 @@ where
             };
         };
         let (polled, exemplar) = {
+            let _passthrough = this.passthrough.as_ref().map(|cx| cx.clone().attach());
             let entered = guard.span().map(tracing::Span::enter);
             let mut state = this.state.as_mut();
             let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
