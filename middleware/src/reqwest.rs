@@ -86,8 +86,7 @@ impl Middleware for TracingMiddleware {
             // A URL http cannot represent goes out uninstrumented rather than failing.
             Err(_) => return next.run(request, extensions).await,
         };
-        let version = request.version();
-        let mut guard = start_client(self.config(), &method, &uri, version, request.headers_mut());
+        let mut guard = start_client(self.config(), &method, &uri, request.headers_mut());
         let result = {
             let span = guard.span().cloned().unwrap_or_else(tracing::Span::none);
             tracing::Instrument::instrument(next.run(request, extensions), span).await
@@ -95,6 +94,7 @@ impl Middleware for TracingMiddleware {
         match &result {
             Ok(response) => {
                 if let Some(exchange) = guard.exchange_mut() {
+                    exchange.negotiated(response.version());
                     exchange.response_head(response.status(), response.headers());
                     for kv in self
                         .config()

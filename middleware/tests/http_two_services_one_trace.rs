@@ -226,3 +226,53 @@ async fn client_errors_and_transport_failures_are_errors_on_the_client_span() {
     );
     assert!(failed.attr("http.response.status_code").is_none());
 }
+
+/// HTTP semantic conventions (v1.44), client spans and `http.client.*` metrics: `url.scheme`
+/// is Opt-In (`url.full` carries it), and `network.protocol.version` is "the actual version of
+/// the protocol used for network communication" — the one the connection negotiated, which
+/// the response carries, not the one the request asked for.
+#[tokio::test]
+async fn client_spans_record_the_negotiated_version_and_url_scheme_only_when_asked() {
+    // A client whose connection negotiated HTTP/2 under a request built as HTTP/1.1 (as a
+    // hyper client does after ALPN): the response comes back as HTTP/2.
+    let negotiated = tower::service_fn(|_req: Request<Full<Bytes>>| async {
+        let response = http::Response::builder()
+            .version(http::Version::HTTP_2)
+            .body(Full::new(Bytes::from_static(b"ok")))
+            .unwrap();
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    for opt_in in [false, true] {
+        let metrics = MetricsCapture::new();
+        let client = tower::ServiceBuilder::new()
+            .layer(
+                beacon_middleware::http::ClientLayer::new()
+                    .meter_provider(metrics.provider())
+                    .record_url_scheme(opt_in),
+            )
+            .service(negotiated);
+        let cap = capture();
+        let request = Request::get("https://stock.internal/items/7")
+            .version(http::Version::HTTP_11)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = client.oneshot(request).await.unwrap();
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+        let s = cap
+            .wait_for_span(span::named("GET").kind(SpanKind::Client))
+            .await
+            .unwrap();
+        assert_eq!(text(s.attr("network.protocol.version")), "2");
+        assert_eq!(s.attr("url.scheme").is_some(), opt_in, "{s}");
+        let duration = metrics
+            .point("http.client.request.duration", &[])
+            .expect("client duration");
+        assert!(
+            duration.has(&[("network.protocol.version", "2")]),
+            "{duration:?}"
+        );
+        assert_eq!(duration.attr("url.scheme").is_some(), opt_in);
+    }
+}

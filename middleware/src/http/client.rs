@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) scrub_path: Option<super::PathScrubber>,
     pub(crate) max_attribute_bytes: usize,
     propagate_to: super::edge::PropagateTo,
+    /// Whether `url.scheme` is recorded (Opt-In on client spans and metrics).
+    url_scheme: bool,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -87,6 +89,7 @@ impl ClientLayer {
                 scrub_path: None,
                 max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
                 propagate_to: super::edge::PropagateTo::default(),
+                url_scheme: false,
             }),
         }
     }
@@ -108,6 +111,14 @@ impl ClientLayer {
     {
         self.config().propagate_to =
             super::edge::PropagateTo::new(hosts.into_iter().map(Into::into));
+        self
+    }
+
+    /// Records `url.scheme` on client spans and metrics. The HTTP conventions make it Opt-In
+    /// on the client side (`url.full` already carries it), so it is off by default.
+    #[must_use]
+    pub fn record_url_scheme(mut self, on: bool) -> Self {
+        self.config().url_scheme = on;
         self
     }
 
@@ -160,13 +171,7 @@ where
         // Taken apart so the span can read method and URI while the headers get the context,
         // without copying either.
         let (mut parts, body) = request.into_parts();
-        let guard = start_client(
-            &self.config,
-            &parts.method,
-            &parts.uri,
-            parts.version,
-            &mut parts.headers,
-        );
+        let guard = start_client(&self.config, &parts.method, &parts.uri, &mut parts.headers);
         let request = Request::from_parts(parts, body);
         let inner = {
             let _entered = guard.span().map(tracing::Span::enter);
@@ -186,7 +191,6 @@ pub(crate) fn start_client(
     config: &Config,
     method: &http::Method,
     uri: &http::Uri,
-    version: http::Version,
     headers: &mut http::HeaderMap,
 ) -> Guard {
     let start = Instant::now();
@@ -198,7 +202,6 @@ pub(crate) fn start_client(
         Some((host, port)) => (Some(host), port.or_else(|| semconv::default_port(scheme))),
         None => (None, None),
     };
-    let version = semconv::protocol_version(version);
     let span = tracing::info_span!(
         target: "beacon_middleware::http",
         "HTTP client request",
@@ -211,11 +214,11 @@ pub(crate) fn start_client(
             &semconv::full_url(uri, &config.sensitive_query, config.scrub_path.as_ref()),
             max
         ),
-        url.scheme = scheme,
+        url.scheme = config.url_scheme.then_some(scheme),
         server.address = host,
         server.port = port.map(i64::from),
         http.response.status_code = Empty,
-        network.protocol.version = version,
+        network.protocol.version = Empty,
         error.type = Empty,
         beacon.http.abandoned = Empty,
     );
@@ -227,7 +230,9 @@ pub(crate) fn start_client(
     };
     let mut attrs = Vec::with_capacity(7);
     attrs.push(KeyValue::new("http.request.method", method));
-    attrs.push(KeyValue::new("url.scheme", scheme_value));
+    if config.url_scheme {
+        attrs.push(KeyValue::new("url.scheme", scheme_value));
+    }
     if let Some(host) = host {
         attrs.push(KeyValue::new("server.address", host.to_owned()));
     }
@@ -235,7 +240,6 @@ pub(crate) fn start_client(
         attrs.push(KeyValue::new("server.port", i64::from(port)));
     }
     let active_len = attrs.len();
-    attrs.push(KeyValue::new("network.protocol.version", version));
 
     if !span.is_disabled() {
         if !config.request_headers.is_empty() {

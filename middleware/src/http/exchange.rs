@@ -119,6 +119,9 @@ impl Exchange {
     /// Records the response head: status code on span and metrics, span status per the rules
     /// for this side.
     pub(crate) fn response<B>(&mut self, response: &http::Response<B>) {
+        if self.side == Side::Client && self.protocol == Protocol::Http {
+            self.negotiated(response.version());
+        }
         if self.protocol == Protocol::Grpc {
             self.grpc_head(response);
             return;
@@ -137,6 +140,17 @@ impl Exchange {
             || status == http::StatusCode::NOT_MODIFIED
             || self.head_request
             || (self.protocol == Protocol::Grpc && response.headers().contains_key("grpc-status"))
+    }
+
+    /// An HTTP client's `network.protocol.version` is the one the connection negotiated
+    /// (ALPN, or prior knowledge), which the response carries; the request's was only asked
+    /// for. Recorded once, here (a second record of a span field would be a second attribute),
+    /// so an exchange that got no response has none.
+    pub(crate) fn negotiated(&mut self, version: http::Version) {
+        let version = super::semconv::protocol_version(version);
+        self.span.record("network.protocol.version", version);
+        self.attrs
+            .push(KeyValue::new("network.protocol.version", version));
     }
 
     /// Records an HTTP response head (status and headers).
