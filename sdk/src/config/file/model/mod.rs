@@ -9,10 +9,12 @@
 
 use serde::Deserialize;
 
+mod instrumentation;
 mod logger;
 mod meter;
 mod tracer;
 
+pub(crate) use instrumentation::*;
 pub(crate) use logger::*;
 pub(crate) use meter::*;
 pub(crate) use tracer::*;
