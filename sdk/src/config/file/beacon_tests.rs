@@ -28,7 +28,8 @@ const HEAD: &str = "file_format: \"1.1\"\ninstrumentation/development:\n";
 #[test]
 fn beacon_settings_are_read() {
     type Check = fn(&Config) -> bool;
-    let table: &[(&str, &[(&str, &str)], Check)] = &[
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], Check);
+    let table: &[Row<'_>] = &[
         (
             "  rust:\n    beacon:\n      export_spool:\n        directory: ${BEACON_EXPORT_SPOOL_DIR}\n        max_bytes: ${BEACON_EXPORT_SPOOL_MAX_BYTES:-268435456}\n",
             &[("BEACON_EXPORT_SPOOL_DIR", "/var/spool/shop"), ("BEACON_EXPORT_SPOOL_MAX_BYTES", "1048576")],
