@@ -26,7 +26,7 @@
 //! - the schema is still moving (`…/development` keys, renames between 1.0 and 1.1), and a
 //!   public mirror would turn each schema release into a breaking change of Beacon's API;
 //! - to configure in code there is already a typed equivalent of every key, the
-//!   [`Builder`](crate::Builder) (a program that generates files passes the text to
+//!   [`Builder`] (a program that generates files passes the text to
 //!   [`Builder::config_yaml`](crate::Builder::config_yaml));
 //! - what a pipeline ended up with is observable where it matters:
 //!   [`Telemetry::describe`](crate::Telemetry::describe),
