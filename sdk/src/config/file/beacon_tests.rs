@@ -92,6 +92,8 @@ fn beacon_settings_are_read() {
             |c| c.hub.is_some(),
         ),
         #[cfg(feature = "hub")]
+        ("  rust:\n    beacon:\n      hub:\n", &[], |c| c.hub.is_some()),
+        #[cfg(feature = "hub")]
         (
             "  rust:\n    beacon:\n      hub:\n        enabled: ${BEACON_HUB:-false}\n",
             &[],

@@ -151,7 +151,7 @@ pub(crate) fn resolve(mut b: Builder) -> Result<Config, InitError> {
     let text = load(&source).map_err(with_file)?;
     let root = yaml::read(&text, &|name| lookup(name)).map_err(with_file)?;
     let model: model::Configuration = de::from_node(&root).map_err(with_file)?;
-    check_format(&model.file_format).map_err(|e| with_file(locate(&root, e)))?;
+    check_format(&model.file_format.0).map_err(|e| with_file(locate(&root, e)))?;
 
     let mut code_attrs: Vec<KeyValue> = Vec::new();
     if let Some(n) = &b.service_name {

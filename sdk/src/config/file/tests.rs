@@ -651,3 +651,44 @@ fn huge_and_deep_files_are_errors() {
         Some(FileErrorKind::InvalidValue { .. })
     ));
 }
+
+/// What a newcomer writes first: an unquoted `file_format`, a quoted number, a Prometheus key
+/// that asks for what Beacon does anyway, a propagator the schema names. Each reads clearly.
+#[test]
+fn a_newcomers_first_mistakes_read_clearly() {
+    let err = build("file_format: 1.1\n", &[]).expect_err("unquoted");
+    let file = err.file_error().expect("file error");
+    assert_eq!(file.field(), "file_format");
+    assert!(
+        matches!(file.kind(), FileErrorKind::InvalidValue { value, expected }
+            if value == "1.1" && expected.contains("quoted")),
+        "{err}"
+    );
+    let pull = |key: &str| {
+        format!("file_format: \"1.1\"\nmeter_provider:\n  readers:\n    - pull:\n        exporter:\n          prometheus/development:\n            {key}\n")
+    };
+    let err = build(&pull("port: \"${P}\""), &[("P", "9464")]).expect_err("a string");
+    assert!(err.to_string().contains("0 to 65535"), "{err}");
+    for same in [
+        "without_scope_info: true",
+        "scope_info_enabled: false",
+        "target_info_enabled/development: true",
+        "without_target_info/development: false",
+    ] {
+        let mut c = ok(&format!("{}            port: 0\n", pull(same)), &[]);
+        assert!(c.metrics.prometheus.take().is_some(), "{same}");
+    }
+    let err = build(&pull("without_scope_info: false"), &[]).expect_err("scope labels");
+    let file = err.file_error().expect("file error");
+    assert_eq!(
+        file.field(),
+        "meter_provider.readers[0].pull.exporter.prometheus/development.without_scope_info",
+        "the key as written"
+    );
+    let err = build(
+        "file_format: \"1.1\"\npropagator:\n  composite:\n    - ottrace:\n",
+        &[],
+    )
+    .expect_err("ottrace");
+    assert!(err.to_string().contains("schema defines ottrace"), "{err}");
+}

@@ -60,7 +60,8 @@ pub(crate) struct BeaconSettings {
     pub(crate) prometheus_listener: Option<bool>,
     /// The disk spool (`BEACON_EXPORT_SPOOL_DIR`, `BEACON_EXPORT_SPOOL_MAX_BYTES`).
     pub(crate) export_spool: Option<ExportSpool>,
-    /// The in-process live hub (`BEACON_HUB`, feature `hub`).
+    /// The in-process live hub (`BEACON_HUB`, feature `hub`); a bare `hub:` turns it on.
+    #[serde(default, deserialize_with = "present")]
     pub(crate) hub: Option<HubSettings>,
     /// Beacon's HTTP layers.
     pub(crate) http: Option<BeaconHttp>,
@@ -154,4 +155,12 @@ pub(crate) struct TailSampling {
     pub(crate) max_spans: Option<usize>,
     /// Milliseconds a trace waits for its root before it is decided.
     pub(crate) decision_wait: Option<u64>,
+}
+
+/// A section whose presence means something even when it is empty (`hub:`): `Some` of its
+/// settings, the defaults for a null; absent, `#[serde(default)]` gives `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
