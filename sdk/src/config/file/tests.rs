@@ -468,10 +468,19 @@ fn the_fixtures_load() {
         .is_some_and(|p| p.listen == Some(("localhost".to_owned(), 0))));
     assert!(c.logs.console && c.logs.otlp.is_some());
     assert_eq!(c.limits.attribute_value_length, Some(4096));
+    assert_eq!(
+        c.http.server.response_captured_headers,
+        Some(vec!["content-type".to_owned()])
+    );
+    assert_eq!(c.http.server.catch_panic, Some(true));
+    assert_eq!(c.http.client.max_attribute_bytes, Some(4096));
+    assert!(c.spool.is_none(), "BEACON_EXPORT_SPOOL_DIR is unset");
 
-    // With no variables set, every default after `:-` applies.
+    // With no variables set, every default after `:-` applies (and Beacon's own keys are
+    // null: the code's choices, here none).
     let c = fixture("otel-sdk-migration-config.yaml", &[]);
     assert!(!c.disabled);
+    assert!(!c.console_logs && c.spool.is_none());
     assert_eq!(
         c.propagators,
         vec![Propagator::TraceContext, Propagator::Baggage]
@@ -497,7 +506,19 @@ fn the_fixtures_load() {
             ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
             ("OTEL_METRICS_EXEMPLAR_FILTER", "always_on"),
             ("OTEL_SDK_DISABLED", "false"),
+            ("RUST_LOG", "warn,shop=debug"),
+            ("BEACON_CONSOLE", "true"),
+            ("BEACON_EXPORT_SPOOL_DIR", "/var/spool/shop"),
+            ("BEACON_EXPORT_SPOOL_MAX_BYTES", "1048576"),
+            ("BEACON_HUB", "false"),
         ],
+    );
+    assert!(c.filter.starts_with("warn,shop=debug"), "{}", c.filter);
+    assert!(c.console_logs);
+    let spool = c.spool.as_ref().expect("the spool variables reach it");
+    assert_eq!(
+        (spool.dir.to_string_lossy().as_ref(), spool.max_bytes),
+        ("/var/spool/shop", 1_048_576)
     );
     assert_eq!(res(&c, "service.name").as_deref(), Some("migrated"));
     assert_eq!(res(&c, "team").as_deref(), Some("core"));
