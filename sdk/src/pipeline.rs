@@ -277,6 +277,7 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         prometheus,
         #[cfg(feature = "hub")]
         hub: config.hub.clone(),
+        http: std::sync::Arc::clone(&config.http),
     };
     Ok(Telemetry::new(pipeline, config.warnings))
 }

@@ -38,6 +38,7 @@ pub(crate) struct Pipeline {
     pub(crate) metric_deadlines: Vec<beacon_exporter::Deadline>,
     #[cfg(feature = "hub")]
     pub(crate) hub: Option<beacon_hub::Hub>,
+    pub(crate) http: Arc<crate::config::http::HttpOptions>,
 }
 
 /// The running telemetry pipeline. Keep it alive for the life of the program: dropping it (or
@@ -295,6 +296,18 @@ impl Telemetry {
         self.pipeline.as_ref()?.hub.as_ref()
     }
 
+    /// The options of Beacon's HTTP layers this pipeline was configured with (by a
+    /// configuration file; all defaults otherwise), for `ServerLayer::options` /
+    /// `ClientLayer::options` on a pipeline that is not installed. See
+    /// [`crate::config::http`].
+    #[must_use]
+    pub fn http_options(&self) -> Arc<crate::config::http::HttpOptions> {
+        self.pipeline
+            .as_ref()
+            .map(|p| Arc::clone(&p.http))
+            .unwrap_or_default()
+    }
+
     /// Registers Beacon's own optional check, `telemetry.export`, in `health`: it fails (the
     /// service is reported degraded, still ready) when spans or log records failed to export
     /// or were dropped in the last 60 seconds, or are being held for retry because the
@@ -348,6 +361,7 @@ impl Telemetry {
         opentelemetry::global::set_meter_provider(p.meter_provider.clone());
         opentelemetry::global::set_text_map_propagator(p.propagators.shared());
         crate::events::install(&p.logger_provider, &p.meter_provider);
+        crate::config::http::install(&p.http);
         if let Some((reader, _)) = &p.prometheus {
             crate::metrics::set_prometheus(reader.clone());
         }

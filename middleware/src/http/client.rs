@@ -76,8 +76,44 @@ impl Default for ClientLayer {
 }
 
 impl ClientLayer {
-    /// The defaults: global propagator and meter provider, no headers captured.
+    /// The defaults: global propagator and meter provider, no headers captured — then the
+    /// options of the pipeline `beacon::init()` installed ([`ClientLayer::options`]), which a
+    /// configuration file sets.
     pub fn new() -> Self {
+        let layer = Self::defaults();
+        match beacon::config::http::installed_http_options() {
+            Some(o) => layer.options(&o.client),
+            None => layer,
+        }
+    }
+
+    /// Applies the options a configuration file set
+    /// (`beacon::Telemetry::http_options().client`); those it leaves unset keep their
+    /// current value. Each stands for the method of the same meaning on this layer.
+    #[must_use]
+    pub fn options(mut self, o: &beacon::config::http::HttpClientOptions) -> Self {
+        if let Some(max) = o.max_attribute_bytes {
+            self = self.max_attribute_bytes(max);
+        }
+        if let Some(list) = &o.sensitive_headers {
+            self = self.sensitive_headers(list.iter().cloned());
+        }
+        if let Some(list) = &o.sensitive_query_keys {
+            self = self.sensitive_query_keys(list.iter().cloned());
+        }
+        if let Some(list) = &o.request_captured_headers {
+            self = self.capture_request_headers(list);
+        }
+        if let Some(list) = &o.response_captured_headers {
+            self = self.capture_response_headers(list);
+        }
+        if let Some(hosts) = &o.propagate_to_hosts {
+            self = self.propagate_to_hosts(hosts.iter().cloned());
+        }
+        self
+    }
+
+    fn defaults() -> Self {
         Self {
             config: Arc::new(Config {
                 instruments: Arc::new(Instruments::new(&super::global_meter(), Side::Client)),

@@ -12,23 +12,9 @@ use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-/// What [`ServerLayer`](super::ServerLayer) does with the trace context a request carries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InboundContext {
-    /// Continue the caller's trace: its span is the parent, its sampled flag decides (with the
-    /// default parent-based samplers), its `tracestate` and `baggage` go on to the calls the
-    /// handler makes. The default, for services called by your own.
-    #[default]
-    Trust,
-    /// Start a new trace for every request, with a span link to the caller's span: the head
-    /// sampler decides (a caller's `-01` cannot force recording), and neither its `tracestate`
-    /// nor its baggage (bar [allowed keys](super::ServerLayer::allow_baggage_keys)) is passed
-    /// on. For services reachable from outside — OpenTelemetry's "public endpoint".
-    Link,
-    /// Ignore the caller's context altogether (not even parsed): a new trace, no link.
-    Ignore,
-}
+/// What [`ServerLayer`](super::ServerLayer) does with the trace context a request carries
+/// (defined in the SDK, so that a configuration file can choose it).
+pub use beacon::config::http::InboundContext;
 
 /// The inbound policy of a server layer.
 #[derive(Clone, Debug, Default)]
@@ -67,7 +53,8 @@ impl Inbound {
                 // A rejected parent changes nothing: the span stays a root.
                 let _ = span.set_parent(cx);
             }
-            InboundContext::Link | InboundContext::Ignore => {
+            // `Link`, `Ignore`, and any later mode: the caller's context is not continued.
+            _ => {
                 if self.mode == InboundContext::Link {
                     let caller = cx.span().span_context().clone();
                     if caller.is_valid() {

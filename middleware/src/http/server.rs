@@ -127,8 +127,62 @@ impl Default for ServerLayer {
 
 impl ServerLayer {
     /// The defaults: global propagator and meter provider, health and metrics paths excluded,
-    /// no headers captured, panics recorded and re-raised.
+    /// no headers captured, panics recorded and re-raised — then the options of the pipeline
+    /// `beacon::init()` installed ([`ServerLayer::options`]), which a configuration file
+    /// sets.
     pub fn new() -> Self {
+        let layer = Self::defaults();
+        match beacon::config::http::installed_http_options() {
+            Some(o) => layer.options(&o.server),
+            None => layer,
+        }
+    }
+
+    /// Applies the options a configuration file set
+    /// (`beacon::Telemetry::http_options().server`); those it leaves unset keep their
+    /// current value. Each stands for the method of the same meaning on this layer.
+    #[must_use]
+    pub fn options(mut self, o: &beacon::config::http::HttpServerOptions) -> Self {
+        if let Some(max) = o.max_attribute_bytes {
+            self = self.max_attribute_bytes(max);
+        }
+        if let Some(list) = &o.sensitive_headers {
+            self = self.sensitive_headers(list.iter().cloned());
+        }
+        if let Some(list) = &o.sensitive_query_keys {
+            self = self.sensitive_query_keys(list.iter().cloned());
+        }
+        if let Some(list) = &o.request_captured_headers {
+            self = self.capture_request_headers(list);
+        }
+        if let Some(list) = &o.response_captured_headers {
+            self = self.capture_response_headers(list);
+        }
+        if let Some(list) = &o.excluded_paths {
+            self = self.exclude_paths(list.iter().cloned());
+        }
+        if let Some(on) = o.catch_panic {
+            self = self.catch_panic(on);
+        }
+        if let Some(on) = o.trace_response {
+            self = self.trace_response(on);
+        }
+        if let Some(mode) = o.inbound_context {
+            self = self.inbound_context(mode);
+        }
+        if let Some(keys) = &o.allowed_baggage_keys {
+            self = self.allow_baggage_keys(keys.iter().cloned());
+        }
+        if let Some(nets) = &o.trusted_proxies {
+            self = self.trusted_proxies(
+                nets.iter()
+                    .filter_map(|n| ipnet::IpNet::new(n.addr, n.prefix).ok()),
+            );
+        }
+        self
+    }
+
+    fn defaults() -> Self {
         Self {
             config: Arc::new(Config {
                 instruments: Arc::new(Instruments::new(&super::global_meter(), Side::Server)),

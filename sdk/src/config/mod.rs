@@ -44,6 +44,7 @@ mod error;
 pub(crate) mod extra;
 #[cfg(feature = "config-file")]
 pub mod file;
+pub mod http;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;

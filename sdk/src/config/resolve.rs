@@ -45,6 +45,8 @@ pub(crate) struct Config {
     #[cfg(feature = "hub")]
     pub(crate) hub: Option<beacon_hub::Hub>,
     pub(crate) spool: Option<beacon_exporter::spool::SpoolConfig>,
+    /// Options for Beacon's HTTP layers (from a configuration file).
+    pub(crate) http: std::sync::Arc<super::http::HttpOptions>,
 }
 
 /// Where one signal goes.
@@ -206,6 +208,7 @@ impl Config {
             #[cfg(feature = "hub")]
             hub,
             spool,
+            http: std::sync::Arc::default(),
         })
     }
 }

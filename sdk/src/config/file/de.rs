@@ -14,6 +14,7 @@ const SCHEMA_ONLY: &[&str] = &[
     "probability/development",
     "opencensus",
     "event_to_span_event_bridge/development",
+    "ottrace",
 ];
 
 impl de::Error for FileError {
@@ -24,11 +25,11 @@ impl de::Error for FileError {
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        FileError::invalid(unexpected(&unexp), exp.to_string())
+        FileError::invalid(unexpected(&unexp), friendly(&exp.to_string()))
     }
 
     fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
-        FileError::invalid(unexpected(&unexp), exp.to_string())
+        FileError::invalid(unexpected(&unexp), friendly(&exp.to_string()))
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
@@ -62,10 +63,26 @@ fn unexpected(u: &de::Unexpected<'_>) -> String {
         de::Unexpected::Str(s) => (*s).to_owned(),
         de::Unexpected::Signed(i) => i.to_string(),
         de::Unexpected::Unsigned(i) => i.to_string(),
-        de::Unexpected::Float(x) => x.to_string(),
+        // `{:?}` keeps the decimal point: `1.0` is shown as written, not as `1`.
+        de::Unexpected::Float(x) => format!("{x:?}"),
         de::Unexpected::Bool(b) => b.to_string(),
         de::Unexpected::Unit => "null".to_owned(),
         other => other.to_string(),
+    }
+}
+
+/// What serde's primitive visitors expect (`u16`, `f64`), in the words of the file's reader.
+fn friendly(expected: &str) -> String {
+    match expected {
+        "u8" => "a whole number from 0 to 255".to_owned(),
+        "u16" => "a whole number from 0 to 65535 (unquoted)".to_owned(),
+        "u32" => "a whole number from 0 to 4294967295 (unquoted)".to_owned(),
+        "u64" | "usize" => "a whole number of at least 0 (unquoted)".to_owned(),
+        "i8" => "a whole number from -128 to 127 (unquoted)".to_owned(),
+        "i64" => "a whole number (unquoted)".to_owned(),
+        "f64" | "f32" => "a number (unquoted)".to_owned(),
+        "a boolean" => "true or false (unquoted)".to_owned(),
+        other => other.to_owned(),
     }
 }
 

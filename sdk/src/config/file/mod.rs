@@ -14,6 +14,25 @@
 //! accepted; a component the schema defines but Beacon does not implement is an error naming
 //! it.
 //!
+//! Beacon's own settings live under `instrumentation/development.rust.beacon`, and the HTTP
+//! layers' under `instrumentation/development.general.http` and `….rust.beacon.http`
+//! (carried to the layers by [`crate::config::http`]); the README lists every key.
+//!
+//! # Why the model is not public
+//! The file is read into typed serde structs that mirror the schema (one per schema object,
+//! `deny_unknown_fields` where the schema says `additionalProperties: false`, enums for
+//! plugin positions), then mapped onto the same resolved configuration the builder produces.
+//! Those structs stay private on purpose:
+//! - the schema is still moving (`…/development` keys, renames between 1.0 and 1.1), and a
+//!   public mirror would turn each schema release into a breaking change of Beacon's API;
+//! - to configure in code there is already a typed equivalent of every key, the
+//!   [`Builder`] (a program that generates files passes the text to
+//!   [`Builder::config_yaml`](crate::Builder::config_yaml));
+//! - what a pipeline ended up with is observable where it matters:
+//!   [`Telemetry::describe`](crate::Telemetry::describe),
+//!   [`Telemetry::warnings`](crate::Telemetry::warnings),
+//!   [`Telemetry::http_options`](crate::Telemetry::http_options).
+//!
 //! # Example
 //! ```
 //! use beacon::config::FileErrorKind;
@@ -45,6 +64,8 @@ mod subst;
 mod views;
 mod yaml;
 
+#[cfg(test)]
+mod beacon_tests;
 #[cfg(test)]
 mod tests;
 
@@ -130,7 +151,7 @@ pub(crate) fn resolve(mut b: Builder) -> Result<Config, InitError> {
     let text = load(&source).map_err(with_file)?;
     let root = yaml::read(&text, &|name| lookup(name)).map_err(with_file)?;
     let model: model::Configuration = de::from_node(&root).map_err(with_file)?;
-    check_format(&model.file_format).map_err(|e| with_file(locate(&root, e)))?;
+    check_format(&model.file_format.0).map_err(|e| with_file(locate(&root, e)))?;
 
     let mut code_attrs: Vec<KeyValue> = Vec::new();
     if let Some(n) = &b.service_name {

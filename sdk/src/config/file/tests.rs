@@ -468,10 +468,19 @@ fn the_fixtures_load() {
         .is_some_and(|p| p.listen == Some(("localhost".to_owned(), 0))));
     assert!(c.logs.console && c.logs.otlp.is_some());
     assert_eq!(c.limits.attribute_value_length, Some(4096));
+    assert_eq!(
+        c.http.server.response_captured_headers,
+        Some(vec!["content-type".to_owned()])
+    );
+    assert_eq!(c.http.server.catch_panic, Some(true));
+    assert_eq!(c.http.client.max_attribute_bytes, Some(4096));
+    assert!(c.spool.is_none(), "BEACON_EXPORT_SPOOL_DIR is unset");
 
-    // With no variables set, every default after `:-` applies.
+    // With no variables set, every default after `:-` applies (and Beacon's own keys are
+    // null: the code's choices, here none).
     let c = fixture("otel-sdk-migration-config.yaml", &[]);
     assert!(!c.disabled);
+    assert!(!c.console_logs && c.spool.is_none());
     assert_eq!(
         c.propagators,
         vec![Propagator::TraceContext, Propagator::Baggage]
@@ -497,7 +506,19 @@ fn the_fixtures_load() {
             ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
             ("OTEL_METRICS_EXEMPLAR_FILTER", "always_on"),
             ("OTEL_SDK_DISABLED", "false"),
+            ("RUST_LOG", "warn,shop=debug"),
+            ("BEACON_CONSOLE", "true"),
+            ("BEACON_EXPORT_SPOOL_DIR", "/var/spool/shop"),
+            ("BEACON_EXPORT_SPOOL_MAX_BYTES", "1048576"),
+            ("BEACON_HUB", "false"),
         ],
+    );
+    assert!(c.filter.starts_with("warn,shop=debug"), "{}", c.filter);
+    assert!(c.console_logs);
+    let spool = c.spool.as_ref().expect("the spool variables reach it");
+    assert_eq!(
+        (spool.dir.to_string_lossy().as_ref(), spool.max_bytes),
+        ("/var/spool/shop", 1_048_576)
     );
     assert_eq!(res(&c, "service.name").as_deref(), Some("migrated"));
     assert_eq!(res(&c, "team").as_deref(), Some("core"));
@@ -650,4 +671,45 @@ fn huge_and_deep_files_are_errors() {
         err.file_error().map(|f| f.kind()),
         Some(FileErrorKind::InvalidValue { .. })
     ));
+}
+
+/// What a newcomer writes first: an unquoted `file_format`, a quoted number, a Prometheus key
+/// that asks for what Beacon does anyway, a propagator the schema names. Each reads clearly.
+#[test]
+fn a_newcomers_first_mistakes_read_clearly() {
+    let err = build("file_format: 1.1\n", &[]).expect_err("unquoted");
+    let file = err.file_error().expect("file error");
+    assert_eq!(file.field(), "file_format");
+    assert!(
+        matches!(file.kind(), FileErrorKind::InvalidValue { value, expected }
+            if value == "1.1" && expected.contains("quoted")),
+        "{err}"
+    );
+    let pull = |key: &str| {
+        format!("file_format: \"1.1\"\nmeter_provider:\n  readers:\n    - pull:\n        exporter:\n          prometheus/development:\n            {key}\n")
+    };
+    let err = build(&pull("port: \"${P}\""), &[("P", "9464")]).expect_err("a string");
+    assert!(err.to_string().contains("0 to 65535"), "{err}");
+    for same in [
+        "without_scope_info: true",
+        "scope_info_enabled: false",
+        "target_info_enabled/development: true",
+        "without_target_info/development: false",
+    ] {
+        let mut c = ok(&format!("{}            port: 0\n", pull(same)), &[]);
+        assert!(c.metrics.prometheus.take().is_some(), "{same}");
+    }
+    let err = build(&pull("without_scope_info: false"), &[]).expect_err("scope labels");
+    let file = err.file_error().expect("file error");
+    assert_eq!(
+        file.field(),
+        "meter_provider.readers[0].pull.exporter.prometheus/development.without_scope_info",
+        "the key as written"
+    );
+    let err = build(
+        "file_format: \"1.1\"\npropagator:\n  composite:\n    - ottrace:\n",
+        &[],
+    )
+    .expect_err("ottrace");
+    assert!(err.to_string().contains("schema defines ottrace"), "{err}");
 }

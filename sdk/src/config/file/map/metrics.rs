@@ -130,23 +130,32 @@ pub(super) fn metrics(
                     Some(other) => return Err(at(format!("{pf}.translation_strategy"), FileError::invalid(other, "underscore_escaping_with_suffixes (the only strategy Beacon implements)"))),
                 };
                 if let Some(p) = prom {
-                    let set = [
+                    // Beacon's behaviour is fixed: `target_info` from the resource, no scope
+                    // labels, no resource attributes copied onto series. A key that asks for
+                    // exactly that is accepted (under its 1.1 or its 1.0 name); one that asks
+                    // for something else is an error naming the key as written.
+                    let contrary = [
+                        (p.scope_info_enabled == Some(true), "scope_info_enabled"),
+                        (p.without_scope_info == Some(false), "without_scope_info"),
                         (
-                            p.scope_info_enabled.is_some() || p.without_scope_info.is_some(),
-                            "scope_info_enabled",
-                        ),
-                        (
-                            p.target_info_enabled.is_some() || p.without_target_info.is_some(),
+                            p.target_info_enabled == Some(false),
                             "target_info_enabled/development",
                         ),
                         (
-                            p.resource_constant_labels.is_some()
-                                || p.with_resource_constant_labels.is_some(),
+                            p.without_target_info == Some(true),
+                            "without_target_info/development",
+                        ),
+                        (
+                            p.resource_constant_labels.is_some(),
                             "resource_constant_labels",
                         ),
+                        (
+                            p.with_resource_constant_labels.is_some(),
+                            "with_resource_constant_labels",
+                        ),
                     ];
-                    if let Some((_, name)) = set.iter().find(|(on, _)| *on) {
-                        return Err(at(format!("{pf}.{name}"), FileError::unsupported(format!("Beacon's Prometheus exporter has fixed behaviour for {name} (target_info from the resource, no scope labels); remove the key"))));
+                    if let Some((_, name)) = contrary.iter().find(|(on, _)| *on) {
+                        return Err(at(format!("{pf}.{name}"), FileError::unsupported(format!("Beacon's Prometheus exporter has fixed behaviour ({name}): target_info from the resource, no scope labels, no resource constant labels; remove the key"))));
                     }
                 }
                 let listen = beacon

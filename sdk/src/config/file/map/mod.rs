@@ -1,11 +1,13 @@
 //! Mapping the typed model onto Beacon's resolved [`Config`].
 
+mod beacon;
 mod export;
 mod metrics;
 mod propagators;
 mod resource;
 mod sampler;
 
+use beacon::beacon;
 pub(crate) use export::{otlp_grpc, otlp_http};
 use export::{processors, Proc};
 use metrics::metrics;
@@ -42,36 +44,12 @@ fn at(field: impl Into<String>, mut e: FileError) -> FileError {
 /// Applies `model` to `config` (resolved from the builder with an empty environment).
 pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[KeyValue]) -> R<()> {
     config.disabled = model.disabled.unwrap_or(false);
+    beacon(model, config)?;
     let beacon = model
         .instrumentation
         .as_ref()
         .and_then(|i| i.rust.as_ref())
         .and_then(|r| r.beacon.as_ref());
-    if let Some(b) = beacon {
-        if let Some(f) = &b.filter {
-            config.filter = f.clone();
-        }
-        if let Some(on) = b.console_logs {
-            config.console_logs = on;
-        }
-        if let Some(ms) = b.shutdown_timeout {
-            config.shutdown_timeout = Duration::from_millis(ms);
-        }
-        if let Some(on) = b.self_telemetry {
-            config.self_telemetry = on;
-        }
-        if let Some(t) = &b.tail_sampling {
-            config.tail_sampling = Some(tail_sampling(t)?);
-        }
-        #[cfg(feature = "system-metrics")]
-        if let Some(c) = &b.collectors {
-            let mut collectors = config.collectors.clone();
-            collectors.process = c.process.unwrap_or(collectors.process);
-            collectors.system = c.system.unwrap_or(collectors.system);
-            collectors.runtime = c.runtime.unwrap_or(collectors.runtime);
-            config.collectors = collectors;
-        }
-    }
     if let Some(level) = model.log_level {
         // The SDK's own diagnostics are Beacon's `beacon*` targets.
         let l = level_name(level);
@@ -208,42 +186,6 @@ pub(crate) fn apply(model: &Configuration, config: &mut Config, code_attrs: &[Ke
     }
     config.limits = limits;
     Ok(())
-}
-
-fn tail_sampling(t: &TailSampling) -> R<crate::sampling::TailSamplingConfig> {
-    const F: &str = "instrumentation/development.rust.beacon.tail_sampling";
-    let mut c = crate::sampling::TailSamplingConfig::default();
-    if let Some(r) = t.ratio {
-        if !(0.0..=1.0).contains(&r) {
-            return Err(at(
-                format!("{F}.ratio"),
-                FileError::invalid(r, "a share from 0 to 1"),
-            ));
-        }
-        c = c.ratio(r);
-    }
-    if let Some(ms) = t.latency_threshold {
-        c = c.latency_threshold(Duration::from_millis(ms));
-    }
-    for (i, kv) in t.keep_attributes.iter().flatten().enumerate() {
-        let Some(v) = &kv.value else {
-            return Err(at(
-                format!("{F}.keep_attributes[{i}].value"),
-                FileError::invalid("null", "the attribute value to keep"),
-            ));
-        };
-        c = c.keep_attribute(kv.name.clone(), v.clone());
-    }
-    if let Some(n) = t.max_traces {
-        c = c.max_traces(n);
-    }
-    if let Some(n) = t.max_spans {
-        c = c.max_spans(n);
-    }
-    if let Some(ms) = t.decision_wait {
-        c = c.decision_wait(Duration::from_millis(ms));
-    }
-    Ok(c)
 }
 
 fn not_implemented(what: &str) -> FileError {

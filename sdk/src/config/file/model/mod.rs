@@ -9,10 +9,12 @@
 
 use serde::Deserialize;
 
+mod instrumentation;
 mod logger;
 mod meter;
 mod tracer;
 
+pub(crate) use instrumentation::*;
 pub(crate) use logger::*;
 pub(crate) use meter::*;
 pub(crate) use tracer::*;
@@ -20,7 +22,7 @@ pub(crate) use tracer::*;
 /// The whole file (`OpenTelemetryConfiguration`).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Configuration {
-    pub(crate) file_format: String,
+    pub(crate) file_format: FileFormat,
     pub(crate) disabled: Option<bool>,
     pub(crate) log_level: Option<Severity>,
     pub(crate) resource: Option<Resource>,
@@ -31,6 +33,27 @@ pub(crate) struct Configuration {
     pub(crate) logger_provider: Option<LoggerProvider>,
     #[serde(rename = "instrumentation/development")]
     pub(crate) instrumentation: Option<Instrumentation>,
+}
+
+/// `file_format`: a string. An unquoted `1.1` is a YAML number, which the schema does not
+/// accept; the error says to quote it.
+#[derive(Debug, Clone)]
+pub(crate) struct FileFormat(pub(crate) String);
+
+impl<'de> Deserialize<'de> for FileFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = FileFormat;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a quoted string such as \"1.1\" (unquoted, 1.1 is a YAML number)")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FileFormat, E> {
+                Ok(FileFormat(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `SeverityNumber`.
