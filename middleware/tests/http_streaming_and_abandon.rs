@@ -1,5 +1,8 @@
-//! A streamed response is timed to its last byte; a client that goes away is recorded, not
-//! an error.
+//! A streamed response is timed to its last byte; a client that goes away before its end makes
+//! the server span an error. HTTP semantic conventions (v1.44), "Status" of HTTP server spans:
+//! "If the request fails with an error before response status code was sent or received,
+//! error.type SHOULD be set" and the span status "MUST be set to Error" when `error.type` is;
+//! only a client's own cancellation of its call is exempt, and this is the server.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -20,7 +23,7 @@ use support::*;
 use tower::ServiceExt as _;
 
 #[tokio::test]
-async fn a_streamed_response_is_timed_to_its_last_byte_and_an_abandoned_one_is_not_an_error() {
+async fn a_streamed_response_is_timed_to_its_last_byte_and_an_abandoned_one_is_an_error() {
     let metrics = MetricsCapture::new();
     let (release_tx, release_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let release_rx = std::sync::Arc::new(tokio::sync::Mutex::new(release_rx));
@@ -68,7 +71,7 @@ async fn a_streamed_response_is_timed_to_its_last_byte_and_an_abandoned_one_is_n
         "counted as streamed (no Content-Length)"
     );
 
-    // A client that goes away after the first chunk: recorded, not an error.
+    // A client that goes away after the first chunk: the response failed to reach it.
     let response = app.clone().oneshot(request("/stream")).await.unwrap();
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
@@ -84,11 +87,31 @@ async fn a_streamed_response_is_timed_to_its_last_byte_and_an_abandoned_one_is_n
         abandoned.attr("beacon.http.abandoned"),
         Some(&Value::Bool(true))
     );
-    assert_eq!(abandoned.status, Status::Unset);
-    let durations = metrics
-        .point("http.server.request.duration", &[("http.route", "/stream")])
+    assert!(
+        matches!(abandoned.status, Status::Error { .. }),
+        "{abandoned}"
+    );
+    assert_eq!(
+        abandoned.attr("error.type"),
+        Some(&Value::from("response_abandoned"))
+    );
+    let complete: Vec<_> = metrics
+        .points("http.server.request.duration")
+        .into_iter()
+        .filter(|p| p.attr("error.type").is_none())
+        .map(|p| p.value.count())
+        .collect();
+    assert_eq!(complete, [Some(1)], "the streamed one, complete");
+    let failed = metrics
+        .point(
+            "http.server.request.duration",
+            &[
+                ("http.route", "/stream"),
+                ("error.type", "response_abandoned"),
+            ],
+        )
         .unwrap();
-    assert_eq!(durations.value.count(), Some(2));
+    assert_eq!(failed.value.count(), Some(1));
 }
 
 /// `first;`, then `last` once the test releases it.

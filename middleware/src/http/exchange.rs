@@ -40,6 +40,10 @@ pub(crate) enum Protocol {
     Grpc,
 }
 
+/// `error.type` of a server response its client did not take to the end (a low-cardinality
+/// identifier of Beacon's, as the conventions allow when there is no exception type).
+pub(crate) const ABANDONED: &str = "response_abandoned";
+
 /// How the exchange ended.
 pub(crate) enum End<'a> {
     /// The response body was sent or received to its end: its last frame (the trailers, or
@@ -47,7 +51,9 @@ pub(crate) enum End<'a> {
     /// the response cannot have a body.
     Complete,
     /// The body or the future was dropped before the end: the peer went away or the caller
-    /// gave up. Recorded, never reported as an error.
+    /// gave up. Recorded as `beacon.http.abandoned`; an error only on an HTTP server (the
+    /// response did not reach its client), never for a caller's own cancellation or a gRPC
+    /// server (a cancelled call is not a server error there).
     Abandoned,
     /// The service failed (no response), or the body failed mid-stream; the error's type.
     Failed(&'a str, String),
@@ -330,6 +336,16 @@ impl Exchange {
             }
             End::Abandoned => {
                 self.span.record("beacon.http.abandoned", true);
+                if self.side == Side::Server && self.protocol == Protocol::Http {
+                    if !self.attrs.iter().any(|kv| kv.key.as_str() == "error.type") {
+                        unbound = true;
+                        self.span.record("error.type", ABANDONED);
+                        self.attrs.push(KeyValue::new("error.type", ABANDONED));
+                    }
+                    self.span.set_status(Status::error(
+                        "the client went away before the response was complete",
+                    ));
+                }
             }
             End::Failed(kind, message) => {
                 if !self.attrs.iter().any(|kv| kv.key.as_str() == "error.type") {

@@ -80,7 +80,8 @@ struct Config {
 /// - `http.server.request.duration` (s, the advised buckets), `http.server.active_requests`,
 ///   `http.server.request.body.size` and `http.server.response.body.size` (By).
 /// - The duration runs until the response body has been sent to its end; a peer that goes
-///   away first is recorded (`beacon.http.abandoned = true`), not reported as an error.
+///   away first makes the span an error with `error.type = response_abandoned` (and
+///   `beacon.http.abandoned = true`): the response did not reach it.
 ///
 /// # What a caller controls
 /// Every value taken from the request is cut to [`ServerLayer::max_attribute_bytes`] (4096
