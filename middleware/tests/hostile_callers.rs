@@ -109,8 +109,12 @@ async fn a_caller_cannot_spoof_client_address_or_scheme() {
     let metrics = MetricsCapture::new();
     let spoof = [
         ("x-forwarded-for", "198.51.100.66"),
-        ("forwarded", "for=198.51.100.77;proto=https"),
+        (
+            "forwarded",
+            "for=198.51.100.77;proto=https;host=evil.example",
+        ),
         ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "evil.example"),
     ];
     let untrusting = Router::new()
         .route("/direct", get(|| async { "ok" }))
@@ -121,6 +125,11 @@ async fn a_caller_cannot_spoof_client_address_or_scheme() {
     let direct = cap.wait_for_span(span::named("GET /direct")).await.unwrap();
     assert_eq!(text_of(&direct, "client.address"), "127.0.0.1");
     assert_eq!(text_of(&direct, "url.scheme"), "http");
+    assert_eq!(
+        text_of(&direct, "server.address"),
+        "localhost",
+        "the Host header"
+    );
 
     // Behind a trusted proxy (loopback here), the proxy's own entry is believed, and what the
     // caller prepended is not.
@@ -143,6 +152,36 @@ async fn a_caller_cannot_spoof_client_address_or_scheme() {
         .unwrap();
     assert_eq!(text_of(&proxied, "client.address"), "203.0.113.5");
     assert_eq!(text_of(&proxied, "url.scheme"), "https");
+
+    // HTTP semantic conventions (v1.44), HTTP server `server.address` / `server.port`: "the
+    // host identifier of the Forwarded#host directive", then "X-Forwarded-Host", before
+    // `:authority` and `Host`; `url.scheme` from `Forwarded#proto`, then `X-Forwarded-Proto`.
+    // From the trusted proxy, `Forwarded` wins over the `X-Forwarded-*` headers.
+    let headers = [
+        (
+            "forwarded",
+            "for=203.0.113.5;host=\"shop.example:8443\";proto=https, for=10.0.0.1;host=inner",
+        ),
+        ("x-forwarded-host", "other.example"),
+        ("x-forwarded-proto", "http"),
+    ];
+    assert_eq!(get_with(addr, "/proxied", &headers).await, 200);
+    let s = cap
+        .wait_for_span(span::named("GET /proxied").attr("server.address", "shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.attr("server.port"),
+        Some(&opentelemetry::Value::I64(8443))
+    );
+    assert_eq!(text_of(&s, "url.scheme"), "https");
+    let headers = [("x-forwarded-host", "api.example, inner.local")];
+    assert_eq!(get_with(addr, "/proxied", &headers).await, 200);
+    let s = cap
+        .wait_for_span(span::named("GET /proxied").attr("server.address", "api.example"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&s, "url.scheme"), "http");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

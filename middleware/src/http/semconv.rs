@@ -9,6 +9,38 @@ use crate::headers::REDACTED;
 
 const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
+
+/// The value of `directive` (`host`, `proto`) in the first `Forwarded` element that has it —
+/// what the proxy nearest the client saw (RFC 7239 §5); quotes removed.
+fn forwarded_directive<'a>(headers: &'a HeaderMap, directive: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case(directive)
+                    .then(|| v.trim().trim_matches('"'))
+            })
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// The first value of a comma-separated `X-Forwarded-*` header.
+fn first_forwarded<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Option<&'a str> {
+    headers
+        .get(name)?
+        .to_str()
+        .ok()?
+        .split(',')
+        .next()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
 
 /// Histogram boundaries the conventions advise for `http.*.request.duration` (seconds).
 pub(crate) const DURATION_BUCKETS: [f64; 14] = [
@@ -128,26 +160,42 @@ pub(crate) fn server_scheme(uri: &Uri, headers: &HeaderMap, trust_forwarded: boo
     if !trust_forwarded {
         return "http";
     }
-    match headers
-        .get(X_FORWARDED_PROTO)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    // `Forwarded: proto=` first, then `X-Forwarded-Proto` (the conventions' order).
+    match forwarded_directive(headers, "proto")
+        .or_else(|| first_forwarded(headers, &X_FORWARDED_PROTO))
     {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     }
 }
 
-/// `server.address` and `server.port` from the request URI's authority (HTTP/2 `:authority`)
-/// or the `Host` header. The port is given only when it is explicit; IPv6 brackets are removed.
-pub(crate) fn host_and_port<'a>(
+/// A server's `server.address` and `server.port`, by the conventions' order: the request
+/// target in absolute form (an HTTP/1 URI with an authority), then — only from a trusted proxy
+/// (`trust_forwarded`) — `Forwarded: host=` and `X-Forwarded-Host`, then `:authority` (an
+/// HTTP/2 or HTTP/3 URI's authority) or `Host` ([`host_and_port`]).
+pub(crate) fn server_host_and_port<'a>(
     uri: &'a Uri,
+    version: http::Version,
     headers: &'a HeaderMap,
+    trust_forwarded: bool,
 ) -> Option<(&'a str, Option<u16>)> {
-    let text = match uri.authority() {
-        Some(authority) => authority.as_str().rsplit('@').next().unwrap_or(""),
-        None => headers.get(http::header::HOST)?.to_str().ok()?.trim(),
-    };
+    let absolute_form = uri.authority().is_some()
+        && matches!(
+            version,
+            http::Version::HTTP_09 | http::Version::HTTP_10 | http::Version::HTTP_11
+        );
+    if trust_forwarded && !absolute_form {
+        let forwarded = forwarded_directive(headers, "host")
+            .or_else(|| first_forwarded(headers, &X_FORWARDED_HOST));
+        if let Some(found) = forwarded.and_then(split_host_port) {
+            return Some(found);
+        }
+    }
+    host_and_port(uri, headers)
+}
+
+/// `host[:port]` or `[v6]:port` split; `None` for an empty host.
+fn split_host_port(text: &str) -> Option<(&str, Option<u16>)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
@@ -162,6 +210,19 @@ pub(crate) fn host_and_port<'a>(
         return None;
     }
     Some((host, port.and_then(|p| p.parse().ok())))
+}
+
+/// `server.address` and `server.port` from the request URI's authority (HTTP/2 `:authority`)
+/// or the `Host` header. The port is given only when it is explicit; IPv6 brackets are removed.
+pub(crate) fn host_and_port<'a>(
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+) -> Option<(&'a str, Option<u16>)> {
+    let text = match uri.authority() {
+        Some(authority) => authority.as_str().rsplit('@').next().unwrap_or(""),
+        None => headers.get(http::header::HOST)?.to_str().ok()?.trim(),
+    };
+    split_host_port(text)
 }
 
 /// The client's address as the trusted proxies tell it: the `for=` entries of `Forwarded`

@@ -584,8 +584,13 @@ fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Ins
         .uri
         .query()
         .map(|q| semconv::truncate_cow(semconv::redact_query(q, &config.sensitive_query), max));
-    let (host, port) = match semconv::host_and_port(&parts.uri, &parts.headers) {
-        Some((host, port)) => (Some(host), port.map(i64::from)),
+    let (host, port) = match semconv::server_host_and_port(
+        &parts.uri,
+        parts.version,
+        &parts.headers,
+        trust_forwarded,
+    ) {
+        Some((host, port)) => (Some(semconv::truncate(host, max)), port.map(i64::from)),
         None => (None, None),
     };
     let client = trust_forwarded
