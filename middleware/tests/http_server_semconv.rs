@@ -87,6 +87,41 @@ async fn status_rules_unmatched_routes_excluded_paths_and_methods() {
     assert!(errors.has(&[("error.type", "503"), ("http.response.status_code", "503")]));
 }
 
+/// HTTP semantic conventions (v1.44), `http.request.method` note [1]: an instrumentation that
+/// could turn valid methods into `_OTHER` "MUST provide a way to override the list of known
+/// HTTP methods", and the list "MUST be a full override of the default known method".
+#[tokio::test]
+async fn the_known_methods_can_be_replaced() {
+    let metrics = MetricsCapture::new();
+    let app = in_process_app(&metrics, ServerLayer::new().known_methods(["GET", "PURGE"]));
+    let cap = capture();
+    let mut purge = request("/orders/1");
+    *purge.method_mut() = http::Method::from_bytes(b"PURGE").unwrap();
+    send(&app, purge).await;
+    let purged = cap
+        .wait_for_span(span::named("PURGE /orders/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(text(purged.attr("http.request.method")), "PURGE");
+    assert!(purged.attr("http.request.method_original").is_none());
+    // Not in the list any more: POST is `_OTHER` now.
+    let mut post = request("/orders/1");
+    *post.method_mut() = http::Method::POST;
+    send(&app, post).await;
+    let other = cap
+        .wait_for_span(span::named("HTTP /orders/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(text(other.attr("http.request.method")), "_OTHER");
+    assert_eq!(text(other.attr("http.request.method_original")), "POST");
+    assert!(metrics
+        .point(
+            "http.server.request.duration",
+            &[("http.request.method", "PURGE")]
+        )
+        .is_some());
+}
+
 #[tokio::test]
 async fn request_details_headers_and_the_trace_response() {
     let metrics = MetricsCapture::new();

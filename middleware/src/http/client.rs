@@ -33,6 +33,7 @@ pub(crate) struct Config {
     propagate_to: super::edge::PropagateTo,
     /// Whether `url.scheme` is recorded (Opt-In on client spans and metrics).
     url_scheme: bool,
+    known_methods: semconv::KnownMethods,
 }
 
 /// Instruments an HTTP client: each request gets its own client span, a child of the current
@@ -126,6 +127,7 @@ impl ClientLayer {
                 max_attribute_bytes: semconv::DEFAULT_MAX_ATTRIBUTE_BYTES,
                 propagate_to: super::edge::PropagateTo::default(),
                 url_scheme: false,
+                known_methods: semconv::KnownMethods::from_env(),
             }),
         }
     }
@@ -231,7 +233,7 @@ pub(crate) fn start_client(
 ) -> Guard {
     let start = Instant::now();
     let max = config.max_attribute_bytes;
-    let (method, original) = semconv::method(method);
+    let (method, original) = semconv::method(&config.known_methods, method);
     let original = original.map(|o| semconv::truncate(o, max));
     let scheme = uri.scheme_str().unwrap_or("http");
     let (host, port) = match semconv::host_and_port(uri, headers) {

@@ -61,6 +61,21 @@ mod options {
                 self
             }
 
+            /// Records exactly these HTTP methods as themselves (case-sensitive) and any other as
+            /// `_OTHER` (with `http.request.method_original`), replacing the default list —
+            /// RFC 9110's, `PATCH` and `QUERY` — or `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`,
+            /// which sets the same list for every layer. Each distinct name is kept for the life
+            /// of the process.
+            #[must_use]
+            pub fn known_methods<I, S>(mut self, methods: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: AsRef<str>,
+            {
+                self.config().known_methods = $crate::http::semconv::KnownMethods::only(methods);
+                self
+            }
+
             #[doc = concat!("The most bytes recorded of each value taken from the request or response (`", $path_attr, "`,")]
             /// `url.query`, `user_agent.original`, `server.address`, `client.address`,
             /// `http.request.method_original`, each captured header over all its values); longer

@@ -107,11 +107,77 @@ pub(crate) fn truncate_cow(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// The HTTP methods recorded as themselves; any other is `_OTHER`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum KnownMethods {
+    /// RFC 9110's, `PATCH` and `QUERY`.
+    #[default]
+    Standard,
+    /// Exactly these (a full override, as the conventions require), interned.
+    Only(std::sync::Arc<[&'static str]>),
+}
+
+impl KnownMethods {
+    /// From `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (read once per process), or the
+    /// standard list when it is unset or empty.
+    pub(crate) fn from_env() -> Self {
+        static FROM_ENV: std::sync::OnceLock<KnownMethods> = std::sync::OnceLock::new();
+        FROM_ENV
+            .get_or_init(|| {
+                match std::env::var(beacon::config::vars::OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS) {
+                    Ok(list) if !list.trim().is_empty() => Self::only(list.split(',')),
+                    _ => Self::Standard,
+                }
+            })
+            .clone()
+    }
+
+    /// Exactly `names` (trimmed, case-sensitive; empty names are skipped). The names are
+    /// interned for the life of the process: each distinct name costs its length once, however
+    /// many layers are built with it.
+    pub(crate) fn only<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        static INTERNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut interned = INTERNED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut list: Vec<&'static str> = Vec::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.is_empty() || list.contains(&name) {
+                continue;
+            }
+            let stored = match interned.iter().find(|n| **n == name) {
+                Some(n) => *n,
+                None => {
+                    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+                    interned.push(leaked);
+                    leaked
+                }
+            };
+            list.push(stored);
+        }
+        Self::Only(list.into())
+    }
+}
+
 /// `http.request.method`, and the original when it had to be normalised.
 ///
-/// Known methods are RFC 9110's, `PATCH` and `QUERY`, matched case-sensitively as the
-/// conventions say; anything else is `_OTHER`.
-pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
+/// Known methods are RFC 9110's, `PATCH` and `QUERY` unless `known` lists others, matched
+/// case-sensitively as the conventions say; anything else is `_OTHER`.
+pub(crate) fn method<'a>(
+    known: &KnownMethods,
+    method: &'a Method,
+) -> (&'static str, Option<&'a str>) {
+    if let KnownMethods::Only(list) = known {
+        return match list.iter().find(|n| **n == method.as_str()) {
+            Some(n) => (n, None),
+            None => ("_OTHER", Some(method.as_str())),
+        };
+    }
     let known = match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",
@@ -396,21 +462,42 @@ mod tests {
 
     #[test]
     fn methods_are_normalised_per_the_conventions() {
-        assert_eq!(method(&Method::GET), ("GET", None));
+        let std = KnownMethods::Standard;
+        assert_eq!(method(&std, &Method::GET), ("GET", None));
         assert_eq!(
-            method(&Method::from_bytes(b"QUERY").unwrap()),
+            method(&std, &Method::from_bytes(b"QUERY").unwrap()),
             ("QUERY", None)
         );
         // Case-sensitive: `get` is not `GET`.
         assert_eq!(
-            method(&Method::from_bytes(b"get").unwrap()),
+            method(&std, &Method::from_bytes(b"get").unwrap()),
             ("_OTHER", Some("get"))
         );
         assert_eq!(
-            method(&Method::from_bytes(b"PURGE").unwrap()),
+            method(&std, &Method::from_bytes(b"PURGE").unwrap()),
             ("_OTHER", Some("PURGE"))
         );
         assert_eq!(span_method("_OTHER"), "HTTP");
+    }
+
+    /// HTTP semantic conventions (v1.44), `http.request.method` note [1]: the instrumentation
+    /// "MUST provide a way to override the list of known HTTP methods ... (this list MUST be a
+    /// full override of the default known method, it is not a list of known methods in
+    /// addition to the defaults)."
+    #[test]
+    fn an_override_is_the_whole_list() {
+        let only = KnownMethods::only([" PURGE", "GET", "", "GET"]);
+        assert_eq!(
+            method(&only, &Method::from_bytes(b"PURGE").unwrap()),
+            ("PURGE", None)
+        );
+        assert_eq!(method(&only, &Method::GET), ("GET", None));
+        assert_eq!(method(&only, &Method::POST), ("_OTHER", Some("POST")));
+        // Interned once: a second list with the same name shares it.
+        let again = KnownMethods::only(["PURGE"]);
+        let (a, _) = method(&only, &Method::from_bytes(b"PURGE").unwrap());
+        let (b, _) = method(&again, &Method::from_bytes(b"PURGE").unwrap());
+        assert!(std::ptr::eq(a, b));
     }
 
     #[test]

@@ -54,6 +54,7 @@ struct Config {
     on_request: Option<RequestHook>,
     catch_panic: bool,
     trace_response: bool,
+    known_methods: semconv::KnownMethods,
     /// Built per layer; any change to the configuration starts a new one, since its entries'
     /// bound series belong to the instruments they were bound with.
     named: Arc<NamedRoutes>,
@@ -201,6 +202,7 @@ impl ServerLayer {
                 on_request: None,
                 catch_panic: false,
                 trace_response: false,
+                known_methods: semconv::KnownMethods::from_env(),
                 named: Arc::default(),
             }),
         }
@@ -398,7 +400,13 @@ fn method_slot(method: &'static str) -> usize {
 
 impl RouteNames {
     fn get(&self, store: &NamedRoutes, method: &'static str, route: &str) -> Option<&Named> {
-        let slot = &self.0[method_slot(method)];
+        let index = method_slot(method);
+        if index == METHOD_SLOTS - 1 && method != "_OTHER" {
+            // A method of a `known_methods` list beyond the standard ones: no slot of its own,
+            // so it is named per request and its metrics are recorded unbound.
+            return None;
+        }
+        let slot = &self.0[index];
         let named = slot.get_or_init(|| store.get(method, route));
         (*named.route == *route).then_some(named.as_ref())
     }
@@ -557,7 +565,7 @@ impl std::fmt::Display for ClientAddress<'_> {
 /// Opens the span and counts the request as active.
 fn start_exchange(config: &Config, names: &RouteNames, parts: &Parts, start: Instant) -> Guard {
     let max = config.max_attribute_bytes;
-    let (method, original) = semconv::method(&parts.method);
+    let (method, original) = semconv::method(&config.known_methods, &parts.method);
     let original = original.map(|o| semconv::truncate(o, max));
     let route = config.route.route(parts);
     let named = route

@@ -155,6 +155,11 @@ pub const BEACON_EXPORT_SPOOL_DIR: &str = "BEACON_EXPORT_SPOOL_DIR";
 /// Beacon's own: the most bytes the disk spool holds per signal (default 268435456, 256 MiB).
 pub const BEACON_EXPORT_SPOOL_MAX_BYTES: &str = "BEACON_EXPORT_SPOOL_MAX_BYTES";
 
+/// Read by the HTTP layers of `beacon-middleware` (not by `beacon::init()`): a comma-separated,
+/// case-sensitive list of the HTTP methods to record as themselves, replacing the default list
+/// (RFC 9110's, `PATCH` and `QUERY`); any other method is recorded as `_OTHER`.
+pub const OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
+
 /// Every variable above, for tooling (a startup report, a test that feeds each one bad input).
 pub const ALL: &[&str] = &[
     OTEL_SDK_DISABLED,
@@ -226,4 +231,5 @@ pub const ALL: &[&str] = &[
     OTEL_CONFIG_FILE,
     BEACON_EXPORT_SPOOL_DIR,
     BEACON_EXPORT_SPOOL_MAX_BYTES,
+    OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS,
 ];
