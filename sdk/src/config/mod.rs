@@ -91,6 +91,7 @@ pub struct Builder {
     pub(crate) limits: Option<Limits>,
     pub(crate) filter: Option<String>,
     pub(crate) console_logs: Option<bool>,
+    pub(crate) strict_config: Option<bool>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) span_processors: Vec<extra::BoxedSpanProcessor>,
     pub(crate) tail_sampling: Option<crate::sampling::TailSamplingConfig>,
@@ -341,6 +342,32 @@ impl Builder {
     #[must_use]
     pub fn console_logs(mut self, on: bool) -> Self {
         self.console_logs = Some(on);
+        self
+    }
+
+    /// Makes an invalid or unsupported `OTEL_*` value an error of `build()`/`init()`
+    /// (`BEACON_CONFIG_STRICT`). Without it Beacon does what the configuration spec says: a
+    /// warning on stderr naming the variable, the value and what is used instead, and the
+    /// default. Strict mode suits tests and CI, where a typo should fail the run.
+    ///
+    /// ```
+    /// let lenient = beacon::builder()
+    ///     .env_source(|k| (k == "OTEL_TRACES_SAMPLER").then(|| "sometimes".to_owned()))
+    ///     .traces_exporter(beacon::config::Exporter::None)
+    ///     .metrics_exporter(beacon::config::Exporter::None)
+    ///     .logs_exporter(beacon::config::Exporter::None)
+    ///     .build()?;
+    /// assert!(lenient.warnings()[0].contains("OTEL_TRACES_SAMPLER"));
+    /// let strict = beacon::builder()
+    ///     .env_source(|k| (k == "OTEL_TRACES_SAMPLER").then(|| "sometimes".to_owned()))
+    ///     .strict_config(true)
+    ///     .build();
+    /// assert_eq!(strict.unwrap_err().variable(), Some("OTEL_TRACES_SAMPLER"));
+    /// # Ok::<(), beacon::config::InitError>(())
+    /// ```
+    #[must_use]
+    pub fn strict_config(mut self, on: bool) -> Self {
+        self.strict_config = Some(on);
         self
     }
 

@@ -81,37 +81,60 @@ pub(crate) fn resolve(
     let protocol = match code.protocol {
         Some(p) => p,
         None => match env.first(&[v.protocol, OTEL_EXPORTER_OTLP_PROTOCOL]) {
-            Some((name, value)) => value
-                .parse()
-                .map_err(|()| InitError::invalid(name, &value, PROTOCOLS))?,
+            Some((name, value)) => env.or_default(
+                value
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|()| InitError::invalid(name, &value, PROTOCOLS)),
+                Protocol::HttpProtobuf,
+                "the default, http/protobuf",
+            )?,
             None => Protocol::HttpProtobuf,
         },
     };
 
     // Per-signal endpoints are used as-is; the base endpoint gets `v1/<signal>` for HTTP.
-    let endpoint = if let Some(base) = &code.endpoint {
-        let uri = endpoint_uri("endpoint (builder)", base)?;
-        with_signal_path(uri, protocol, signal)
-    } else if let Some(value) = env.get(v.endpoint) {
-        endpoint_uri(v.endpoint, &value)?
-    } else if let Some(value) = env.get(OTEL_EXPORTER_OTLP_ENDPOINT) {
-        let uri = endpoint_uri(OTEL_EXPORTER_OTLP_ENDPOINT, &value)?;
-        with_signal_path(uri, protocol, signal)
-    } else {
+    let default_endpoint = || -> Result<Uri, InitError> {
         let uri: Uri = protocol
             .default_endpoint()
             .parse()
             .map_err(|_| InitError::config("internal: default endpoint is not a URI"))?;
+        Ok(with_signal_path(uri, protocol, signal))
+    };
+    // An invalid variable is ignored as if unset (outside strict mode): the next one applies.
+    let from_env = |name: &'static str| -> Result<Option<Uri>, InitError> {
+        let Some(value) = env.get(name) else {
+            return Ok(None);
+        };
+        match endpoint_uri(name, &value) {
+            Ok(uri) => Ok(Some(uri)),
+            Err(e) => env.reject(e, "the next endpoint setting").map(|()| None),
+        }
+    };
+    let endpoint = if let Some(base) = &code.endpoint {
+        let uri = endpoint_uri("endpoint (builder)", base)?;
         with_signal_path(uri, protocol, signal)
+    } else if let Some(uri) = from_env(v.endpoint)? {
+        uri
+    } else if let Some(uri) = from_env(OTEL_EXPORTER_OTLP_ENDPOINT)? {
+        with_signal_path(uri, protocol, signal)
+    } else {
+        default_endpoint()?
     };
 
     let mut headers = HeaderMap::new();
     if let Some((name, value)) = env.first(&[v.headers, OTEL_EXPORTER_OTLP_HEADERS]) {
-        let pairs = key_values(&value).map_err(|why| {
-            InitError::invalid_secret(name, format!("comma-separated key=value pairs ({why})"))
-        })?;
+        let pairs = env.or_default(
+            key_values(&value).map_err(|why| {
+                InitError::invalid_secret(name, format!("comma-separated key=value pairs ({why})"))
+            }),
+            Vec::new(),
+            "no headers from it",
+        )?;
         for (k, val) in pairs {
-            insert_header(&mut headers, name, &k, &val)?;
+            if let Err(e) = insert_header(&mut headers, name, &k, &val) {
+                env.reject(e, "the other headers")?;
+            }
         }
     }
     for (k, val) in &code.headers {
@@ -121,9 +144,14 @@ pub(crate) fn resolve(
     let compression = match code.compression {
         Some(c) => c,
         None => match env.first(&[v.compression, OTEL_EXPORTER_OTLP_COMPRESSION]) {
-            Some((name, value)) => value
-                .parse()
-                .map_err(|()| InitError::invalid(name, &value, COMPRESSIONS))?,
+            Some((name, value)) => env.or_default(
+                value
+                    .to_ascii_lowercase()
+                    .parse()
+                    .map_err(|()| InitError::invalid(name, &value, COMPRESSIONS)),
+                Compression::None,
+                "the default, none",
+            )?,
             None => Compression::None,
         },
     };
@@ -131,7 +159,11 @@ pub(crate) fn resolve(
     let timeout = match code.timeout {
         Some(t) => t,
         None => match env.first(&[v.timeout, OTEL_EXPORTER_OTLP_TIMEOUT]) {
-            Some((name, value)) => super::parse::millis(name, &value)?,
+            Some((name, value)) => env.or_default(
+                super::parse::millis(name, &value),
+                Duration::from_millis(10_000),
+                "the default, 10000",
+            )?,
             None => Duration::from_millis(10_000),
         },
     };
@@ -199,13 +231,14 @@ fn pem_file(env: &Env<'_>, names: &[&'static str]) -> Result<Option<Vec<u8>>, In
     let Some((name, path)) = env.first(names) else {
         return Ok(None);
     };
-    std::fs::read(&path).map(Some).map_err(|e| {
+    let read = std::fs::read(&path).map(Some).map_err(|e| {
         InitError::invalid(
             name,
             &path,
             format!("the path of a readable PEM file ({e})"),
         )
-    })
+    });
+    env.or_default(read, None, "no file")
 }
 
 fn endpoint_uri(name: &'static str, value: &str) -> Result<Uri, InitError> {

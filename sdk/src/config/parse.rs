@@ -15,6 +15,9 @@ pub(crate) type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 pub(crate) struct Env<'a> {
     lookup: &'a Lookup,
     pub(crate) warnings: RefCell<Vec<String>>,
+    /// Whether an invalid `OTEL_*` value is an error (Beacon's strict mode) rather than, as the
+    /// spec says, a warning and the default.
+    strict: bool,
 }
 
 impl<'a> Env<'a> {
@@ -22,11 +25,55 @@ impl<'a> Env<'a> {
         Self {
             lookup,
             warnings: RefCell::new(Vec::new()),
+            strict: false,
         }
     }
 
+    /// In strict mode every invalid value is an error.
+    pub(crate) fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Keeps `message` to log at start, once (a variable read for each signal warns once).
     pub(crate) fn warn(&self, message: String) {
-        self.warnings.borrow_mut().push(message);
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
+    /// An invalid value, as the configuration spec (`configuration/common.md`) says to treat
+    /// it: a warning naming the variable, the value and what is used instead (`instead`), and
+    /// `Ok(())` so the caller uses that; in strict mode the error itself.
+    ///
+    /// # Errors
+    /// `err`, in strict mode.
+    pub(crate) fn reject(&self, err: InitError, instead: &str) -> Result<(), InitError> {
+        if self.strict {
+            return Err(err);
+        }
+        self.warn(format!(
+            "{err}; ignoring it and using {instead} (set BEACON_CONFIG_STRICT=true to make this an error)"
+        ));
+        Ok(())
+    }
+
+    /// `result`'s value, or — for an invalid value, outside strict mode — `fallback`, with the
+    /// warning of [`Env::reject`].
+    ///
+    /// # Errors
+    /// The error of `result`, in strict mode.
+    pub(crate) fn or_default<T>(
+        &self,
+        result: Result<T, InitError>,
+        fallback: T,
+        instead: &str,
+    ) -> Result<T, InitError> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => self.reject(e, instead).map(|()| fallback),
+        }
     }
 
     /// The value, trimmed; an empty value counts as unset (spec: "empty means unset").
@@ -61,11 +108,13 @@ impl<'a> Env<'a> {
 
     /// A non-negative whole number of milliseconds.
     pub(crate) fn millis(&self, name: &'static str) -> Result<Option<Duration>, InitError> {
-        self.get(name).map(|v| millis(name, &v)).transpose()
+        let parsed = self.get(name).map(|v| millis(name, &v)).transpose();
+        self.or_default(parsed, None, "the default")
     }
 
-    /// A non-negative whole number.
-    pub(crate) fn count(&self, name: &'static str) -> Result<Option<usize>, InitError> {
+    /// A non-negative whole number; an invalid one is an error whatever the mode (for Beacon's
+    /// own settings where a silent default would lose data, such as the spool's cap).
+    pub(crate) fn count_exact(&self, name: &'static str) -> Result<Option<usize>, InitError> {
         self.get(name)
             .map(|v| {
                 v.parse::<usize>().map_err(|_| {
@@ -73,6 +122,19 @@ impl<'a> Env<'a> {
                 })
             })
             .transpose()
+    }
+
+    /// A non-negative whole number.
+    pub(crate) fn count(&self, name: &'static str) -> Result<Option<usize>, InitError> {
+        let parsed = self
+            .get(name)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    InitError::invalid(name, &v, "a non-negative whole number, such as 128")
+                })
+            })
+            .transpose();
+        self.or_default(parsed, None, "the default")
     }
 }
 

@@ -81,6 +81,10 @@ impl Config {
             None => &process_env,
         };
         let env = Env::new(lookup);
+        let strict = b
+            .strict_config
+            .unwrap_or_else(|| env.bool(BEACON_CONFIG_STRICT));
+        let env = env.strict(strict);
 
         let disabled = b.disabled.unwrap_or_else(|| env.bool(OTEL_SDK_DISABLED));
         let resource = crate::resource::detect(&b, &env);
@@ -142,13 +146,21 @@ impl Config {
                 .millis(OTEL_METRIC_EXPORT_INTERVAL)?
                 .unwrap_or(Duration::from_secs(60)),
         };
-        if metric_interval.is_zero() {
-            return Err(InitError::invalid(
+        let metric_interval = if metric_interval.is_zero() {
+            let zero = InitError::invalid(
                 OTEL_METRIC_EXPORT_INTERVAL,
                 "0",
                 "a positive number of milliseconds",
-            ));
-        }
+            );
+            if b.metric_interval.is_some() {
+                // Set in code: a programming error, not a value to ignore.
+                return Err(zero);
+            }
+            env.reject(zero, "the default, 60000")?;
+            Duration::from_secs(60)
+        } else {
+            metric_interval
+        };
         let metric_timeout = match b.metric_timeout {
             Some(d) => d,
             None => env
@@ -157,9 +169,13 @@ impl Config {
         };
         let exemplar_filter = match env.get(OTEL_METRICS_EXEMPLAR_FILTER) {
             None => ExemplarFilter::default(),
-            Some(v) => v.parse().map_err(|()| {
-                InitError::invalid(OTEL_METRICS_EXEMPLAR_FILTER, &v, ExemplarFilter::NAMES)
-            })?,
+            Some(v) => env.or_default(
+                v.to_ascii_lowercase().parse().map_err(|()| {
+                    InitError::invalid(OTEL_METRICS_EXEMPLAR_FILTER, &v, ExemplarFilter::NAMES)
+                }),
+                ExemplarFilter::default(),
+                "the default, trace_based",
+            )?,
         };
         let limits = match b.limits {
             Some(l) => l,
@@ -217,19 +233,28 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
     let Some(name) = env.get(OTEL_TRACES_SAMPLER) else {
         return Ok(Sampler::default());
     };
+    // Enum values are case-insensitive (configuration/common.md, "Enum").
+    let name = name.to_ascii_lowercase();
+    // An invalid argument behaves as if unset (the spec), outside strict mode.
     let ratio = || -> Result<f64, InitError> {
         let Some(arg) = env.get(OTEL_TRACES_SAMPLER_ARG) else {
             return Ok(1.0);
         };
         match arg.parse::<f64>() {
             Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-            _ => Err(InitError::invalid(
-                OTEL_TRACES_SAMPLER_ARG,
-                &arg,
-                format!(
-                    "a probability between 0 and 1, such as 0.25, for {OTEL_TRACES_SAMPLER}={name}"
-                ),
-            )),
+            _ => env
+                .reject(
+                    InitError::invalid(
+                        OTEL_TRACES_SAMPLER_ARG,
+                        &arg,
+                        format!(
+                            "a probability between 0 and 1, such as 0.25, for \
+                             {OTEL_TRACES_SAMPLER}={name}"
+                        ),
+                    ),
+                    "1.0, as if unset",
+                )
+                .map(|()| 1.0),
         }
     };
     // The spec defines no argument for these; one that is set anyway is ignored, and said so.
@@ -262,11 +287,11 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, InitError> {
         "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
         "beacon_ratelimit" => Sampler::ParentBasedRateLimited(rate(env)?),
         _ => {
-            return Err(InitError::invalid(
-                OTEL_TRACES_SAMPLER,
-                &name,
-                Sampler::NAMES,
-            ))
+            env.reject(
+                InitError::invalid(OTEL_TRACES_SAMPLER, &name, Sampler::NAMES),
+                "the default, parentbased_always_on",
+            )?;
+            Sampler::default()
         }
     })
 }
@@ -278,11 +303,17 @@ fn rate(env: &Env<'_>) -> Result<f64, InitError> {
     };
     match arg.parse::<f64>() {
         Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
-        _ => Err(InitError::invalid(
-            OTEL_TRACES_SAMPLER_ARG,
-            &arg,
-            "a number of traces per second, such as 100, for OTEL_TRACES_SAMPLER=beacon_ratelimit",
-        )),
+        _ => env
+            .reject(
+                InitError::invalid(
+                    OTEL_TRACES_SAMPLER_ARG,
+                    &arg,
+                    "a number of traces per second, such as 100, for \
+                     OTEL_TRACES_SAMPLER=beacon_ratelimit",
+                ),
+                "100, as if unset",
+            )
+            .map(|()| 100.0),
     }
 }
 
@@ -292,16 +323,23 @@ fn propagators(env: &Env<'_>) -> Result<Vec<Propagator>, InitError> {
     };
     let mut out = Vec::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let item = item.to_ascii_lowercase();
         if item == "none" {
             continue;
         }
-        let p = item.parse().map_err(|()| {
-            InitError::invalid(
-                OTEL_PROPAGATORS,
-                item,
-                format!("{} (in {OTEL_PROPAGATORS}={list:?})", Propagator::NAMES),
-            )
-        })?;
+        let Ok(p) = item.parse() else {
+            // Known to the spec but not to Beacon (`xray`, `ottrace`) or unknown: this item is
+            // left out, the rest of the list kept.
+            env.reject(
+                InitError::invalid(
+                    OTEL_PROPAGATORS,
+                    &item,
+                    format!("{} (in {OTEL_PROPAGATORS}={list:?})", Propagator::NAMES),
+                ),
+                "the rest of the list",
+            )?;
+            continue;
+        };
         if !out.contains(&p) {
             out.push(p);
         }
@@ -320,15 +358,25 @@ fn destinations(
         Some(e) => vec![e],
         None => match env.get(var) {
             None => vec![Exporter::Otlp],
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| {
-                    s.parse()
-                        .map_err(|()| InitError::invalid(var, &list, Exporter::NAMES))
-                })
-                .collect::<Result<_, _>>()?,
+            Some(list) => {
+                let mut kinds = Vec::new();
+                for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    match item.to_ascii_lowercase().parse() {
+                        Ok(kind) => kinds.push(kind),
+                        // Known to the spec but not to Beacon (`zipkin`, `logging`) or unknown:
+                        // left out, the rest of the list kept.
+                        Err(()) => env.reject(
+                            InitError::invalid(
+                                var,
+                                item,
+                                format!("{} (in {var}={list:?})", Exporter::NAMES),
+                            ),
+                            "the rest of the list",
+                        )?,
+                    }
+                }
+                kinds
+            }
         },
     };
     let mut dest = Destinations::default();
@@ -339,11 +387,15 @@ fn destinations(
             }
             Exporter::Console => dest.console = true,
             Exporter::Prometheus if signal != Signal::Metrics => {
-                return Err(InitError::invalid(
-                    var,
-                    "prometheus",
-                    "otlp, console or none: prometheus exports metrics only (set it in OTEL_METRICS_EXPORTER)",
-                ));
+                env.reject(
+                    InitError::invalid(
+                        var,
+                        "prometheus",
+                        "otlp, console or none: prometheus exports metrics only (set it in \
+                         OTEL_METRICS_EXPORTER)",
+                    ),
+                    "the rest of the list",
+                )?;
             }
             Exporter::Prometheus if dest.prometheus.is_none() => {
                 dest.prometheus = Some(prometheus(b, env)?);
@@ -368,13 +420,17 @@ fn prometheus(b: &Builder, env: &Env<'_>) -> Result<PrometheusConfig, InitError>
         .unwrap_or_else(|| "localhost".to_owned());
     let port = match env.get(OTEL_EXPORTER_PROMETHEUS_PORT) {
         None => 9464,
-        Some(p) => p.trim().parse::<u16>().map_err(|_| {
-            InitError::invalid(
-                OTEL_EXPORTER_PROMETHEUS_PORT,
-                &p,
-                "a TCP port from 0 to 65535, such as 9464 (0 picks a free one)",
-            )
-        })?,
+        Some(p) => env.or_default(
+            p.trim().parse::<u16>().map_err(|_| {
+                InitError::invalid(
+                    OTEL_EXPORTER_PROMETHEUS_PORT,
+                    &p,
+                    "a TCP port from 0 to 65535, such as 9464 (0 picks a free one)",
+                )
+            }),
+            9464,
+            "the default, 9464",
+        )?,
     };
     Ok(PrometheusConfig {
         listen: Some((host, port)),
@@ -396,18 +452,28 @@ fn batch(
         max_retained: defaults.max_retained,
         max_queue_bytes: defaults.max_queue_bytes,
     };
+    let mut config = config;
     if config.max_queue_size == 0 {
-        return Err(InitError::invalid(queue, "0", "a queue size of at least 1"));
+        env.reject(
+            InitError::invalid(queue, "0", "a queue size of at least 1"),
+            &format!("the default, {}", defaults.max_queue_size),
+        )?;
+        config.max_queue_size = defaults.max_queue_size;
     }
     if config.max_export_batch_size == 0 || config.max_export_batch_size > config.max_queue_size {
-        return Err(InitError::invalid(
-            size,
-            &config.max_export_batch_size.to_string(),
-            format!(
-                "a batch size from 1 to the queue size ({})",
-                config.max_queue_size
+        let fallback = defaults.max_export_batch_size.min(config.max_queue_size);
+        env.reject(
+            InitError::invalid(
+                size,
+                &config.max_export_batch_size.to_string(),
+                format!(
+                    "a batch size from 1 to the queue size ({})",
+                    config.max_queue_size
+                ),
             ),
-        ));
+            &fallback.to_string(),
+        )?;
+        config.max_export_batch_size = fallback;
     }
     Ok(config)
 }
@@ -420,9 +486,13 @@ fn limits(env: &Env<'_>) -> Result<Limits, InitError> {
             let v = env.count(name)?.or(fallback);
             match v {
                 None => Ok(default),
-                Some(n) => u32::try_from(n).map_err(|_| {
-                    InitError::invalid(name, &n.to_string(), "a number below 4294967296")
-                }),
+                Some(n) => env.or_default(
+                    u32::try_from(n).map_err(|_| {
+                        InitError::invalid(name, &n.to_string(), "a number below 4294967296")
+                    }),
+                    default,
+                    "the default",
+                ),
             }
         };
     Ok(Limits {

@@ -30,7 +30,7 @@ pub(crate) fn resolve(
         ));
     }
     let mut config = SpoolConfig::new(dir);
-    if let Some(max) = env.count(BEACON_EXPORT_SPOOL_MAX_BYTES)? {
+    if let Some(max) = env.count_exact(BEACON_EXPORT_SPOOL_MAX_BYTES)? {
         config = config.with_max_bytes(max as u64);
     }
     Ok(Some(config))

@@ -117,6 +117,11 @@ pub const RUST_LOG: &str = "RUST_LOG";
 /// its trace id (the builder's `console_logs`); default `false`.
 pub const BEACON_CONSOLE: &str = "BEACON_CONSOLE";
 
+/// Beacon's own: `true` makes an invalid or unsupported `OTEL_*` value an error of `init()`
+/// (the builder's `strict_config`) instead of what the spec says — a warning on stderr naming
+/// the variable, the value and the default used instead; default `false`.
+pub const BEACON_CONFIG_STRICT: &str = "BEACON_CONFIG_STRICT";
+
 /// A configuration file in the OpenTelemetry configuration schema; when set, the other
 /// variables are read only through `${VAR}` substitution in the file (`config-file` feature).
 pub const OTEL_CONFIG_FILE: &str = "OTEL_CONFIG_FILE";
@@ -216,6 +221,7 @@ pub const ALL: &[&str] = &[
     OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     RUST_LOG,
     BEACON_CONSOLE,
+    BEACON_CONFIG_STRICT,
     OTEL_EXPORTER_OTLP_CERTIFICATE,
     OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
     OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,

@@ -1,11 +1,17 @@
-//! Values that cannot be used are errors naming the variable, the value and the choices.
+//! Values that cannot be used: by default, as the configuration spec says, a warning naming the
+//! variable, the value and the choices, and the default used; in strict mode
+//! (`BEACON_CONFIG_STRICT`) an error saying the same.
 
-use super::err;
+use std::time::Duration;
 
-#[test]
-fn unusable_values_are_errors_naming_variable_value_and_choices() {
-    type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let table: &[Row<'_>] = &[
+use super::{err, ok};
+use crate::config::{Propagator, Sampler};
+
+type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
+/// Each unusable setting, what the message names, and a hint of what it accepts.
+fn table() -> &'static [Row<'static>] {
+    &[
         (
             &[("OTEL_TRACES_SAMPLER", "sometimes")],
             "OTEL_TRACES_SAMPLER=\"sometimes\"",
@@ -182,8 +188,12 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
             "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
             "whole number",
         ),
-    ];
-    for (vars, names, hint) in table {
+    ]
+}
+
+#[test]
+fn unusable_values_are_errors_naming_variable_value_and_choices_in_strict_mode() {
+    for (vars, names, hint) in table() {
         let message = err(vars);
         assert!(
             message.contains(names),
@@ -194,6 +204,96 @@ fn unusable_values_are_errors_naming_variable_value_and_choices() {
             "{vars:?}: `{message}` should say {hint}"
         );
     }
+}
+
+/// configuration/common.md: "For sources accepting a numeric value, if the user provides a
+/// value which is outside the valid range for the configuration item, the implementation
+/// SHOULD generate a warning and gracefully ignore the setting, i.e., treat them as not set";
+/// "Enum values SHOULD be interpreted in a case-insensitive manner"; an unrecognised enum value
+/// MUST produce a warning and be ignored. Beacon's default does exactly that: every row above
+/// resolves, with one warning naming the variable and what was used instead.
+#[test]
+fn by_default_unusable_values_are_warnings_and_the_defaults_apply() {
+    for (vars, names, hint) in table() {
+        let config = ok(vars);
+        let said: Vec<&String> = config
+            .warnings
+            .iter()
+            .filter(|w| w.contains(names))
+            .collect();
+        assert_eq!(
+            said.len(),
+            1,
+            "{vars:?}: one warning, got {:?}",
+            config.warnings
+        );
+        assert!(
+            said[0].contains(hint),
+            "{vars:?}: `{}` should say {hint}",
+            said[0]
+        );
+        assert!(said[0].contains("ignoring it and using"), "{}", said[0]);
+    }
+    // What is used instead: the defaults, or the rest of a list.
+    let c = ok(&[("OTEL_TRACES_SAMPLER", "sometimes")]);
+    assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
+    let c = ok(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "abc"),
+    ]);
+    assert_eq!(
+        c.sampler,
+        Sampler::TraceIdRatio(1.0),
+        "as if the argument were unset"
+    );
+    let c = ok(&[("OTEL_PROPAGATORS", "tracecontext,xray,b3")]);
+    assert_eq!(
+        c.propagators,
+        vec![Propagator::TraceContext, Propagator::B3]
+    );
+    let c = ok(&[("OTEL_TRACES_EXPORTER", "zipkin,console")]);
+    assert!(c.traces.otlp.is_none() && c.traces.console);
+    let c = ok(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "-5")]);
+    assert_eq!(
+        c.traces.otlp.as_ref().map(|o| o.timeout),
+        Some(Duration::from_secs(10))
+    );
+    let c = ok(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "11"),
+    ]);
+    assert_eq!(c.span_batch.max_export_batch_size, 10, "cut to the queue");
+    let c = ok(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url")]);
+    assert_eq!(
+        c.traces.otlp.as_ref().map(|o| o.endpoint.to_string()),
+        Some("http://localhost:4318/v1/traces".to_owned())
+    );
+    let c = ok(&[("OTEL_METRIC_EXPORT_INTERVAL", "0")]);
+    assert_eq!(c.metric_interval, Duration::from_secs(60));
+}
+
+/// configuration/common.md, "Enum": values "SHOULD be interpreted in a case-insensitive
+/// manner".
+#[test]
+fn enum_values_are_case_insensitive() {
+    let c = ok(&[
+        ("OTEL_TRACES_SAMPLER", "Always_On"),
+        ("OTEL_PROPAGATORS", "TraceContext,B3Multi"),
+        ("OTEL_TRACES_EXPORTER", "OTLP,Console"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/JSON"),
+        ("OTEL_METRICS_EXEMPLAR_FILTER", "Always_Off"),
+    ]);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.sampler, Sampler::AlwaysOn);
+    assert_eq!(
+        c.propagators,
+        vec![Propagator::TraceContext, Propagator::B3Multi]
+    );
+    let t = c.traces.otlp.as_ref().expect("otlp");
+    assert!(c.traces.console);
+    assert_eq!(t.compression, beacon_exporter::otlp::Compression::Gzip);
+    assert_eq!(t.protocol, beacon_exporter::otlp::Protocol::HttpJson);
 }
 
 #[test]

@@ -12,11 +12,22 @@ use opentelemetry::Key;
 use super::{Builder, Config, Exporter, Propagator, Sampler};
 
 pub(super) fn resolve(vars: &[(&str, &str)]) -> Result<Config, super::InitError> {
+    resolve_with(vars, false)
+}
+
+pub(super) fn resolve_with(
+    vars: &[(&str, &str)],
+    strict: bool,
+) -> Result<Config, super::InitError> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    Config::resolve(Builder::default().env_source(move |k| map.get(k).cloned()))
+    Config::resolve(
+        Builder::default()
+            .env_source(move |k| map.get(k).cloned())
+            .strict_config(strict),
+    )
 }
 
 pub(super) fn ok(vars: &[(&str, &str)]) -> Config {
@@ -26,8 +37,9 @@ pub(super) fn ok(vars: &[(&str, &str)]) -> Config {
     }
 }
 
+/// The error of strict mode (`BEACON_CONFIG_STRICT`); see `invalid::lenient` for the default.
 pub(super) fn err(vars: &[(&str, &str)]) -> String {
-    match resolve(vars) {
+    match resolve_with(vars, true) {
         Ok(_) => panic!("{vars:?} should fail"),
         Err(e) => e.to_string(),
     }
