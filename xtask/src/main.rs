@@ -144,6 +144,9 @@ fn ci(root: &Path) -> Result<(), String> {
         "BEACON_QUICKSTART_BIN".into(),
         quickstart.display().to_string(),
     ));
+    // A misspelt OTEL_* value in a test's environment fails the run instead of warning
+    // (pipelines built with `env_source` read only their own map, and are unaffected).
+    test_env.push(("BEACON_CONFIG_STRICT".into(), "true".into()));
 
     let nextest = Command::new("cargo")
         .args(["nextest", "--version"])
