@@ -91,25 +91,47 @@ fn metric_points_made_during_an_outage_arrive_in_order_and_a_restart_delivers_th
 
     // Outage, first process: five collections, none delivered, all kept.
     let first = pipeline(grpc, SpoolConfig::new(&dir));
-    let gauge = first.meter("spool-test").i64_gauge("spool.metric.seq").build();
+    let gauge = first
+        .meter("spool-test")
+        .i64_gauge("spool.metric.seq")
+        .build();
     for seq in 0..5 {
         assert!(!collect(&first, &gauge, seq), "nothing listens yet");
     }
     let during = first.stats().metrics;
     assert!(during.accepted >= 5, "{during:?}");
-    assert_eq!((during.exported, during.dropped, during.failed), (0, 0, 0), "{during:?}");
-    assert_eq!(during.retained + during.spooled, during.accepted, "{during:?}");
+    assert_eq!(
+        (during.exported, during.dropped, during.failed),
+        (0, 0, 0),
+        "{during:?}"
+    );
+    assert_eq!(
+        during.retained + during.spooled,
+        during.accepted,
+        "{during:?}"
+    );
     // Shut down during the outage: the final collection is kept too, and everything kept in
     // memory moves to the spool for the next start.
-    let stats = first.shutdown().expect_err("the collector is away").stats.metrics;
-    assert_eq!((stats.exported, stats.failed, stats.retained), (0, 0, 0), "{stats:?}");
+    let stats = first
+        .shutdown()
+        .expect_err("the collector is away")
+        .stats
+        .metrics;
+    assert_eq!(
+        (stats.exported, stats.failed, stats.retained),
+        (0, 0, 0),
+        "{stats:?}"
+    );
     assert_eq!(stats.spooled, stats.accepted, "all on disk: {stats:?}");
     let parked = stats.spooled;
 
     // Restart, collector still down: the second process finds it all, and adds its own.
     let second = pipeline(grpc, SpoolConfig::new(&dir));
     assert_eq!(second.stats().metrics.recovered, parked);
-    let gauge = second.meter("spool-test").i64_gauge("spool.metric.seq").build();
+    let gauge = second
+        .meter("spool-test")
+        .i64_gauge("spool.metric.seq")
+        .build();
     for seq in 5..8 {
         assert!(!collect(&second, &gauge, seq), "still away");
     }
@@ -130,7 +152,10 @@ fn metric_points_made_during_an_outage_arrive_in_order_and_a_restart_delivers_th
         .expect("rotel receives every collection");
     // 0..=4 from the first process (4 twice: its last flush and its shutdown's collection),
     // then 5..=8 from the second.
-    assert_eq!(seq_values(&rotel.output()), vec![0, 1, 2, 3, 4, 4, 5, 6, 7, 8]);
+    assert_eq!(
+        seq_values(&rotel.output()),
+        vec![0, 1, 2, 3, 4, 4, 5, 6, 7, 8]
+    );
     second.shutdown().expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
