@@ -156,6 +156,7 @@ fn metric_points_made_during_an_outage_arrive_in_order_and_a_restart_delivers_th
         seq_values(&rotel.output()),
         vec![0, 1, 2, 3, 4, 4, 5, 6, 7, 8]
     );
+    eprintln!("first process at shutdown: {stats:?}\nsecond process after the return: {s:?}");
     second.shutdown().expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
