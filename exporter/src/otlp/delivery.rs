@@ -493,6 +493,34 @@ mod tests {
         adds_up(&d.stats().snapshot());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn the_healthy_path_never_touches_the_disk() {
+        let dir = crate::spool::tests::temp_dir("metrics-healthy");
+        let c = Collector::default();
+        c.up.store(true, Ordering::Relaxed);
+        let mut d = Delivery::new(Duration::from_secs(10));
+        d.set_max_retained(0);
+        d.set_spool(Spool::open(&SpoolConfig::new(&dir), Signal::Metrics).expect("spool"));
+        for seq in 0..20 {
+            d.deliver(request(seq, 100), |r| c.send(r))
+                .await
+                .expect("up");
+        }
+        d.park();
+        let segments = std::fs::read_dir(dir.join("metrics"))
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
+            .count();
+        assert_eq!(
+            segments, 0,
+            "no segment written while every export succeeds"
+        );
+        let s = d.stats().snapshot();
+        assert_eq!((s.exported, s.spooled), (2000, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn data_points_are_counted_over_every_kind_of_metric() {
         assert_eq!(data_points(&request(0, 3)), 3);
