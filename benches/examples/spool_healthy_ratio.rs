@@ -1,8 +1,10 @@
 //! The disk spool's cost on the healthy path, as a same-run ratio that drift on a shared
-//! machine cannot fake: two batch span processors whose exporter always succeeds, one with a
-//! spool behind it, measured in many short alternating rounds (off then on, then on then off,
-//! …), each round timing the same number of spans on each. Prints the median of the per-round
-//! ratios (on / off), their spread, and the spans per second of each.
+//! machine cannot fake: three batch span processors whose exporter always succeeds — spool off,
+//! spool on, and a second spool-off one as an A/A control — measured in many short rounds, every
+//! order of the three in turn, each round timing the same number of spans on each and then
+//! flushing (untimed) so that no worker is busy while another is measured. Prints the median and
+//! quartiles of the per-round ratios (on / off, and control / off: the noise floor), the spans
+//! per second of each, and the segment bytes the spool wrote (0 while exports succeed).
 //!
 //! `cargo run --release -p beacon-benches --example spool_healthy_ratio [rounds] [spans]`
 //! (defaults 40 rounds of 20,000 spans per setting). The criterion bench of the same setup:
@@ -42,8 +44,10 @@ fn provider(spool: Option<Spool>, rt: &ExportRuntime) -> SdkTracerProvider {
         .build()
 }
 
-/// Seconds to make `n` spans with `tracer`.
-fn round(tracer: &opentelemetry_sdk::trace::SdkTracer, n: u64) -> f64 {
+/// Seconds to make `n` spans with `provider`'s tracer. Then (untimed) the provider is flushed,
+/// so that its worker has nothing left to do when the other setting is measured.
+fn round(provider: &SdkTracerProvider, n: u64) -> f64 {
+    let tracer = provider.tracer("bench");
     let started = Instant::now();
     for _ in 0..n {
         tracer.in_span("request", |cx| {
@@ -51,7 +55,9 @@ fn round(tracer: &opentelemetry_sdk::trace::SdkTracer, n: u64) -> f64 {
             black_box(&cx);
         });
     }
-    started.elapsed().as_secs_f64()
+    let took = started.elapsed().as_secs_f64();
+    let _ = provider.force_flush();
+    took
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -67,36 +73,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("beacon-bench-ratio-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let spool = Spool::open(&SpoolConfig::new(&dir), Signal::Traces)?;
-    let (off, on) = (provider(None, &rt), provider(Some(spool), &rt));
-    let (t_off, t_on) = (off.tracer("bench"), on.tracer("bench"));
-    // Warm-up: both pipelines, caches and the allocator.
-    round(&t_off, spans);
-    round(&t_on, spans);
-    let (mut ratios, mut s_off, mut s_on) = (Vec::new(), Vec::new(), Vec::new());
-    for r in 0..rounds {
-        let (a, b) = if r % 2 == 0 {
-            let a = round(&t_off, spans);
-            (a, round(&t_on, spans))
-        } else {
-            let b = round(&t_on, spans);
-            (round(&t_off, spans), b)
-        };
-        ratios.push(b / a);
-        s_off.push(spans as f64 / a);
-        s_on.push(spans as f64 / b);
+    // `control` is a second pipeline without a spool: its ratio to `off` is the noise floor
+    // of this machine, measured the same way (an A/A test).
+    let providers = [
+        provider(None, &rt),
+        provider(Some(spool), &rt),
+        provider(None, &rt),
+    ];
+    // Warm-up: every pipeline, caches and the allocator.
+    for p in &providers {
+        round(p, spans);
     }
-    let _ = (off.shutdown(), on.shutdown());
-    let mut sorted = ratios.clone();
-    sorted.sort_by(f64::total_cmp);
-    let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
+    let (mut on_off, mut control_off) = (Vec::new(), Vec::new());
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    for r in 0..rounds {
+        // Every order of the three in turn, so none is always first or last.
+        let order = [
+            [0, 1, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [0, 2, 1],
+            [2, 1, 0],
+            [1, 0, 2],
+        ][r % 6];
+        let mut took = [0.0; 3];
+        for i in order {
+            took[i] = round(&providers[i], spans);
+        }
+        on_off.push(took[1] / took[0]);
+        control_off.push(took[2] / took[0]);
+        for i in 0..3 {
+            rates[i].push(spans as f64 / took[i]);
+        }
+    }
+    for p in &providers {
+        let _ = p.shutdown();
+    }
+    let spread = |v: &[f64]| {
+        let mut sorted = v.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let q = |n: usize| sorted[(sorted.len() - 1) * n / 4];
+        (q(2), q(1), q(3))
+    };
+    let (m, lo, hi) = spread(&on_off);
+    let (cm, clo, chi) = spread(&control_off);
     println!(
-        "rounds {rounds} x {spans} spans per setting\nratio on/off (time per span): median \
-         {:.3}, quartiles {:.3}..{:.3}\nspans/s: spool off {:.0}, spool on {:.0} (medians)",
-        median(&mut ratios),
-        quartile(1),
-        quartile(3),
-        median(&mut s_off),
-        median(&mut s_on),
+        "rounds {rounds} x {spans} spans per setting\n\
+         spool on / off (time per span): median {m:.3}, quartiles {lo:.3}..{hi:.3}\n\
+         control (a second spool-less pipeline) / off: median {cm:.3}, quartiles {clo:.3}..{chi:.3}\n\
+         spans/s (medians): off {:.0}, on {:.0}, control {:.0}",
+        median(&mut rates[0]),
+        median(&mut rates[1]),
+        median(&mut rates[2]),
     );
     let segments: u64 = std::fs::read_dir(dir.join("traces"))?
         .filter_map(|e| e.ok())
