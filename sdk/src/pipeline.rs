@@ -132,6 +132,9 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
         if let Some(spool) = open_spool(config.spool.as_ref(), Signal::Metrics)? {
             exporter = exporter.with_spool(spool);
         }
+        if let Some(points) = config.metric_max_retained {
+            exporter = exporter.with_max_retained(points);
+        }
         exporter
             .stats()
             .set_destination(format!("metrics to OTLP {}", cfg.endpoint_redacted()));
