@@ -494,6 +494,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn past_the_spool_cap_the_oldest_requests_are_dropped_and_counted_exactly() {
+        let dir = crate::spool::tests::temp_dir("metrics-cap");
+        let c = Collector::default();
+        let mut d = Delivery::new(Duration::from_secs(10));
+        d.set_max_retained(0);
+        let config = SpoolConfig::new(&dir).with_max_bytes(1024);
+        d.set_spool(Spool::open(&config, Signal::Metrics).expect("spool"));
+        for seq in 0..40 {
+            let _ = d.deliver(request(seq, 20), |r| c.send(r)).await;
+        }
+        let s = d.stats().snapshot();
+        assert!(s.spool_evicted > 0 && s.spooled_bytes <= 1024, "{s:?}");
+        assert_eq!(s.dropped, s.spool_evicted, "{s:?}");
+        adds_up(&s);
+        c.up.store(true, Ordering::Relaxed);
+        d.deliver(request(40, 20), |r| c.send(r)).await.expect("up");
+        let got = c.got();
+        // The newest that fit, oldest first, then the new one.
+        let first: u64 = got[0].trim_start_matches('m').parse().expect("seq");
+        let expected: Vec<String> = (first..=40).map(|n| format!("m{n}")).collect();
+        assert_eq!(got, expected);
+        let s = d.stats().snapshot();
+        assert_eq!(s.exported + s.dropped, s.accepted, "{s:?}");
+        adds_up(&s);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_healthy_path_never_touches_the_disk() {
         let dir = crate::spool::tests::temp_dir("metrics-healthy");
         let c = Collector::default();
