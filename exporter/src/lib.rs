@@ -5,8 +5,9 @@
 //! - [`batch`]: bounded batch processors for spans and logs that never block the application,
 //!   count everything they accept, export, drop or fail, and run on Beacon's own
 //!   [`ExportRuntime`].
-//! - [`spool`]: a bounded, checksummed disk spool behind the batch processors, so that a long
-//!   collector outage or a restart of the service loses nothing that fits in it.
+//! - [`spool`]: a bounded, checksummed disk spool behind the batch processors and the OTLP
+//!   metric exporter, so that a long collector outage or a restart of the service loses nothing
+//!   that fits in it.
 //! - [`console`]: a readable line-per-item exporter for development.
 //! - [`prometheus`]: a scrape endpoint (pull reader, text 0.0.4 and OpenMetrics encoders, an
 //!   optional listener of its own), with [`exemplars`] linking series to traces.

@@ -93,6 +93,18 @@ impl<E> RuntimeMetricExporter<E> {
         self.last_error.clone()
     }
 
+    /// The wrapped exporter.
+    pub fn get_ref(&self) -> &E {
+        &self.inner
+    }
+
+    /// Replaces the wrapped exporter with what `f` makes of it.
+    #[must_use]
+    pub fn map_inner(mut self, f: impl FnOnce(E) -> E) -> Self {
+        self.inner = f(self.inner);
+        self
+    }
+
     /// Bounds each export; zero means no limit
     /// ([`timeout_or_no_limit`](crate::timeout_or_no_limit)).
     #[must_use]

@@ -132,8 +132,18 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     if let Some(cfg) = &config.metrics.otlp {
         // Exemplars ride on OTLP data points too (see `beacon_exporter::exemplars`).
         beacon_exporter::exemplars::exemplars().enable(config.exemplar_filter);
-        let exporter =
+        let mut exporter =
             otlp::metric_exporter(cfg, temporality, &runtime)?.with_timeout(config.metric_timeout);
+        if let Some(spool) = open_spool(config.spool.as_ref(), Signal::Metrics)? {
+            exporter = exporter.with_spool(spool);
+        }
+        if let Some(points) = config.metric_max_retained {
+            exporter = exporter.with_max_retained(points);
+        }
+        exporter
+            .stats()
+            .set_destination(format!("metrics to OTLP {}", cfg.endpoint_redacted()));
+        stats.push((Signal::Metrics, "otlp", exporter.stats()));
         metric_errors.push(exporter.last_error());
         metric_deadlines.push(exporter.deadline());
         metrics = metrics.with_reader(

@@ -11,6 +11,7 @@
 //! | `beacon.exporter.span.retained` / `….log.retained` | up-down counter | as above | held for retry while the collector is away |
 //! | `beacon.exporter.span.spooled` / `….log.spooled` | up-down counter | as above | held in the disk spool ([`crate::config::SpoolConfig`]) |
 //! | `beacon.exporter.span.spool.usage` / `….log.spool.usage` | up-down counter | `By` | bytes those spooled items take on disk |
+//! | `otel.sdk.exporter.metric_data_point.exported`, `beacon.exporter.metric_data_point.retained` / `….spooled` / `….spool.usage` | as the span and log exporter instruments | `{data_point}` (`By` for the usage) | Beacon's OTLP metric exporter (`otel.component.name=metrics/otlp`): data points delivered, given up, kept for another try, spooled |
 //! | `otel.sdk.exporter.operation.duration` | histogram | `s` | `otel.component.name`, `error.type` (`timeout`, `unavailable`, `rejected`) on failure |
 //!
 //! The counters are read from the same atomics as [`crate::Telemetry::stats`] when metrics
@@ -52,11 +53,11 @@ pub(crate) fn register(provider: &SdkMeterProvider, pipes: Vec<Pipe>) {
     let pipes: Arc<Vec<(Pipe, Vec<KeyValue>)>> = Arc::new(
         pipes
             .into_iter()
-            .filter(|p| !matches!(p.signal, Signal::Metrics))
             .map(|p| {
                 let kind = match p.signal {
                     Signal::Logs => "batching_log_processor",
-                    _ => "batching_span_processor",
+                    Signal::Metrics => "periodic_metric_reader",
+                    Signal::Traces => "batching_span_processor",
                 };
                 let attrs = vec![
                     KeyValue::new("otel.component.type", kind),
@@ -74,6 +75,7 @@ pub(crate) fn register(provider: &SdkMeterProvider, pipes: Vec<Pipe>) {
     for (signal, item, unit) in [
         (Signal::Traces, "span", "{span}"),
         (Signal::Logs, "log", "{log_record}"),
+        (Signal::Metrics, "metric_data_point", "{data_point}"),
     ] {
         if pipes.iter().any(|(p, _)| p.signal == signal) {
             instruments(&meter, &pipes, signal, item, unit);
@@ -102,15 +104,30 @@ fn instruments(
     item: &str,
     unit: &'static str,
 ) {
-    let each = {
+    let each: Arc<Each> = {
         let pipes = Arc::clone(pipes);
-        move |f: &mut dyn FnMut(&beacon_exporter::batch::StatsSnapshot, &Pipe, &[KeyValue])| {
-            for (p, attrs) in pipes.iter().filter(|(p, _)| p.signal == signal) {
-                f(&p.stats.snapshot(), p, attrs);
-            }
-        }
+        Arc::new(
+            move |f: &mut dyn FnMut(&beacon_exporter::batch::StatsSnapshot, &Pipe, &[KeyValue])| {
+                for (p, attrs) in pipes.iter().filter(|(p, _)| p.signal == signal) {
+                    f(&p.stats.snapshot(), p, attrs);
+                }
+            },
+        )
     };
-    let e = each.clone();
+    // A metric exporter has no queue of its own (the reader collects, then exports): only the
+    // exporter's instruments apply.
+    if signal != Signal::Metrics {
+        processor_instruments(meter, &each, item, unit);
+    }
+    exporter_instruments(meter, each, item, unit);
+}
+
+type Each = dyn Fn(&mut dyn FnMut(&beacon_exporter::batch::StatsSnapshot, &Pipe, &[KeyValue]))
+    + Send
+    + Sync;
+
+fn processor_instruments(meter: &Meter, each: &Arc<Each>, item: &str, unit: &'static str) {
+    let e = Arc::clone(each);
     meter
         .u64_observable_counter(format!("otel.sdk.processor.{item}.processed"))
         .with_unit(unit)
@@ -143,6 +160,9 @@ fn instruments(
         .with_description("The most items the queue holds.")
         .with_callback(move |o| e(&mut |_, p, attrs| o.observe(p.capacity as i64, attrs)))
         .build();
+}
+
+fn exporter_instruments(meter: &Meter, each: Arc<Each>, item: &str, unit: &'static str) {
     let e = each.clone();
     meter
         .u64_observable_counter(format!("otel.sdk.exporter.{item}.exported"))

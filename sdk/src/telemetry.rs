@@ -71,6 +71,10 @@ pub struct Stats {
     pub traces: StatsSnapshot,
     /// Log records.
     pub logs: StatsSnapshot,
+    /// Metric data points of the OTLP metric exporter: each collection's points are
+    /// `accepted`; a failed export's are kept (`retained`, `spooled`) and sent again, as for
+    /// spans and logs.
+    pub metrics: StatsSnapshot,
     /// The tail sampler's decisions, when [`crate::Builder::tail_sampling`] is on. Spans it
     /// dropped on purpose are not counted as lost.
     pub tail_sampling: Option<crate::sampling::TailSnapshot>,
@@ -79,12 +83,12 @@ pub struct Stats {
 impl Stats {
     /// Items known lost (dropped on a full queue, or failed to export), over all signals.
     pub fn lost(&self) -> u64 {
-        self.traces.lost() + self.logs.lost()
+        self.traces.lost() + self.logs.lost() + self.metrics.lost()
     }
 
     /// Items accepted and not delivered, over all signals; after shutdown, all of it is lost.
     pub fn undelivered(&self) -> u64 {
-        self.traces.undelivered() + self.logs.undelivered()
+        self.traces.undelivered() + self.logs.undelivered() + self.metrics.undelivered()
     }
 }
 
@@ -95,13 +99,13 @@ impl Stats {
 /// was lost somewhere; the export calls and time are those of every destination together.
 fn sum_stats(list: &[(Signal, &'static str, Arc<PipelineStats>)]) -> Stats {
     let mut stats = Stats::default();
-    let mut seen = [false; 2];
+    let mut seen = [false; 3];
     for (signal, _, s) in list {
         let snap = s.snapshot();
         let (slot, seen) = match signal {
             Signal::Traces => (&mut stats.traces, &mut seen[0]),
             Signal::Logs => (&mut stats.logs, &mut seen[1]),
-            Signal::Metrics => continue,
+            Signal::Metrics => (&mut stats.metrics, &mut seen[2]),
         };
         let (calls, time) = (slot.export_calls, slot.export_time);
         let last_error = snap.last_error.or(slot.last_error);
@@ -140,9 +144,10 @@ impl fmt::Display for ShutdownError {
         }
         write!(
             f,
-            " {} spans and {} log records not delivered",
+            " {} spans, {} log records and {} metric data points not delivered",
             self.stats.traces.undelivered(),
-            self.stats.logs.undelivered()
+            self.stats.logs.undelivered(),
+            self.stats.metrics.undelivered()
         )
     }
 }
@@ -461,19 +466,21 @@ impl Drop for Telemetry {
         if stats.undelivered() > 0 {
             // The parts add up to the two totals: an item still held for retry, or still in
             // an export, when the budget ran out is not delivered either.
-            let (t, l) = (&stats.traces, &stats.logs);
+            let (t, l, m) = (&stats.traces, &stats.logs, &stats.metrics);
             eprintln!(
-                "beacon: at shutdown, {} spans and {} log records were not delivered \
-                 (dropped on a full queue: {}; failed to export: {}; kept in the disk spool \
-                 for the next start: {}; still held for retry or in an export when the \
-                 shutdown budget ran out: {})",
+                "beacon: at shutdown, {} spans, {} log records and {} metric data points were \
+                 not delivered (dropped on a full queue or spool: {}; failed to export: {}; \
+                 kept in the disk spool for the next start: {}; still held for retry or in an \
+                 export when the shutdown budget ran out: {})",
                 t.undelivered(),
                 l.undelivered(),
-                t.dropped + l.dropped,
-                t.failed + l.failed,
-                t.spooled + l.spooled,
-                (t.undelivered() + l.undelivered())
-                    .saturating_sub(t.lost() + l.lost() + t.spooled + l.spooled),
+                m.undelivered(),
+                t.dropped + l.dropped + m.dropped,
+                t.failed + l.failed + m.failed,
+                t.spooled + l.spooled + m.spooled,
+                stats
+                    .undelivered()
+                    .saturating_sub(stats.lost() + t.spooled + l.spooled + m.spooled),
             );
         }
     }

@@ -1,6 +1,7 @@
 //! OTLP/HTTP retries per the spec, against a receiver that answers as told: 503 with
 //! `Retry-After` is retried after the given delay, 429 is retried, 400 is never retried (the
-//! batch is counted failed), and a partial success is not retried.
+//! batch is counted failed), and a partial success is not retried. Beacon's own OTLP metric
+//! exporter follows the same rules.
 
 mod support;
 
@@ -97,4 +98,73 @@ fn a_partial_success_is_not_retried() {
     let _ = t.flush();
     receiver.with(|r| assert_eq!(r.arrivals.len(), 1, "a partial success is final"));
     assert_eq!(t.stats().traces.retained, 0);
+}
+
+/// Beacon's own metric exporter, by the same rules (OTLP spec, "OTLP/HTTP Throttling" and
+/// "Failures"; issue 23, item 8): only metrics go to the receiver.
+fn metric_pipeline(receiver: &HttpReceiver) -> beacon::Telemetry {
+    beacon::builder()
+        .env_source(|_| None)
+        .otlp_endpoint(receiver.endpoint())
+        .otlp_protocol(Protocol::HttpProtobuf)
+        .otlp_timeout(Duration::from_secs(10))
+        .traces_exporter(Exporter::None)
+        .logs_exporter(Exporter::None)
+        .metrics_exporter(Exporter::Otlp)
+        .metric_interval(Duration::from_secs(3600))
+        .self_telemetry(false)
+        .build()
+        .expect("pipeline builds")
+}
+
+fn count(t: &beacon::Telemetry) {
+    t.meter("retry-test")
+        .u64_counter("retry.test")
+        .build()
+        .add(1, &[]);
+}
+
+#[test]
+fn a_metric_export_refused_with_503_and_retry_after_is_retried_after_that_delay() {
+    let receiver = HttpReceiver::start();
+    receiver.respond_next(503, Some("1"), Vec::new());
+    let t = metric_pipeline(&receiver);
+    count(&t);
+    t.flush().expect("delivered on the retry");
+    receiver.with(|r| {
+        assert_eq!(r.arrivals.len(), 2, "one refusal, one retry");
+        let gap = r.arrivals[1] - r.arrivals[0];
+        assert!(
+            gap >= Duration::from_millis(950),
+            "Retry-After: 1 honoured, waited {gap:?}"
+        );
+        assert!(r.metric_names().iter().any(|n| n == "retry.test"));
+    });
+    let s = t.stats().metrics;
+    assert!(s.exported > 0, "{s:?}");
+    assert_eq!(
+        (s.exported, s.retained, s.failed),
+        (s.accepted, 0, 0),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_metric_export_refused_with_400_is_never_retried_and_counted_failed() {
+    let receiver = HttpReceiver::start();
+    receiver.respond_next(400, None, Vec::new());
+    let t = metric_pipeline(&receiver);
+    count(&t);
+    assert!(t.flush().is_err(), "the collector refused the request");
+    receiver.with(|r| assert_eq!(r.arrivals.len(), 1, "no retry after a 400"));
+    let s = t.stats().metrics;
+    assert!(s.failed > 0, "{s:?}");
+    assert_eq!(
+        (s.failed, s.retained, s.exported),
+        (s.accepted, 0, 0),
+        "{s:?}"
+    );
+    // The next collection goes on its own: a refusal is not kept.
+    t.flush().expect("accepted now");
+    receiver.with(|r| assert_eq!(r.arrivals.len(), 2));
 }

@@ -249,3 +249,50 @@ fn stats_count_each_item_once_whatever_the_number_of_destinations() {
     assert_eq!(stats.traces.undelivered(), 0);
     assert!(stats.traces.export_calls >= 2, "both destinations exported");
 }
+
+/// Beacon's OTLP metric exporter reports on itself like the span and log exporters: a
+/// collection the collector refused (400) shows as data points given up, in the next
+/// collection the collector takes.
+#[test]
+fn the_metric_exporter_reports_the_data_points_it_gave_up() {
+    let receiver = HttpReceiver::start();
+    receiver.respond_next(400, None, Vec::new());
+    let telemetry = support::env_builder(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()),
+        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+    ])
+    .metric_interval(Duration::from_secs(3600))
+    .build()
+    .expect("pipeline builds");
+    assert!(telemetry.flush().is_err(), "refused");
+    let refused = telemetry.stats().metrics;
+    assert!(
+        refused.failed > 0 && refused.failed == refused.accepted,
+        "{refused:?}"
+    );
+    telemetry.flush().expect("taken");
+    let name = [("otel.component.name", "metrics/otlp")];
+    let failed = [
+        ("otel.component.name", "metrics/otlp"),
+        ("error.type", "export_failed"),
+    ];
+    receiver.with(|r| {
+        assert_eq!(
+            latest(r, "otel.sdk.exporter.metric_data_point.exported", &failed),
+            Some(refused.failed as f64),
+            "{:?}",
+            r.metric_names()
+        );
+        assert_eq!(
+            latest(r, "beacon.exporter.metric_data_point.retained", &name),
+            Some(0.0)
+        );
+        assert!(
+            latest(r, "otel.sdk.processor.metric_data_point.queue.size", &name).is_none(),
+            "a metric exporter has no queue"
+        );
+    });
+    drop(telemetry);
+}

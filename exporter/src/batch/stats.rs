@@ -139,6 +139,9 @@ impl PipelineStats {
     pub(crate) fn accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn accepted_many(&self, n: u64) {
+        self.accepted.fetch_add(n, Ordering::Relaxed);
+    }
     pub(crate) fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
         self.warn(0, || {

@@ -7,6 +7,10 @@
 //! exporter add them (the fields are private). Converting to the protobuf request first and
 //! adding exemplars there is the narrowest place to do it; the transport around it is the same
 //! configuration the span and log exporters use (endpoint, headers, gzip, TLS, timeout).
+//!
+//! Failed exports are retried, kept and spooled by the rules of the span and log pipelines
+//! (see `delivery.rs`): [`OtlpMetricExporter::stats`] counts data points,
+//! [`OtlpMetricExporter::with_spool`] adds the disk spool.
 
 // Built without any OTLP transport, the builders only report which feature to turn on.
 #![cfg_attr(
@@ -14,6 +18,7 @@
     allow(unused, unreachable_code)
 )]
 
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use opentelemetry::{KeyValue, Value};
@@ -27,9 +32,13 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
+use super::delivery::Delivery;
+use super::retry::Failure;
 use super::{OtlpConfig, Protocol};
+use crate::batch::PipelineStats;
 use crate::exemplars::{self, Exemplar, Exemplars};
-use crate::ExporterError;
+use crate::spool::Spool;
+use crate::{ExporterError, RuntimeMetricExporter};
 
 /// Exports metrics over OTLP with exemplars. Built by [`super::metric_exporter`].
 #[derive(Debug)]
@@ -37,6 +46,7 @@ pub struct OtlpMetricExporter {
     transport: Transport,
     temporality: Temporality,
     endpoint: String,
+    delivery: Delivery,
 }
 
 #[derive(Debug)]
@@ -63,7 +73,52 @@ impl OtlpMetricExporter {
             transport,
             temporality,
             endpoint: cfg.endpoint_redacted(),
+            delivery: Delivery::new(crate::timeout_or_no_limit(cfg.timeout)),
         })
+    }
+
+    /// The counters of this exporter, in data points: accepted (collected for export),
+    /// exported, failed, kept in memory (`retained`) or in the spool for another try.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        self.delivery.stats()
+    }
+
+    /// Keeps requests that failed for a retryable reason in `spool` once more than
+    /// [`super::DEFAULT_MAX_RETAINED_POINTS`] data points (or [`Self::with_max_retained`]) wait
+    /// in memory, and at shutdown; sends what an earlier process left there first.
+    #[must_use]
+    pub fn with_spool(mut self, spool: Spool) -> Self {
+        self.delivery.set_spool(spool);
+        self
+    }
+
+    /// The most data points kept in memory for another try after a retryable failure (default
+    /// [`super::DEFAULT_MAX_RETAINED_POINTS`]); past it, the oldest kept requests go to the
+    /// spool, or without one are given up and counted as failed. `0` keeps nothing in memory
+    /// (beyond the request being exported).
+    #[must_use]
+    pub fn with_max_retained(mut self, points: u64) -> Self {
+        self.delivery.set_max_retained(points);
+        self
+    }
+}
+
+impl RuntimeMetricExporter<OtlpMetricExporter> {
+    /// [`OtlpMetricExporter::with_spool`] on the wrapped exporter.
+    #[must_use]
+    pub fn with_spool(self, spool: Spool) -> Self {
+        self.map_inner(|e| e.with_spool(spool))
+    }
+
+    /// [`OtlpMetricExporter::with_max_retained`] on the wrapped exporter.
+    #[must_use]
+    pub fn with_max_retained(self, points: u64) -> Self {
+        self.map_inner(|e| e.with_max_retained(points))
+    }
+
+    /// [`OtlpMetricExporter::stats`] of the wrapped exporter.
+    pub fn stats(&self) -> Arc<PipelineStats> {
+        self.get_ref().stats()
     }
 }
 
@@ -83,6 +138,8 @@ impl PushMetricExporter for OtlpMetricExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        // The final export has run: what is still kept goes to the spool for the next start.
+        self.delivery.park();
         Ok(())
     }
 
@@ -99,18 +156,25 @@ impl OtlpMetricExporter {
         if store.enabled() {
             attach_exemplars(&mut request, store);
         }
+        self.delivery
+            .deliver(request, |request| self.attempt(request))
+            .await
+            .map_err(|failure| {
+                OTelSdkError::InternalFailure(format!(
+                    "OTLP metrics export to {} failed: {}",
+                    self.endpoint, failure.message
+                ))
+            })
+    }
+
+    /// One export attempt.
+    async fn attempt(&self, request: ExportMetricsServiceRequest) -> Result<(), Failure> {
         let response = match &self.transport {
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(client) => client.export(request).await,
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => client.export(request).await,
-        }
-        .map_err(|e| {
-            OTelSdkError::InternalFailure(format!(
-                "OTLP metrics export to {} failed: {e}",
-                self.endpoint
-            ))
-        })?;
+        }?;
         if let Some(partial) = response.partial_success {
             if partial.rejected_data_points > 0 {
                 tracing::warn!(
@@ -252,6 +316,7 @@ mod grpc {
     use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
     use super::{ExportMetricsServiceRequest, ExportMetricsServiceResponse, OtlpConfig};
+    use crate::otlp::retry::{self, Failure};
     use crate::otlp::Compression;
     use crate::ExporterError;
 
@@ -323,7 +388,7 @@ mod grpc {
         pub(super) async fn export(
             &self,
             request: ExportMetricsServiceRequest,
-        ) -> Result<ExportMetricsServiceResponse, String> {
+        ) -> Result<ExportMetricsServiceResponse, Failure> {
             self.client
                 .clone()
                 .export(tonic::Request::new(request))
@@ -336,7 +401,10 @@ mod grpc {
                         Some(source) => crate::otlp::explain::chain(source),
                         None => status.message().to_owned(),
                     };
-                    format!("{:?}: {detail}", status.code())
+                    Failure::new(
+                        retry::classify_grpc(&status),
+                        format!("{:?}: {detail}", status.code()),
+                    )
                 })
         }
     }
@@ -352,6 +420,7 @@ mod http {
 
     use super::{ExportMetricsServiceRequest, ExportMetricsServiceResponse, OtlpConfig};
     use crate::otlp::http_client::HeaderClient;
+    use crate::otlp::retry::{self, Failure, Retry};
     use crate::otlp::{Compression, Protocol};
     use crate::ExporterError;
 
@@ -387,10 +456,11 @@ mod http {
         pub(super) async fn export(
             &self,
             request: ExportMetricsServiceRequest,
-        ) -> Result<ExportMetricsServiceResponse, String> {
+        ) -> Result<ExportMetricsServiceResponse, Failure> {
+            let never = |e: String| Failure::new(Retry::Never, e);
             let (mut body, content_type) = if self.json {
                 (
-                    super::json_with_numeric_counts(&request).map_err(|e| e.to_string())?,
+                    super::json_with_numeric_counts(&request).map_err(|e| never(e.to_string()))?,
                     "application/json",
                 )
             } else {
@@ -401,24 +471,34 @@ mod http {
             if self.gzip {
                 let mut gz =
                     flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                gz.write_all(&body).map_err(|e| e.to_string())?;
-                body = gz.finish().map_err(|e| e.to_string())?;
+                gz.write_all(&body).map_err(|e| never(e.to_string()))?;
+                body = gz.finish().map_err(|e| never(e.to_string()))?;
                 builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
             }
-            let request = builder.body(Bytes::from(body)).map_err(|e| e.to_string())?;
+            let request = builder
+                .body(Bytes::from(body))
+                .map_err(|e| never(e.to_string()))?;
+            // No response at all (refused, reset, timed out) is retryable, as in OTLP/HTTP.
             let response = self
                 .client
                 .send_bytes(request)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Failure::new(Retry::Backoff, e.to_string()))?;
             if !response.status().is_success() {
-                return Err(format!(
-                    "HTTP {}: {}",
-                    response.status(),
-                    String::from_utf8_lossy(response.body())
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
+                let retry_after = response
+                    .headers()
+                    .get(http::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok());
+                return Err(Failure::new(
+                    retry::classify_http(response.status().as_u16(), retry_after),
+                    format!(
+                        "HTTP {}: {}",
+                        response.status(),
+                        String::from_utf8_lossy(response.body())
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    ),
                 ));
             }
             let body = response.body();

@@ -14,12 +14,15 @@
     allow(unused, unreachable_code)
 )]
 
+mod delivery;
 mod explain;
 #[cfg(feature = "otlp-http")]
 mod http_client;
 mod metrics;
 mod redact;
+mod retry;
 
+pub use delivery::{DEFAULT_MAX_RETAINED_POINTS, REPLAY_PER_EXPORT as METRIC_REPLAY_PER_EXPORT};
 pub use explain::Explained;
 pub use metrics::OtlpMetricExporter;
 pub use redact::{redact_url, REDACTED};

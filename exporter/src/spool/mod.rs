@@ -29,8 +29,12 @@
 //! # How it behaves
 //! - **Opt-in**, per pipeline: a directory (`BEACON_EXPORT_SPOOL_DIR` in the `beacon` crate)
 //!   and a byte cap (`BEACON_EXPORT_SPOOL_MAX_BYTES`, default [`DEFAULT_MAX_BYTES`]). Each
-//!   signal has its own subdirectory (`traces/`, `logs/`), locked by the process that opened
-//!   it ([`SpoolError::Locked`] names the directory).
+//!   signal has its own subdirectory (`traces/`, `logs/`, `metrics/`), locked by the process
+//!   that opened it ([`SpoolError::Locked`] names the directory).
+//! - **Metrics** go through the same spool, one record per failed export request of Beacon's
+//!   OTLP metric exporter ([`crate::otlp::OtlpMetricExporter::with_spool`]): kept in memory up
+//!   to [`crate::otlp::DEFAULT_MAX_RETAINED_POINTS`] data points first, sent oldest first
+//!   before the next collection, at most [`crate::otlp::METRIC_REPLAY_PER_EXPORT`] per export.
 //! - **When data goes to disk**: a batch whose export failed for a retryable reason is first
 //!   kept in memory (`BatchConfig::max_retained`); when that buffer is full, its oldest batch
 //!   moves to the spool instead of being given up. At shutdown, whatever is still kept in memory

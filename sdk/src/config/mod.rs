@@ -88,6 +88,7 @@ pub struct Builder {
     pub(crate) log_batch: Option<BatchConfig>,
     pub(crate) metric_interval: Option<Duration>,
     pub(crate) metric_timeout: Option<Duration>,
+    pub(crate) metric_max_retained: Option<u64>,
     pub(crate) limits: Option<Limits>,
     pub(crate) filter: Option<String>,
     pub(crate) console_logs: Option<bool>,
@@ -320,6 +321,18 @@ impl Builder {
     #[must_use]
     pub fn metric_timeout(mut self, timeout: Duration) -> Self {
         self.metric_timeout = Some(timeout);
+        self
+    }
+
+    /// The most metric data points the OTLP metric exporter keeps in memory for another try
+    /// after a retryable export failure (default
+    /// [`beacon_exporter::otlp::DEFAULT_MAX_RETAINED_POINTS`], 8,192). Past it, the oldest kept
+    /// collections go to the disk spool ([`Builder::export_spool`]) or, without one, are given
+    /// up and counted as failed. `0` sends every failed collection straight to the spool, so
+    /// that even a process killed with SIGKILL loses none of them.
+    #[must_use]
+    pub fn metric_max_retained(mut self, points: u64) -> Self {
+        self.metric_max_retained = Some(points);
         self
     }
 
