@@ -37,6 +37,8 @@ pub struct OtlpMetricExporter {
     transport: Transport,
     temporality: Temporality,
     endpoint: String,
+    /// The exemplars this exporter has sent (each is sent once).
+    exemplar_cycle: exemplars::Cycle,
 }
 
 #[derive(Debug)]
@@ -63,6 +65,7 @@ impl OtlpMetricExporter {
             transport,
             temporality,
             endpoint: cfg.endpoint_redacted(),
+            exemplar_cycle: exemplars::Cycle::default(),
         })
     }
 }
@@ -97,7 +100,7 @@ impl OtlpMetricExporter {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         let store = exemplars::exemplars();
         if store.enabled() {
-            attach_exemplars(&mut request, store);
+            attach_exemplars(&mut request, store, store.collect(&self.exemplar_cycle));
         }
         let response = match &self.transport {
             #[cfg(feature = "otlp-grpc")]
@@ -174,7 +177,11 @@ pub(crate) fn json_with_numeric_counts(
 }
 
 /// Adds the kept exemplars to the data points of the instruments that offer them.
-pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store: &Exemplars) {
+pub(crate) fn attach_exemplars(
+    request: &mut ExportMetricsServiceRequest,
+    store: &Exemplars,
+    window: exemplars::Window,
+) {
     let metrics = request
         .resource_metrics
         .iter_mut()
@@ -188,7 +195,7 @@ pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store:
             Some(metric::Data::Histogram(h)) => {
                 for p in &mut h.data_points {
                     let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
-                    if let Some(slots) = reservoir.snapshot(hash) {
+                    if let Some(slots) = reservoir.snapshot(hash, window) {
                         p.exemplars.extend(slots.iter().flatten().map(to_proto));
                     }
                 }
@@ -196,7 +203,7 @@ pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store:
             Some(metric::Data::Sum(s)) => {
                 for p in &mut s.data_points {
                     let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
-                    if let Some(slots) = reservoir.snapshot(hash) {
+                    if let Some(slots) = reservoir.snapshot(hash, window) {
                         p.exemplars.extend(slots.iter().flatten().map(to_proto));
                     }
                 }

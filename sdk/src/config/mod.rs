@@ -205,11 +205,11 @@ impl Builder {
     }
 
     /// How the Prometheus exporter maps OTel names to Prometheus names. The default,
-    /// [`Naming::Prometheus`](crate::metrics::Naming::Prometheus), follows the compatibility
-    /// spec but names gauges counting things by their plural (`process_threads`, not
-    /// `process_thread_count`), so that `promtool check metrics` passes;
-    /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility) gives exactly the
-    /// names the OTel Collector's Prometheus exporter would.
+    /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility), is the compatibility
+    /// spec's `UnderscoreEscapingWithSuffixes`: the names the OTel Collector's Prometheus
+    /// exporter gives. [`Naming::Prometheus`](crate::metrics::Naming::Prometheus) names gauges
+    /// counting things by their plural (`process_threads`, not `process_thread_count`), so
+    /// that `promtool check metrics` passes.
     #[must_use]
     pub fn prometheus_naming(mut self, naming: crate::metrics::Naming) -> Self {
         self.prometheus_naming = naming;
