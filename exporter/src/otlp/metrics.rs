@@ -31,6 +31,12 @@ use super::{OtlpConfig, Protocol};
 use crate::exemplars::{self, Exemplar, Exemplars};
 use crate::ExporterError;
 
+/// The `User-Agent` of metric exports: the one `opentelemetry-otlp` (the version in
+/// Cargo.lock) sends with Beacon's spans and logs, so a collector sees one exporter per
+/// service. Over gRPC tonic appends its own (`… tonic/0.14.x`), as it does for spans and logs.
+/// A `User-Agent` in the configured headers wins.
+pub(crate) const USER_AGENT: &str = "OTel-OTLP-Exporter-Rust/0.33.1";
+
 /// Exports metrics over OTLP with exemplars. Built by [`super::metric_exporter`].
 #[derive(Debug)]
 pub struct OtlpMetricExporter {
@@ -300,7 +306,9 @@ mod grpc {
                     ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint_redacted()))
                 })?
                 .timeout(cfg.timeout)
-                .connect_timeout(cfg.timeout);
+                .connect_timeout(cfg.timeout)
+                .user_agent(super::USER_AGENT)
+                .map_err(|e| ExporterError::Build(format!("OTLP User-Agent: {e}")))?;
             if cfg.is_tls() {
                 let mut tls = ClientTlsConfig::new();
                 if !cfg.tls.only_these_cas {
@@ -396,7 +404,8 @@ mod http {
                 (request.encode_to_vec(), "application/x-protobuf")
             };
             let mut builder = http::Request::post(self.endpoint.clone())
-                .header(http::header::CONTENT_TYPE, content_type);
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::USER_AGENT, super::USER_AGENT);
             if self.gzip {
                 let mut gz =
                     flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
