@@ -44,6 +44,7 @@ mod error;
 pub(crate) mod extra;
 #[cfg(feature = "config-file")]
 pub mod file;
+mod metrics;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
@@ -62,6 +63,8 @@ use opentelemetry::KeyValue;
 pub use error::InitError;
 #[cfg(feature = "config-file")]
 pub use file::{FileError, FileErrorKind};
+pub(crate) use metrics::default_view as metrics_view;
+pub use metrics::{HistogramAggregation, Temporality};
 pub(crate) use otlp::OtlpOverrides;
 pub(crate) use resolve::Config;
 pub use types::{Exporter, Limits, Propagator, Sampler};
@@ -102,6 +105,8 @@ pub struct Builder {
     pub(crate) prometheus_no_listener: bool,
     /// How the Prometheus exporter names metrics.
     pub(crate) prometheus_naming: beacon_exporter::prometheus::Naming,
+    pub(crate) otlp_temporality: Option<Temporality>,
+    pub(crate) otlp_histogram_aggregation: Option<HistogramAggregation>,
     /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
     pub(crate) no_self_telemetry: bool,
     /// A configuration file given in code (wins over `OTEL_CONFIG_FILE`).

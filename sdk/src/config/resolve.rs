@@ -26,6 +26,9 @@ pub(crate) struct Config {
     pub(crate) metric_interval: Duration,
     pub(crate) metric_timeout: Duration,
     pub(crate) exemplar_filter: ExemplarFilter,
+    /// The OTLP metric exporter's temporality preference and histogram aggregation.
+    pub(crate) otlp_temporality: super::Temporality,
+    pub(crate) otlp_histograms: super::HistogramAggregation,
     pub(crate) self_telemetry: bool,
     pub(crate) limits: Limits,
     pub(crate) filter: String,
@@ -159,6 +162,19 @@ impl Config {
                 InitError::invalid(OTEL_METRICS_EXEMPLAR_FILTER, &v, ExemplarFilter::NAMES)
             })?,
         };
+        let (otlp_temporality, otlp_histograms) = super::metrics::resolve(&b, &env)?;
+        if otlp_histograms == super::HistogramAggregation::Base2ExponentialBucketHistogram
+            && metrics.otlp.is_some()
+            && metrics.prometheus.is_some()
+        {
+            return Err(InitError::invalid(
+                OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
+                "base2_exponential_bucket_histogram",
+                "explicit_bucket_histogram while OTEL_METRICS_EXPORTER includes prometheus: \
+                 Beacon's views apply to every reader, and the Prometheus text formats cannot \
+                 carry exponential histograms",
+            ));
+        }
         let limits = match b.limits {
             Some(l) => l,
             None => limits(&env)?,
@@ -188,6 +204,8 @@ impl Config {
             metric_interval,
             metric_timeout,
             exemplar_filter,
+            otlp_temporality,
+            otlp_histograms,
             self_telemetry: !b.no_self_telemetry,
             limits,
             filter,

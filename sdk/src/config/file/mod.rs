@@ -52,7 +52,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::Temporality;
 
 pub use error::{FileError, FileErrorKind};
 pub(crate) use map::AnySampler;
@@ -72,12 +71,11 @@ pub(crate) enum Source {
     Text(String),
 }
 
-/// What a file configures that the environment cannot: composed samplers, views, temporality.
+/// What a file configures that the environment cannot: composed samplers, views.
 #[derive(Debug)]
 pub(crate) struct Extras {
     pub(crate) sampler: Option<AnySampler>,
     pub(crate) views: Option<Views>,
-    pub(crate) temporality: Temporality,
     /// The console span processor's queue, when it differs from the OTLP one's.
     pub(crate) console_span_batch: Option<beacon_exporter::batch::BatchConfig>,
     /// The console log processor's queue, when it differs from the OTLP one's.
@@ -89,7 +87,6 @@ impl Default for Extras {
         Self {
             sampler: None,
             views: None,
-            temporality: Temporality::Cumulative,
             console_span_batch: None,
             console_log_batch: None,
         }
