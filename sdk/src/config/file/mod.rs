@@ -72,7 +72,7 @@ pub(crate) enum Source {
 }
 
 /// What a file configures that the environment cannot: composed samplers, views.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Extras {
     pub(crate) sampler: Option<AnySampler>,
     pub(crate) views: Option<Views>,
@@ -82,16 +82,6 @@ pub(crate) struct Extras {
     pub(crate) console_log_batch: Option<beacon_exporter::batch::BatchConfig>,
 }
 
-impl Default for Extras {
-    fn default() -> Self {
-        Self {
-            sampler: None,
-            views: None,
-            console_span_batch: None,
-            console_log_batch: None,
-        }
-    }
-}
 
 /// The head sampler: the file's, or the one resolved from code and defaults.
 pub(crate) fn sampler(config: &mut Config) -> AnySampler {
