@@ -266,6 +266,10 @@ impl Encoder<'_> {
 
     fn sum<T: Number>(&mut self, s: &Series<'_>, sum: &Sum<T>) {
         let suffix = if sum.is_monotonic() { "_total" } else { "" };
+        let created = sum
+            .is_monotonic()
+            .then(|| self.created_value(sum.start_time()))
+            .flatten();
         for p in sum.data_points() {
             self.series_labels(s, || p.attributes(), false);
             let exemplar = s
@@ -275,8 +279,8 @@ impl Encoder<'_> {
             if let Some(e) = exemplar.filter(|_| sum.is_monotonic()) {
                 self.exemplar(&e);
             }
-            if sum.is_monotonic() {
-                self.created(s.name, sum.start_time());
+            if let Some(created) = &created {
+                self.created(s.name, created);
             }
         }
     }
@@ -285,6 +289,7 @@ impl Encoder<'_> {
         // Every point of an instrument has the same bounds: format each once, not per series
         // (formatting floats was ~40 % of a 10k-series scrape).
         let mut le: Vec<(f64, String)> = Vec::new();
+        let created = self.created_value(h.start_time());
         for p in h.data_points() {
             self.series_labels(s, || p.attributes(), true);
             let slots = s
@@ -315,30 +320,36 @@ impl Encoder<'_> {
             }
             self.line(s.name, "_sum", p.sum());
             self.line(s.name, "_count", p.count());
-            self.created(s.name, h.start_time());
+            if let Some(created) = &created {
+                self.created(s.name, created);
+            }
         }
     }
 
-    /// OpenMetrics' `_created` sample of a counter or histogram: when its accumulation began
-    /// (the data's start time), in seconds. The text format 0.0.4 has no such sample.
-    fn created(&mut self, name: &str, start: std::time::SystemTime) {
+    /// The value of OpenMetrics' `_created` sample of a counter or histogram: when its
+    /// accumulation began (the data's start time, the same for all its points), in seconds.
+    /// `None` in the text format 0.0.4, which has no such sample.
+    fn created_value(&self, start: std::time::SystemTime) -> Option<String> {
         if self.format != Format::OpenMetrics {
-            return;
+            return None;
         }
-        let Ok(since) = start.duration_since(UNIX_EPOCH) else {
-            return;
-        };
-        let mut secs = String::with_capacity(24);
-        let _ = write!(secs, "{}.{:09}", since.as_secs(), since.subsec_nanos());
+        let since = start.duration_since(UNIX_EPOCH).ok()?;
+        let mut secs = format!("{}.{:09}", since.as_secs(), since.subsec_nanos());
+        secs.truncate(secs.trim_end_matches('0').len());
+        if secs.ends_with('.') {
+            secs.push('0');
+        }
+        Some(secs)
+    }
+
+    /// A `_created` line for the series whose labels were just rendered.
+    fn created(&mut self, name: &str, value: &str) {
         let out = &mut *self.out;
         out.push_str(name);
         out.push_str("_created{");
         out.push_str(&self.labels);
         out.push_str("} ");
-        out.push_str(secs.trim_end_matches('0'));
-        if out.ends_with('.') {
-            out.push('0');
-        }
+        out.push_str(value);
         out.push('\n');
     }
 
