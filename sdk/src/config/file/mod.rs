@@ -82,7 +82,6 @@ pub(crate) struct Extras {
     pub(crate) console_log_batch: Option<beacon_exporter::batch::BatchConfig>,
 }
 
-
 /// The head sampler: the file's, or the one resolved from code and defaults.
 pub(crate) fn sampler(config: &mut Config) -> AnySampler {
     config
