@@ -105,26 +105,27 @@ pub(crate) fn build(mut config: Config) -> Result<Telemetry, InitError> {
     let tracer_provider = traces.build();
 
     let mut metrics = SdkMeterProvider::builder().with_resource(config.resource.clone());
-    for (name, limit) in std::mem::take(&mut config.cardinality_limits) {
-        metrics = metrics.with_view(move |instrument: &opentelemetry_sdk::metrics::Instrument| {
-            (instrument.name() == name)
-                .then(|| {
-                    opentelemetry_sdk::metrics::Stream::builder()
-                        .with_cardinality_limit(limit)
-                        .build()
-                        .ok()
-                })
-                .flatten()
-        });
+    // A file's views handle its own histogram aggregation; without one, the OTLP exporter's
+    // default histogram aggregation applies (to the OTLP reader's instruments, which with a
+    // provider-wide view are all of them: `Config::resolve` refuses it beside Prometheus).
+    #[cfg(feature = "config-file")]
+    let file_views = config.file.views.is_some();
+    #[cfg(not(feature = "config-file"))]
+    let file_views = false;
+    let base2 = !file_views
+        && config.metrics.otlp.is_some()
+        && config.otlp_histograms
+            == crate::config::HistogramAggregation::Base2ExponentialBucketHistogram;
+    if let Some(view) =
+        crate::config::metrics_view(std::mem::take(&mut config.cardinality_limits), base2)
+    {
+        metrics = metrics.with_view(view);
     }
     #[cfg(feature = "config-file")]
     if let Some(views) = config.file.views.take() {
         metrics = views.install(metrics);
     }
-    #[cfg(feature = "config-file")]
-    let temporality: Temporality = config.file.temporality;
-    #[cfg(not(feature = "config-file"))]
-    let temporality = Temporality::Cumulative;
+    let temporality: Temporality = config.otlp_temporality.to_sdk();
     // Why the last export of each push reader failed, for a shutdown error worth reading.
     let mut metric_errors = Vec::new();
     // The shutdown budget's end, handed to each push exporter before its final export.

@@ -29,7 +29,7 @@ pub(crate) fn detect(b: &Builder, env: &Env<'_>) -> Resource {
     let exe = executable_name();
     attrs.push(KeyValue::new(
         "service.name",
-        format!("unknown_service:{exe}"),
+        default_service_name(exe.as_deref()),
     ));
     attrs.push(KeyValue::new("service.instance.id", instance_id()));
     if let Some(host) = host_name() {
@@ -37,7 +37,9 @@ pub(crate) fn detect(b: &Builder, env: &Env<'_>) -> Resource {
     }
     attrs.push(KeyValue::new("os.type", os_type()));
     attrs.push(KeyValue::new("process.pid", i64::from(std::process::id())));
-    attrs.push(KeyValue::new("process.executable.name", exe));
+    if let Some(exe) = exe {
+        attrs.push(KeyValue::new("process.executable.name", exe));
+    }
     attrs.push(KeyValue::new("process.runtime.name", "rustc"));
     attrs.push(KeyValue::new(
         "process.runtime.version",
@@ -66,11 +68,21 @@ pub(crate) fn detect(b: &Builder, env: &Env<'_>) -> Resource {
     Resource::builder_empty().with_attributes(attrs).build()
 }
 
-pub(crate) fn executable_name() -> String {
+/// The executable's file name, when the platform tells it.
+pub(crate) fn executable_name() -> Option<String> {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "unknown".into())
+        .filter(|n| !n.is_empty())
+}
+
+/// `service.name` when none is configured: `unknown_service:<executable>`, or
+/// `unknown_service` alone when the executable's name is not known.
+pub(crate) fn default_service_name(exe: Option<&str>) -> String {
+    match exe {
+        Some(exe) => format!("unknown_service:{exe}"),
+        None => "unknown_service".to_owned(),
+    }
 }
 
 /// A random UUID (version 4), new for every process.
@@ -101,8 +113,17 @@ pub(crate) fn host_name() -> Option<String> {
 
 /// `os.type` per semantic conventions (`linux`, `darwin`, `windows`, `freebsd`…).
 pub(crate) fn os_type() -> &'static str {
-    match std::env::consts::OS {
-        "macos" | "ios" => "darwin",
+    os_type_of(std::env::consts::OS)
+}
+
+/// The `os.type` well-known value for a Rust target OS (`std::env::consts::OS`); a target
+/// the conventions do not list keeps its own name, as they allow.
+fn os_type_of(os: &'static str) -> &'static str {
+    match os {
+        "macos" | "ios" | "tvos" | "watchos" | "visionos" => "darwin",
+        "dragonfly" => "dragonflybsd",
+        // illumos is a SunOS.
+        "solaris" | "illumos" => "solaris",
         other => other,
     }
 }
@@ -110,6 +131,32 @@ pub(crate) fn os_type() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// semantic-conventions `docs/resource/service.md` (`service.name`): "If `service.name` is
+    /// not specified, SDKs MUST fallback to `unknown_service:` concatenated with
+    /// `process.executable.name`, e.g. `unknown_service:bash`. If `process.executable.name` is
+    /// not available, the value MUST be set to `unknown_service`."
+    #[test]
+    fn the_default_service_name_has_no_placeholder_executable() {
+        assert_eq!(default_service_name(Some("shop")), "unknown_service:shop");
+        assert_eq!(default_service_name(None), "unknown_service");
+    }
+
+    /// semantic-conventions `docs/registry/attributes/os.md`: "`os.type` has the following list
+    /// of well-known values. If one of them applies, then the respective value MUST be used"
+    /// — `dragonflybsd` for DragonFly BSD (Rust calls it `dragonfly`), `darwin` for Apple's.
+    #[test]
+    fn os_type_uses_the_well_known_values() {
+        assert_eq!(os_type_of("dragonfly"), "dragonflybsd");
+        assert_eq!(os_type_of("macos"), "darwin");
+        assert_eq!(os_type_of("ios"), "darwin");
+        assert_eq!(os_type_of("illumos"), "solaris");
+        for same in [
+            "linux", "windows", "freebsd", "netbsd", "openbsd", "aix", "solaris",
+        ] {
+            assert_eq!(os_type_of(same), same);
+        }
+    }
 
     #[test]
     fn instance_id_is_a_v4_uuid() {

@@ -137,8 +137,11 @@ fn every_collector_reports_plausible_values() {
     drop(telemetry);
 }
 
+/// `specification/compatibility/prometheus_and_openmetrics.md`, "Metric Metadata": "The Name
+/// of an OTLP metric MUST be added as the Prometheus Metric Name, with unit and type suffixes
+/// added as described below" (`UnderscoreEscapingWithSuffixes`, the default translation).
 #[test]
-fn a_prometheus_scrape_names_counts_of_things_as_promtool_wants_unless_told_otherwise() {
+fn a_prometheus_scrape_uses_the_spec_names_by_default_and_promtool_names_on_request() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -164,24 +167,29 @@ fn a_prometheus_scrape_names_counts_of_things_as_promtool_wants_unless_told_othe
             .render(beacon::metrics::Format::Text)
             .expect("scrape")
     };
+    // The spec's names by default (`UnderscoreEscapingWithSuffixes`).
     let default = scrape(None);
     assert!(
-        default.contains("# TYPE process_threads gauge\n"),
+        default.contains("# TYPE process_thread_count gauge\n"),
         "{default}"
     );
-    assert!(!default.contains("process_thread_count"), "{default}");
+    assert!(!default.contains("process_threads"), "{default}");
     if cfg!(unix) {
         assert!(
-            default.contains("# TYPE process_unix_file_descriptors gauge\n"),
+            default.contains("# TYPE process_unix_file_descriptor_count gauge\n"),
             "{default}"
         );
     }
-    let spec = scrape(Some(beacon::metrics::Naming::Compatibility));
-    assert!(
-        spec.contains("# TYPE process_thread_count gauge\n"),
-        "{spec}"
-    );
-    assert!(!spec.contains("process_threads"), "{spec}");
+    // The promtool-clean option.
+    let lint = scrape(Some(beacon::metrics::Naming::Prometheus));
+    assert!(lint.contains("# TYPE process_threads gauge\n"), "{lint}");
+    assert!(!lint.contains("process_thread_count"), "{lint}");
+    if cfg!(unix) {
+        assert!(
+            lint.contains("# TYPE process_unix_file_descriptors gauge\n"),
+            "{lint}"
+        );
+    }
 }
 
 /// This process's user CPU time in clock ticks (`utime`, field 14 of `/proc/self/stat`; 100

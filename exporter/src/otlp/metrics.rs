@@ -40,6 +40,12 @@ use crate::exemplars::{self, Exemplar, Exemplars};
 use crate::spool::Spool;
 use crate::{ExporterError, RuntimeMetricExporter};
 
+/// The `User-Agent` of metric exports: the one `opentelemetry-otlp` (the version in
+/// Cargo.lock) sends with Beacon's spans and logs, so a collector sees one exporter per
+/// service. Over gRPC tonic appends its own (`… tonic/0.14.x`), as it does for spans and logs.
+/// A `User-Agent` in the configured headers wins.
+pub(crate) const USER_AGENT: &str = "OTel-OTLP-Exporter-Rust/0.33.1";
+
 /// Exports metrics over OTLP with exemplars. Built by [`super::metric_exporter`].
 #[derive(Debug)]
 pub struct OtlpMetricExporter {
@@ -47,6 +53,8 @@ pub struct OtlpMetricExporter {
     temporality: Temporality,
     endpoint: String,
     delivery: Delivery,
+    /// The exemplars this exporter has sent (each is sent once).
+    exemplar_cycle: exemplars::Cycle,
 }
 
 #[derive(Debug)]
@@ -74,6 +82,7 @@ impl OtlpMetricExporter {
             temporality,
             endpoint: cfg.endpoint_redacted(),
             delivery: Delivery::new(crate::timeout_or_no_limit(cfg.timeout)),
+            exemplar_cycle: exemplars::Cycle::default(),
         })
     }
 
@@ -154,7 +163,7 @@ impl OtlpMetricExporter {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         let store = exemplars::exemplars();
         if store.enabled() {
-            attach_exemplars(&mut request, store);
+            attach_exemplars(&mut request, store, store.collect(&self.exemplar_cycle));
         }
         self.delivery
             .deliver(request, |request| self.attempt(request))
@@ -238,7 +247,11 @@ pub(crate) fn json_with_numeric_counts(
 }
 
 /// Adds the kept exemplars to the data points of the instruments that offer them.
-pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store: &Exemplars) {
+pub(crate) fn attach_exemplars(
+    request: &mut ExportMetricsServiceRequest,
+    store: &Exemplars,
+    window: exemplars::Window,
+) {
     let metrics = request
         .resource_metrics
         .iter_mut()
@@ -252,7 +265,7 @@ pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store:
             Some(metric::Data::Histogram(h)) => {
                 for p in &mut h.data_points {
                     let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
-                    if let Some(slots) = reservoir.snapshot(hash) {
+                    if let Some(slots) = reservoir.snapshot(hash, window) {
                         p.exemplars.extend(slots.iter().flatten().map(to_proto));
                     }
                 }
@@ -260,7 +273,7 @@ pub(crate) fn attach_exemplars(request: &mut ExportMetricsServiceRequest, store:
             Some(metric::Data::Sum(s)) => {
                 for p in &mut s.data_points {
                     let hash = exemplars::attributes_hash(to_api(&p.attributes).iter());
-                    if let Some(slots) = reservoir.snapshot(hash) {
+                    if let Some(slots) = reservoir.snapshot(hash, window) {
                         p.exemplars.extend(slots.iter().flatten().map(to_proto));
                     }
                 }
@@ -358,7 +371,9 @@ mod grpc {
                     ExporterError::Build(format!("OTLP endpoint {}: {e}", cfg.endpoint_redacted()))
                 })?
                 .timeout(crate::timeout_or_no_limit(cfg.timeout))
-                .connect_timeout(crate::timeout_or_no_limit(cfg.timeout));
+                .connect_timeout(crate::timeout_or_no_limit(cfg.timeout))
+                .user_agent(super::USER_AGENT)
+                .map_err(|e| ExporterError::Build(format!("OTLP User-Agent: {e}")))?;
             if cfg.is_tls() {
                 let mut tls = ClientTlsConfig::new();
                 if !cfg.tls.only_these_cas {
@@ -467,7 +482,8 @@ mod http {
                 (request.encode_to_vec(), "application/x-protobuf")
             };
             let mut builder = http::Request::post(self.endpoint.clone())
-                .header(http::header::CONTENT_TYPE, content_type);
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::USER_AGENT, super::USER_AGENT);
             if self.gzip {
                 let mut gz =
                     flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

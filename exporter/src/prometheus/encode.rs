@@ -33,14 +33,15 @@ pub(crate) fn encode(
     rm: &ResourceMetrics,
     format: Format,
     naming: Naming,
-    exemplars: Option<&Exemplars>,
+    exemplars: Option<(&Exemplars, exemplars::Window)>,
     out: &mut String,
 ) -> Skipped {
     let mut skipped = Skipped::default();
     let mut enc = Encoder {
         out,
         format,
-        exemplars,
+        exemplars: exemplars.map(|(e, _)| e),
+        window: exemplars.map_or_else(exemplars::Window::everything, |(_, w)| w),
         labels: String::with_capacity(256),
     };
     enc.target_info(rm.resource());
@@ -156,6 +157,8 @@ struct Encoder<'a> {
     out: &'a mut String,
     format: Format,
     exemplars: Option<&'a Exemplars>,
+    /// Which collection cycles' exemplars this scrape shows.
+    window: exemplars::Window,
     /// The current series' labels, rendered `a="1",b="2"` (no braces), reused across lines.
     labels: String,
 }
@@ -229,10 +232,13 @@ impl Encoder<'_> {
                 .exemplars
                 .filter(|_| self.format == Format::OpenMetrics)
                 .and_then(|e| e.reservoir(metric.name()));
+            let (scope_labels, scope_names) = scope_labels(scope);
             let ctx = Series {
                 name,
-                scope,
+                scope_labels: &scope_labels,
+                scope_names: &scope_names,
                 reservoir: reservoir.as_deref(),
+                window: self.window,
             };
             match metric.data() {
                 AggregatedMetrics::F64(d) => self.data(&ctx, d),
@@ -253,21 +259,28 @@ impl Encoder<'_> {
 
     fn gauge<T: Number>(&mut self, s: &Series<'_>, g: &Gauge<T>) {
         for p in g.data_points() {
-            self.series_labels(s.scope, || p.attributes(), false);
+            self.series_labels(s, || p.attributes(), false);
             self.line(s.name, "", p.value());
         }
     }
 
     fn sum<T: Number>(&mut self, s: &Series<'_>, sum: &Sum<T>) {
         let suffix = if sum.is_monotonic() { "_total" } else { "" };
+        let created = sum
+            .is_monotonic()
+            .then(|| self.created_value(sum.start_time()))
+            .flatten();
         for p in sum.data_points() {
-            self.series_labels(s.scope, || p.attributes(), false);
+            self.series_labels(s, || p.attributes(), false);
             let exemplar = s
                 .reservoir
-                .and_then(|r| r.get(exemplars::attributes_hash(p.attributes()), 0));
+                .and_then(|r| r.get(exemplars::attributes_hash(p.attributes()), 0, s.window));
             self.line(s.name, suffix, p.value());
             if let Some(e) = exemplar.filter(|_| sum.is_monotonic()) {
                 self.exemplar(&e);
+            }
+            if let Some(created) = &created {
+                self.created(s.name, created);
             }
         }
     }
@@ -276,11 +289,12 @@ impl Encoder<'_> {
         // Every point of an instrument has the same bounds: format each once, not per series
         // (formatting floats was ~40 % of a 10k-series scrape).
         let mut le: Vec<(f64, String)> = Vec::new();
+        let created = self.created_value(h.start_time());
         for p in h.data_points() {
-            self.series_labels(s.scope, || p.attributes(), true);
+            self.series_labels(s, || p.attributes(), true);
             let slots = s
                 .reservoir
-                .and_then(|r| r.snapshot(exemplars::attributes_hash(p.attributes())));
+                .and_then(|r| r.snapshot(exemplars::attributes_hash(p.attributes()), s.window));
             let mut cumulative = 0u64;
             let mut counts = p.bucket_counts();
             for (i, bound) in p.bounds().enumerate() {
@@ -306,14 +320,44 @@ impl Encoder<'_> {
             }
             self.line(s.name, "_sum", p.sum());
             self.line(s.name, "_count", p.count());
+            if let Some(created) = &created {
+                self.created(s.name, created);
+            }
         }
+    }
+
+    /// The value of OpenMetrics' `_created` sample of a counter or histogram: when its
+    /// accumulation began (the data's start time, the same for all its points), in seconds.
+    /// `None` in the text format 0.0.4, which has no such sample.
+    fn created_value(&self, start: std::time::SystemTime) -> Option<String> {
+        if self.format != Format::OpenMetrics {
+            return None;
+        }
+        let since = start.duration_since(UNIX_EPOCH).ok()?;
+        let mut secs = format!("{}.{:09}", since.as_secs(), since.subsec_nanos());
+        secs.truncate(secs.trim_end_matches('0').len());
+        if secs.ends_with('.') {
+            secs.push('0');
+        }
+        Some(secs)
+    }
+
+    /// A `_created` line for the series whose labels were just rendered.
+    fn created(&mut self, name: &str, value: &str) {
+        let out = &mut *self.out;
+        out.push_str(name);
+        out.push_str("_created{");
+        out.push_str(&self.labels);
+        out.push_str("} ");
+        out.push_str(value);
+        out.push('\n');
     }
 
     /// Renders a series' labels into `self.labels`: its attributes (sanitised, colliding names
     /// joined with `;` in key order), then the scope's.
     fn series_labels<'k, I: Iterator<Item = &'k KeyValue>>(
         &mut self,
-        scope: &InstrumentationScope,
+        s: &Series<'_>,
         attrs: impl Fn() -> I,
         histogram: bool,
     ) {
@@ -323,6 +367,7 @@ impl Encoder<'_> {
                 k,
                 "otel_scope_name" | "otel_scope_version" | "otel_scope_schema_url"
             ) || (histogram && k == "le")
+                || s.scope_names.iter().any(|n| n == k)
         };
         // Fast path: every key is already a valid, unreserved label name, so no two can
         // collide (the SDK has already merged duplicate keys).
@@ -358,13 +403,10 @@ impl Encoder<'_> {
                 merged.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             );
         }
-        push_str_label(&mut self.labels, "otel_scope_name", scope.name());
-        if let Some(v) = scope.version().filter(|v| !v.is_empty()) {
-            push_str_label(&mut self.labels, "otel_scope_version", v);
+        if !self.labels.is_empty() {
+            self.labels.push(',');
         }
-        if let Some(v) = scope.schema_url().filter(|v| !v.is_empty()) {
-            push_str_label(&mut self.labels, "otel_scope_schema_url", v);
-        }
+        self.labels.push_str(s.scope_labels);
     }
 
     fn line<T: Number>(&mut self, name: &str, suffix: &str, value: T) {
@@ -414,8 +456,62 @@ impl Encoder<'_> {
 
 struct Series<'a> {
     name: &'a str,
-    scope: &'a InstrumentationScope,
+    /// The scope's labels, rendered (`otel_scope_name="…",…`).
+    scope_labels: &'a str,
+    /// The names of the scope's attribute labels (`otel_scope_<key>`), which a metric
+    /// attribute of the same name must not repeat.
+    scope_names: &'a [String],
     reservoir: Option<&'a exemplars::Reservoir>,
+    window: exemplars::Window,
+}
+
+/// A scope's labels: `otel_scope_name`, `otel_scope_version` and `otel_scope_schema_url` when
+/// set, then each scope attribute as `otel_scope_<key>` (sanitised like any label, colliding
+/// keys joined with `;` in key order; an attribute that would repeat one of the three is
+/// left out, the scope's own fields win). Also the attribute labels' names.
+fn scope_labels(scope: &InstrumentationScope) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(64);
+    push_str_label(&mut out, "otel_scope_name", scope.name());
+    if let Some(v) = scope.version().filter(|v| !v.is_empty()) {
+        push_str_label(&mut out, "otel_scope_version", v);
+    }
+    if let Some(v) = scope.schema_url().filter(|v| !v.is_empty()) {
+        push_str_label(&mut out, "otel_scope_schema_url", v);
+    }
+    let mut attrs: Vec<(String, String)> = scope
+        .attributes()
+        .map(|kv| {
+            (
+                format!("otel_scope_{}", kv.key.as_str()),
+                kv.value.as_str().into_owned(),
+            )
+        })
+        .collect();
+    if attrs.is_empty() {
+        return (out, Vec::new());
+    }
+    attrs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (key, value) in attrs {
+        let name = names::label(&key).into_owned();
+        if matches!(
+            name.as_str(),
+            "otel_scope_name" | "otel_scope_version" | "otel_scope_schema_url"
+        ) {
+            continue;
+        }
+        match merged.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => {
+                v.push(';');
+                v.push_str(&value);
+            }
+            None => merged.push((name, value)),
+        }
+    }
+    for (k, v) in &merged {
+        push_str_label(&mut out, k, v);
+    }
+    (out, merged.into_iter().map(|(k, _)| k).collect())
 }
 
 fn push_label(labels: &mut String, key: &str, value: &Value) {

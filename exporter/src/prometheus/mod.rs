@@ -2,18 +2,21 @@
 //! encoders for the Prometheus text format 0.0.4 and OpenMetrics 1.0, chosen by the scraper's
 //! `Accept` header (no header: text 0.0.4), per the OpenTelemetry Prometheus exporter spec.
 //!
-//! - Names and units follow the OTel→Prometheus compatibility spec: `http.server.request.duration`
-//!   in `s` is `http_server_request_duration_seconds`, a monotonic counter's samples end in
-//!   `_total`, a gauge in unit `1` ends in `_ratio`, attribute keys become label names with
-//!   invalid characters replaced by `_`, each series carries `otel_scope_name` /
-//!   `otel_scope_version`, and the resource is one `target_info` series.
-//! - One deliberate difference, so that the exposition passes `promtool check metrics` clean: a
-//!   gauge counting `{things}` is named by their plural rather than ending in `_count`, which
-//!   Prometheus keeps for histograms (`process.thread.count` → `process_threads`; see
-//!   [`Naming`]). [`Naming::Compatibility`] gives the spec's names exactly, as the Collector's
-//!   Prometheus exporter does.
+//! - Names and units follow the OTel→Prometheus compatibility spec (`UnderscoreEscapingWithSuffixes`,
+//!   the default translation): `http.server.request.duration` in `s` is
+//!   `http_server_request_duration_seconds`, a monotonic counter's samples end in `_total`, a
+//!   gauge in unit `1` ends in `_ratio`, attribute keys become label names with invalid
+//!   characters replaced by one `_` (keys that then collide are joined with `;`), each series
+//!   carries `otel_scope_name` / `otel_scope_version` / `otel_scope_schema_url` and the scope's
+//!   attributes as `otel_scope_<key>`, and the resource is one `target_info` series.
+//! - [`Naming::Prometheus`] is the option for expositions that must pass `promtool check
+//!   metrics` clean: a gauge counting `{things}` is then named by their plural rather than
+//!   ending in `_count`, which Prometheus keeps for histograms (`process.thread.count` →
+//!   `process_threads`).
+//! - OpenMetrics output carries `_created` for counters and histograms (their start time).
 //! - OpenMetrics output carries [exemplars](crate::exemplars) (`# {trace_id="…",span_id="…"}`)
-//!   for the instruments that offer them.
+//!   for the instruments that offer them; each exemplar is shown in one OpenMetrics scrape
+//!   (the one after it was recorded), since each scrape is a collection cycle.
 //! - A scrape collects under the reader's own lock only for as long as the SDK takes to copy out
 //!   its aggregates; encoding happens afterwards, with nothing held. Recording into an existing
 //!   series never waits for a scrape; the first measurement of a *new* attribute set needs the
@@ -54,7 +57,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
 
-use crate::exemplars::{exemplars, ExemplarFilter};
+use crate::exemplars::{exemplars, Cycle, ExemplarFilter};
 
 #[cfg(not(feature = "prometheus-server"))]
 pub use no_server::PrometheusServer;
@@ -69,12 +72,14 @@ pub enum Naming {
     /// in `.count` with a unit annotation such as `{thread}` — is named by their plural:
     /// `process.thread.count` → `process_threads`, `process.unix.file_descriptor.count` →
     /// `process_unix_file_descriptors`. Prometheus reserves `_count` for histograms and
-    /// summaries, and `promtool check metrics` rejects a gauge ending in it. The default.
-    #[default]
+    /// summaries, and `promtool check metrics` rejects a gauge ending in it: choose this when
+    /// a lint gate reads the exposition.
     Prometheus,
     /// Exactly the OTel→Prometheus compatibility spec (`otlptranslator`'s
-    /// `UnderscoreEscapingWithSuffixes`): the names the OTel Collector's Prometheus exporter
-    /// and Prometheus's own OTLP receiver give, for dashboards shared with those pipelines.
+    /// `UnderscoreEscapingWithSuffixes`, which the spec makes the default): the names the OTel
+    /// Collector's Prometheus exporter and Prometheus's own OTLP receiver give, so a metric
+    /// scraped and the same metric pushed over OTLP are one series. The default.
+    #[default]
     Compatibility,
 }
 
@@ -184,9 +189,11 @@ pub struct PrometheusReader {
 #[derive(Debug)]
 struct Inner {
     reader: ManualReader,
-    /// [`Naming::Compatibility`] rather than the default.
-    compatibility_names: AtomicBool,
+    /// [`Naming::Prometheus`] rather than the default.
+    prometheus_names: AtomicBool,
     warned: AtomicBool,
+    /// The exemplars this reader has shown (each is shown in one OpenMetrics scrape).
+    exemplar_cycle: Cycle,
 }
 
 impl Default for PrometheusReader {
@@ -206,8 +213,9 @@ impl PrometheusReader {
                 reader: ManualReader::builder()
                     .with_temporality(Temporality::Cumulative)
                     .build(),
-                compatibility_names: AtomicBool::new(false),
+                prometheus_names: AtomicBool::new(false),
                 warned: AtomicBool::new(false),
+                exemplar_cycle: Cycle::default(),
             }),
         }
     }
@@ -219,22 +227,22 @@ impl PrometheusReader {
         self
     }
 
-    /// Sets how metric names are mapped (default [`Naming::Prometheus`]), for this reader and
-    /// every clone of it.
+    /// Sets how metric names are mapped (default [`Naming::Compatibility`]), for this reader
+    /// and every clone of it.
     #[must_use]
     pub fn with_naming(self, naming: Naming) -> Self {
         self.inner
-            .compatibility_names
-            .store(naming == Naming::Compatibility, Ordering::Relaxed);
+            .prometheus_names
+            .store(naming == Naming::Prometheus, Ordering::Relaxed);
         self
     }
 
     /// The naming this reader uses.
     pub fn naming(&self) -> Naming {
-        if self.inner.compatibility_names.load(Ordering::Relaxed) {
-            Naming::Compatibility
-        } else {
+        if self.inner.prometheus_names.load(Ordering::Relaxed) {
             Naming::Prometheus
+        } else {
+            Naming::Compatibility
         }
     }
 
@@ -251,13 +259,11 @@ impl PrometheusReader {
             .map_err(|e| ScrapeError(e.to_string()))?;
         let mut body = String::with_capacity(16 * 1024);
         let store = exemplars();
-        let skipped = encode::encode(
-            &rm,
-            format,
-            self.naming(),
-            store.enabled().then_some(store),
-            &mut body,
-        );
+        // Only OpenMetrics carries exemplars, so only an OpenMetrics scrape is a collection
+        // cycle for them: a text scrape in between does not use them up.
+        let with_exemplars = (store.enabled() && format == Format::OpenMetrics)
+            .then(|| (store, store.collect(&self.inner.exemplar_cycle)));
+        let skipped = encode::encode(&rm, format, self.naming(), with_exemplars, &mut body);
         if (skipped.conflicting > 0 || skipped.unsupported > 0)
             && !self.inner.warned.swap(true, Ordering::Relaxed)
         {

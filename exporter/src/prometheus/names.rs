@@ -126,20 +126,26 @@ pub(crate) fn sanitize_metric(name: &str) -> String {
     sanitize(name, |c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
-/// A label name: `[a-zA-Z_][a-zA-Z0-9_]*`, invalid characters replaced by `_` (not collapsed,
-/// as `otlptranslator` does); a leading digit gets a `key_` prefix and a leading `_` a `key`
-/// prefix, which also keeps attributes out of Prometheus's own `__` labels. Valid names are
-/// borrowed, so the common case allocates nothing.
+/// A label name: `[a-zA-Z_][a-zA-Z0-9_]*`, invalid characters replaced by `_` and runs of `_`
+/// collapsed to one (the compatibility spec's "Metric Attributes" rule); a leading digit gets a
+/// `key_` prefix and a leading `_` a `key` prefix, which also keeps attributes out of
+/// Prometheus's own `__` labels. Valid names are borrowed, so the common case allocates
+/// nothing.
 pub(crate) fn label(key: &str) -> Cow<'_, str> {
     let valid = key.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !key.contains("__");
     if valid {
         return Cow::Borrowed(key);
     }
-    let mut out: String = key
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
     if out.is_empty() || out.starts_with('_') {
         out.insert_str(0, "key");
     } else if out.starts_with(|c: char| c.is_ascii_digit()) {
@@ -230,8 +236,9 @@ fn main_unit(unit: &str) -> String {
         "KiBy" => "kibibytes",
         "MiBy" => "mebibytes",
         "GiBy" => "gibibytes",
-        "TiBy" => "tibibytes",
-        "KBy" => "kilobytes",
+        "TiBy" => "tebibytes",
+        // UCUM's kilo is `k`; `KBy` is not UCUM but is what other SDKs' tables list, so both.
+        "kBy" | "KBy" => "kilobytes",
         "MBy" => "megabytes",
         "GBy" => "gigabytes",
         "TBy" => "terabytes",
@@ -254,7 +261,7 @@ fn main_unit(unit: &str) -> String {
 fn per_unit(unit: &str) -> String {
     let word = match unit {
         "s" => "second",
-        "m" => "minute",
+        "m" | "min" => "minute",
         "h" => "hour",
         "d" => "day",
         "w" => "week",
@@ -379,11 +386,73 @@ mod tests {
         assert!(matches!(label("http_route"), Cow::Borrowed("http_route")));
         assert_eq!(label("http.route"), "http_route");
         assert_eq!(label("9front"), "key_9front");
-        assert_eq!(label("__name__"), "key__name__");
+        assert_eq!(label("__name__"), "key_name_");
         assert_eq!(label("_private"), "key_private");
         assert_eq!(label("a:b"), "a_b");
-        assert_eq!(label("a..b"), "a__b");
         assert_eq!(label(""), "key");
+    }
+
+    /// `specification/compatibility/prometheus_and_openmetrics.md`, "Metric Attributes":
+    /// "Metrics from OpenTelemetry with unsupported Attribute names MUST replace invalid
+    /// characters with the `_` character. Multiple consecutive `_` characters MUST be replaced
+    /// with a single `_` character."
+    #[test]
+    fn label_names_collapse_runs_of_underscores() {
+        assert_eq!(label("a..b"), "a_b");
+        assert_eq!(label("a.-_b"), "a_b");
+        assert_eq!(label("a__b"), "a_b");
+        assert_eq!(
+            label("http.request.header.x-forwarded--for"),
+            "http_request_header_x_forwarded_for"
+        );
+        assert!(matches!(label("a_b_c"), Cow::Borrowed("a_b_c")));
+    }
+
+    /// `specification/compatibility/prometheus_and_openmetrics.md`, "OTLP Metric points to
+    /// Prometheus" / "Metric Metadata": "The Unit of an OTLP metric point SHOULD be converted
+    /// to the equivalent unit in Prometheus when possible. This includes: Converting from
+    /// abbreviations to full words (e.g. "ms" to "milliseconds")." The words are the names of
+    /// the UCUM units (`TiBy` is a tebibyte, UCUM's kilo prefix is `k`).
+    #[test]
+    fn units_become_their_full_names() {
+        let table = [
+            ("d", "days"),
+            ("h", "hours"),
+            ("min", "minutes"),
+            ("s", "seconds"),
+            ("ms", "milliseconds"),
+            ("us", "microseconds"),
+            ("ns", "nanoseconds"),
+            ("By", "bytes"),
+            ("KiBy", "kibibytes"),
+            ("MiBy", "mebibytes"),
+            ("GiBy", "gibibytes"),
+            ("TiBy", "tebibytes"),
+            ("kBy", "kilobytes"),
+            ("KBy", "kilobytes"),
+            ("MBy", "megabytes"),
+            ("GBy", "gigabytes"),
+            ("TBy", "terabytes"),
+            ("m", "meters"),
+            ("V", "volts"),
+            ("A", "amperes"),
+            ("J", "joules"),
+            ("W", "watts"),
+            ("g", "grams"),
+            ("Cel", "celsius"),
+            ("Hz", "hertz"),
+            ("%", "percent"),
+            ("By/s", "bytes_per_second"),
+            ("kBy/min", "kilobytes_per_minute"),
+            ("{request}/min", "per_minute"),
+        ];
+        for (unit, word) in table {
+            assert_eq!(unit_suffix(unit).as_deref(), Some(word), "{unit}");
+        }
+        assert_eq!(
+            name("system.memory.limit", "TiBy", Kind::Gauge),
+            "system_memory_limit_tebibytes"
+        );
     }
 
     #[test]

@@ -235,9 +235,16 @@ fn a_reader_without_a_provider_says_so() {
     assert!(err.to_string().contains("with_reader"), "{err}");
 }
 
+/// `specification/compatibility/prometheus_and_openmetrics.md`, "OTLP Metric points to
+/// Prometheus" / "Metric Metadata": "The Name of an OTLP metric MUST be added as the Prometheus
+/// Metric Name, with unit and type suffixes added as described below" — the
+/// `UnderscoreEscapingWithSuffixes` translation, which the spec (and the configuration schema's
+/// `translation_strategy`) makes the default. `Naming::Prometheus`, the promtool-clean naming,
+/// is the option.
 #[test]
-fn gauges_of_things_are_plural_unless_compatibility_naming_is_asked_for() {
+fn gauges_of_things_keep_the_spec_names_unless_prometheus_naming_is_asked_for() {
     let reader = PrometheusReader::new();
+    assert_eq!(reader.naming(), Naming::Compatibility);
     let provider = provider(&reader);
     let meter = provider.meter("beacon");
     let threads = meter
@@ -246,20 +253,127 @@ fn gauges_of_things_are_plural_unless_compatibility_naming_is_asked_for() {
         .build();
     threads.add(7, &[]);
     let text = reader.render(Format::Text).expect("scrape");
-    assert!(text.contains("# TYPE process_threads gauge\n"), "{text}");
-    assert!(
-        text.contains("\nprocess_threads{otel_scope_name=\"beacon\"} 7\n"),
-        "{text}"
-    );
-    assert!(!text.contains("process_thread_count"), "{text}");
-
-    // Clones share the naming: the one serving scrapes sees the change.
-    let _ = reader.clone().with_naming(Naming::Compatibility);
-    assert_eq!(reader.naming(), Naming::Compatibility);
-    let text = reader.render(Format::Text).expect("scrape");
     assert!(
         text.contains("# TYPE process_thread_count gauge\n"),
         "{text}"
     );
+    assert!(
+        text.contains("\nprocess_thread_count{otel_scope_name=\"beacon\"} 7\n"),
+        "{text}"
+    );
     assert!(!text.contains("process_threads"), "{text}");
+
+    // Clones share the naming: the one serving scrapes sees the change.
+    let _ = reader.clone().with_naming(Naming::Prometheus);
+    assert_eq!(reader.naming(), Naming::Prometheus);
+    let text = reader.render(Format::Text).expect("scrape");
+    assert!(text.contains("# TYPE process_threads gauge\n"), "{text}");
+    assert!(!text.contains("process_thread_count"), "{text}");
+}
+
+/// `specification/compatibility/prometheus_and_openmetrics.md`, "OTLP Metric points to
+/// Prometheus" / "Instrumentation Scope": "Prometheus exporters MUST add the scope name as the
+/// `otel_scope_name` label and the scope version as the `otel_scope_version` label on all
+/// metric points by default" and "Scope attributes MUST also be added as labels following the
+/// rules described in the `Metric Attributes` section" — here as `otel_scope_<key>`, as the
+/// Collector's and the Go SDK's exporters name them.
+#[test]
+fn scope_attributes_become_otel_scope_labels() {
+    let reader = PrometheusReader::new();
+    let provider = provider(&reader);
+    let meter = provider.meter_with_scope(
+        InstrumentationScope::builder("lib")
+            .with_version("2.0")
+            .with_attributes([
+                KeyValue::new("team", "payments"),
+                KeyValue::new("tier.level", 1),
+                // Would repeat the scope's own label: the scope name wins.
+                KeyValue::new("name", "spoof"),
+            ])
+            .build(),
+    );
+    meter
+        .u64_counter("jobs")
+        .build()
+        .add(1, &[KeyValue::new("otel_scope_team", "attr")]);
+    let body = reader.render(Format::Text).expect("renders");
+    assert!(
+        body.contains(
+            "jobs_total{otel_scope_name=\"lib\",otel_scope_version=\"2.0\",otel_scope_team=\"payments\",otel_scope_tier_level=\"1\"} 1\n"
+        ),
+        "{body}"
+    );
+}
+
+/// `specification/compatibility/prometheus_and_openmetrics.md`, "Metric Attributes":
+/// "Multiple consecutive `_` characters MUST be replaced with a single `_` character. ... if
+/// multiple key-value pairs are converted to have the same Prometheus key, the values MUST be
+/// concatenated together, separated by `;`, and ordered by the lexicographical order of the
+/// original keys."
+#[test]
+fn keys_that_collapse_to_one_label_are_joined_in_key_order() {
+    let reader = PrometheusReader::new();
+    let provider = provider(&reader);
+    provider.meter("m").u64_counter("hits").build().add(
+        1,
+        &[
+            KeyValue::new("a_b", "under"),
+            KeyValue::new("a..b", "dots"),
+            KeyValue::new("a-b", "dash"),
+        ],
+    );
+    let body = reader.render(Format::Text).expect("renders");
+    // Key order: "a-b" < "a..b" < "a_b".
+    assert!(
+        body.contains("hits_total{a_b=\"dash;dots;under\",otel_scope_name=\"m\"} 1\n"),
+        "{body}"
+    );
+}
+
+/// `specification/compatibility/prometheus_and_openmetrics.md`, "Sums": "Monotonic Sum metric
+/// points with `StartTimeUnixNano` should export the `{name}_created` metric as well", and
+/// "Histograms": "Histograms with `StartTimeUnixNano` set should export the `{name}_created`
+/// metric as well." OpenMetrics has `_created`; the text format 0.0.4 does not.
+#[test]
+fn openmetrics_counters_and_histograms_carry_created() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let reader = PrometheusReader::new();
+    let provider = provider(&reader);
+    let meter = provider.meter("m");
+    meter.u64_counter("orders").build().add(2, &[]);
+    meter
+        .f64_histogram("wait")
+        .with_unit("s")
+        .with_boundaries(vec![1.0])
+        .build()
+        .record(0.5, &[]);
+    meter.i64_up_down_counter("queue.depth").build().add(3, &[]);
+    let om = reader.render(Format::OpenMetrics).expect("renders");
+    let created = |prefix: &str| -> f64 {
+        om.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{om}"))
+            .parse()
+            .expect("a number of seconds")
+    };
+    for prefix in [
+        "orders_created{otel_scope_name=\"m\"} ",
+        "wait_seconds_created{otel_scope_name=\"m\"} ",
+    ] {
+        let t = created(prefix);
+        assert!(t >= before - 1.0 && t <= before + 60.0, "{prefix}{t}");
+    }
+    // The counter's `_created` follows its `_total`, inside its family.
+    let total = om.find("orders_total{").expect("total");
+    let made = om.find("orders_created{").expect("created");
+    assert!(made > total, "{om}");
+    assert!(
+        !om.contains("queue_depth_created"),
+        "gauges have none:\n{om}"
+    );
+    let text = reader.render(Format::Text).expect("renders");
+    assert!(!text.contains("_created"), "{text}");
 }

@@ -182,14 +182,15 @@ impl Exchange {
         }
     }
 
-    /// A gRPC response head: an HTTP status other than 200 is a transport failure; a
-    /// `grpc-status` here is a trailers-only response.
+    /// A gRPC response head: a `grpc-status` here is a trailers-only response. An HTTP status
+    /// other than 200 without one (a proxy's or a load balancer's answer) gets the gRPC
+    /// status gRPC's HTTP-to-status mapping gives it ([`grpc_code_for_http`]), recorded as
+    /// if the peer had sent it — the status a gRPC client reports for that response.
     fn grpc_head<B>(&mut self, response: &http::Response<B>) {
-        if response.status() != http::StatusCode::OK {
-            let code = response.status().as_str().to_owned();
-            self.span.record("error.type", code.as_str());
-            self.span.record("otel.status_code", "ERROR");
-            self.attrs.push(KeyValue::new("error.type", code));
+        let status = response.status();
+        if status != http::StatusCode::OK && !response.headers().contains_key("grpc-status") {
+            let message = format!("HTTP status {status} without a grpc-status");
+            self.grpc_code(grpc_code_for_http(status.as_u16()), message);
             return;
         }
         self.grpc_status(response.headers());
@@ -209,6 +210,23 @@ impl Exchange {
         else {
             return;
         };
+        let message = headers
+            .get("grpc-message")
+            .map(|v| {
+                percent_encoding::percent_decode(v.as_bytes())
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .unwrap_or_default();
+        self.grpc_code(code, message);
+    }
+
+    /// Records a gRPC status code (see [`Self::grpc_status`]), with `message` as the span
+    /// status description when it is an error.
+    fn grpc_code(&mut self, code: u16, message: String) {
+        if self.status.is_some() {
+            return;
+        }
         self.status = Some(code);
         let rpc = self.instruments.rpc;
         let error = match self.side {
@@ -237,14 +255,6 @@ impl Exchange {
             }
         }
         if error {
-            let message = headers
-                .get("grpc-message")
-                .map(|v| {
-                    percent_encoding::percent_decode(v.as_bytes())
-                        .decode_utf8_lossy()
-                        .into_owned()
-                })
-                .unwrap_or_default();
             self.span.set_status(Status::error(message));
         }
     }
@@ -668,5 +678,20 @@ where
                 Poll::Ready(Err(error))
             }
         }
+    }
+}
+
+/// The gRPC status code a client infers from an HTTP status that came without `grpc-status`
+/// (gRPC's `doc/http-grpc-status-mapping.md`): 400 and 431 INTERNAL, 401 UNAUTHENTICATED, 403
+/// PERMISSION_DENIED, 404 UNIMPLEMENTED, 429, 502, 503 and 504 UNAVAILABLE, any other
+/// UNKNOWN.
+pub(crate) fn grpc_code_for_http(status: u16) -> u16 {
+    match status {
+        400 | 431 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
     }
 }

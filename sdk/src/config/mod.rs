@@ -45,6 +45,7 @@ pub(crate) mod extra;
 #[cfg(feature = "config-file")]
 pub mod file;
 pub mod http;
+mod metrics;
 mod otlp;
 pub(crate) mod parse;
 mod resolve;
@@ -63,6 +64,8 @@ use opentelemetry::KeyValue;
 pub use error::InitError;
 #[cfg(feature = "config-file")]
 pub use file::{FileError, FileErrorKind};
+pub(crate) use metrics::default_view as metrics_view;
+pub use metrics::{HistogramAggregation, Temporality};
 pub(crate) use otlp::OtlpOverrides;
 pub(crate) use resolve::Config;
 pub use types::{Exporter, Limits, Propagator, Sampler};
@@ -105,6 +108,8 @@ pub struct Builder {
     pub(crate) prometheus_no_listener: bool,
     /// How the Prometheus exporter names metrics.
     pub(crate) prometheus_naming: beacon_exporter::prometheus::Naming,
+    pub(crate) otlp_temporality: Option<Temporality>,
+    pub(crate) otlp_histogram_aggregation: Option<HistogramAggregation>,
     /// Leave out the pipelines' own `otel.sdk.*` / `beacon.exporter.*` metrics.
     pub(crate) no_self_telemetry: bool,
     /// A configuration file given in code (wins over `OTEL_CONFIG_FILE`).
@@ -208,11 +213,11 @@ impl Builder {
     }
 
     /// How the Prometheus exporter maps OTel names to Prometheus names. The default,
-    /// [`Naming::Prometheus`](crate::metrics::Naming::Prometheus), follows the compatibility
-    /// spec but names gauges counting things by their plural (`process_threads`, not
-    /// `process_thread_count`), so that `promtool check metrics` passes;
-    /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility) gives exactly the
-    /// names the OTel Collector's Prometheus exporter would.
+    /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility), is the compatibility
+    /// spec's `UnderscoreEscapingWithSuffixes`: the names the OTel Collector's Prometheus
+    /// exporter gives. [`Naming::Prometheus`](crate::metrics::Naming::Prometheus) names gauges
+    /// counting things by their plural (`process_threads`, not `process_thread_count`), so
+    /// that `promtool check metrics` passes.
     #[must_use]
     pub fn prometheus_naming(mut self, naming: crate::metrics::Naming) -> Self {
         self.prometheus_naming = naming;

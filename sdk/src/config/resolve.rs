@@ -27,6 +27,9 @@ pub(crate) struct Config {
     pub(crate) metric_timeout: Duration,
     pub(crate) metric_max_retained: Option<u64>,
     pub(crate) exemplar_filter: ExemplarFilter,
+    /// The OTLP metric exporter's temporality preference and histogram aggregation.
+    pub(crate) otlp_temporality: super::Temporality,
+    pub(crate) otlp_histograms: super::HistogramAggregation,
     pub(crate) self_telemetry: bool,
     pub(crate) limits: Limits,
     pub(crate) filter: String,
@@ -178,6 +181,25 @@ impl Config {
                 "the default, trace_based",
             )?,
         };
+        let (otlp_temporality, mut otlp_histograms) = super::metrics::resolve(&b, &env)?;
+        if otlp_histograms == super::HistogramAggregation::Base2ExponentialBucketHistogram
+            && metrics.otlp.is_some()
+            && metrics.prometheus.is_some()
+        {
+            let clash = InitError::invalid(
+                OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
+                "base2_exponential_bucket_histogram",
+                "explicit_bucket_histogram while OTEL_METRICS_EXPORTER includes prometheus: \
+                 Beacon's views apply to every reader, and the Prometheus text formats cannot \
+                 carry exponential histograms",
+            );
+            if b.otlp_histogram_aggregation.is_some() {
+                // Asked for in code: a programming error, not a value to ignore.
+                return Err(clash);
+            }
+            env.reject(clash, "the default, explicit_bucket_histogram")?;
+            otlp_histograms = super::HistogramAggregation::default();
+        }
         let limits = match b.limits {
             Some(l) => l,
             None => limits(&env)?,
@@ -208,6 +230,8 @@ impl Config {
             metric_timeout,
             metric_max_retained: b.metric_max_retained,
             exemplar_filter,
+            otlp_temporality,
+            otlp_histograms,
             self_telemetry: !b.no_self_telemetry,
             limits,
             filter,

@@ -83,6 +83,14 @@ pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
 /// Which measurements become exemplars: `trace_based` (default), `always_on`, `always_off`.
 pub const OTEL_METRICS_EXEMPLAR_FILTER: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
+/// The OTLP metric exporter's temporality preference: `cumulative` (default), `delta` or
+/// `lowmemory`, any case.
+pub const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+/// The OTLP metric exporter's histogram aggregation: `explicit_bucket_histogram` (default) or
+/// `base2_exponential_bucket_histogram`, any case.
+pub const OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION";
 /// Host the Prometheus scrape listener binds (default `localhost`).
 pub const OTEL_EXPORTER_PROMETHEUS_HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
 /// Port of the Prometheus scrape listener (default 9464).
@@ -207,6 +215,8 @@ pub const ALL: &[&str] = &[
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_METRIC_EXPORT_TIMEOUT,
     OTEL_METRICS_EXEMPLAR_FILTER,
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+    OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
     OTEL_EXPORTER_PROMETHEUS_HOST,
     OTEL_EXPORTER_PROMETHEUS_PORT,
     OTEL_ATTRIBUTE_COUNT_LIMIT,

@@ -73,7 +73,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::Temporality;
 
 pub use error::{FileError, FileErrorKind};
 pub(crate) use map::AnySampler;
@@ -93,28 +92,15 @@ pub(crate) enum Source {
     Text(String),
 }
 
-/// What a file configures that the environment cannot: composed samplers, views, temporality.
-#[derive(Debug)]
+/// What a file configures that the environment cannot: composed samplers, views.
+#[derive(Debug, Default)]
 pub(crate) struct Extras {
     pub(crate) sampler: Option<AnySampler>,
     pub(crate) views: Option<Views>,
-    pub(crate) temporality: Temporality,
     /// The console span processor's queue, when it differs from the OTLP one's.
     pub(crate) console_span_batch: Option<beacon_exporter::batch::BatchConfig>,
     /// The console log processor's queue, when it differs from the OTLP one's.
     pub(crate) console_log_batch: Option<beacon_exporter::batch::BatchConfig>,
-}
-
-impl Default for Extras {
-    fn default() -> Self {
-        Self {
-            sampler: None,
-            views: None,
-            temporality: Temporality::Cumulative,
-            console_span_batch: None,
-            console_log_batch: None,
-        }
-    }
 }
 
 /// The head sampler: the file's, or the one resolved from code and defaults.

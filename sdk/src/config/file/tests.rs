@@ -131,7 +131,7 @@ fn every_supported_field_is_read() {
                 c.metric_interval == Duration::from_secs(1)
                     && c.metric_timeout == Duration::from_millis(500)
                     && c.metrics.otlp.as_ref().is_some_and(|o| o.endpoint == "http://localhost:4318/v1/metrics")
-                    && c.file.temporality == opentelemetry_sdk::metrics::Temporality::Delta
+                    && c.otlp_temporality == crate::config::Temporality::Delta
                     && c.metrics.prometheus.as_ref().is_some_and(|p| p.listen == Some(("0.0.0.0".to_owned(), 9999)))
                     && c.exemplar_filter == beacon_exporter::exemplars::ExemplarFilter::AlwaysOff
             },
@@ -529,10 +529,7 @@ fn the_fixtures_load() {
     assert_eq!(t.endpoint.to_string(), "http://collector:4318/v1/traces");
     assert_eq!(t.headers["api-key"], "s3cret");
     assert_eq!(t.compression, Compression::Gzip);
-    assert_eq!(
-        c.file.temporality,
-        opentelemetry_sdk::metrics::Temporality::Delta
-    );
+    assert_eq!(c.otlp_temporality, crate::config::Temporality::Delta);
     assert_eq!(c.metric_interval, Duration::from_secs(5));
     assert_eq!(c.limits.span_events, 5);
     assert_eq!(c.limits.log_attributes, 6);

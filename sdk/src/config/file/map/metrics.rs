@@ -180,10 +180,10 @@ pub(super) fn metrics(
         }
     }
     if let Some((t, _)) = &temporality {
-        config.file.temporality = match t {
-            Temporality::Cumulative => SdkTemporality::Cumulative,
-            Temporality::Delta => SdkTemporality::Delta,
-            Temporality::LowMemory => SdkTemporality::LowMemory,
+        config.otlp_temporality = match t {
+            Temporality::Cumulative => crate::config::Temporality::Cumulative,
+            Temporality::Delta => crate::config::Temporality::Delta,
+            Temporality::LowMemory => crate::config::Temporality::LowMemory,
         };
     }
     if histogram == Some(HistogramAggregation::Base2ExponentialBucketHistogram)

@@ -22,7 +22,6 @@ use beacon_exporter::batch::BatchConfig;
 use beacon_exporter::otlp::{Compression, OtlpConfig, Protocol, Signal, TlsFiles};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
-use opentelemetry_sdk::metrics::Temporality as SdkTemporality;
 use opentelemetry_sdk::trace::{ParentBasedSampler, Sampler as SdkSampler, ShouldSample};
 
 use super::error::FileError;

@@ -21,7 +21,7 @@ pub(super) fn resource(
     let exe = crate::resource::executable_name();
     attrs.push(KeyValue::new(
         "service.name",
-        format!("unknown_service:{exe}"),
+        crate::resource::default_service_name(exe.as_deref()),
     ));
     let mut schema_url = None;
     if let Some(r) = r {
@@ -43,7 +43,9 @@ pub(super) fn resource(
                     }
                     ResourceDetector::Process(()) => {
                         detected.push(KeyValue::new("process.pid", i64::from(std::process::id())));
-                        detected.push(KeyValue::new("process.executable.name", exe.clone()));
+                        if let Some(exe) = &exe {
+                            detected.push(KeyValue::new("process.executable.name", exe.clone()));
+                        }
                         detected.push(KeyValue::new("process.runtime.name", "rustc"));
                         detected.push(KeyValue::new(
                             "process.runtime.version",

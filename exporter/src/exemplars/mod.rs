@@ -10,7 +10,33 @@
 //! ([`crate::otlp::OtlpMetricExporter`]) in the data points' `exemplars`. Reservoirs follow the SDK spec:
 //! an explicit-bucket histogram keeps the latest exemplar per bucket
 //! (`AlignedHistogramBucketExemplarReservoir`), a counter keeps one per series
-//! (`SimpleFixedSizeExemplarReservoir` of size 1).
+//! (`SimpleFixedSizeExemplarReservoir` of size 1), sampled uniformly from the measurements
+//! offered since the last collection.
+//!
+//! Collection cycles: each reader holds a [`Cycle`] and opens a [`Window`] when it collects
+//! ([`Exemplars::collect`]); it sees only the exemplars offered since its previous collection,
+//! so an exemplar is sent once, and a counter's sampling starts afresh every cycle (any
+//! reader's collection starts a new one, so with two readers a counter's sample is uniform
+//! over the most recent cycle of either).
+//!
+//! # Example
+//! ```
+//! use beacon_exporter::exemplars::{exemplars, Cycle, ExemplarFilter};
+//! use opentelemetry::trace::SpanContext;
+//!
+//! let store = exemplars();
+//! store.enable(ExemplarFilter::AlwaysOn);
+//! let calls = store.counter("doc.example.calls");
+//! let hash = beacon_exporter::exemplars::attributes_hash([].iter());
+//! let reader = Cycle::default();
+//!
+//! calls.offer(1.0, &[], &SpanContext::empty_context());
+//! let window = store.collect(&reader);
+//! assert_eq!(calls.get(hash, 0, window).map(|e| e.value), Some(1.0));
+//! // Sent once: the next collection has nothing new.
+//! let window = store.collect(&reader);
+//! assert_eq!(calls.get(hash, 0, window), None);
+//! ```
 //!
 //! Cost: nothing until a Prometheus reader or OTLP metrics turn exemplars on ([`Exemplars::enabled`] is one
 //! relaxed atomic load); then one hash of the attributes and an uncontended `try_lock` of one of
@@ -19,7 +45,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
@@ -96,14 +122,79 @@ const SHARDS: usize = 16;
 /// Series a reservoir keeps exemplars for, at most (the SDK's default cardinality limit).
 pub const MAX_SERIES: usize = 2000;
 
-type Slots = Box<[Option<Exemplar>]>;
+/// One kept exemplar, the collection cycle it was offered in, and (for the uniform counter
+/// reservoir) how many measurements that cycle has offered to the slot.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    exemplar: Exemplar,
+    cycle: u64,
+    seen: u64,
+}
+
+type Slots = Box<[Option<Slot>]>;
+
+#[derive(Debug)]
+struct Shard {
+    series: HashMap<u64, Slots, BuildHasherDefault<Prehashed>>,
+    /// xorshift64 state for the uniform sampling (never 0).
+    rng: u64,
+}
+
+impl Shard {
+    fn new(seed: u64) -> Self {
+        Self {
+            series: HashMap::default(),
+            rng: seed | 1,
+        }
+    }
+
+    /// A uniform draw from `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x % n
+    }
+}
 
 /// The exemplars of one instrument, per series (attribute set).
 #[derive(Debug)]
 pub struct Reservoir {
     /// Explicit bucket bounds: one slot per bucket (`bounds.len() + 1`); empty: one slot.
     bounds: Box<[f64]>,
-    shards: [Mutex<HashMap<u64, Slots, BuildHasherDefault<Prehashed>>>; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
+}
+
+/// The collection cycles one reader has seen: hold one per reader and pass it to
+/// [`Exemplars::collect`] each time the reader collects.
+#[derive(Debug, Default)]
+pub struct Cycle {
+    /// The first cycle this reader has not collected yet.
+    next: AtomicU64,
+}
+
+/// The collection cycles whose exemplars one collection shows: those offered since the
+/// reader's previous collection. See [`Exemplars::collect`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    from: u64,
+    to: u64,
+}
+
+impl Window {
+    /// Every exemplar still kept, whenever it was offered.
+    pub fn everything() -> Self {
+        Self {
+            from: 0,
+            to: u64::MAX,
+        }
+    }
+
+    fn contains(self, cycle: u64) -> bool {
+        (self.from..self.to).contains(&cycle)
+    }
 }
 
 /// The shards' keys are already hashes ([`attributes_hash`]): used as they are.
@@ -127,9 +218,10 @@ impl Hasher for Prehashed {
 
 impl Reservoir {
     fn new(bounds: &[f64]) -> Self {
+        let seeds = foldhash::fast::RandomState::default();
         Self {
             bounds: bounds.into(),
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::default())),
+            shards: std::array::from_fn(|i| Mutex::new(Shard::new(seeds.hash_one(i)))),
         }
     }
 
@@ -176,31 +268,70 @@ impl Reservoir {
         };
         let hash = attributes_hash(attrs.iter());
         let shard = &self.shards[(hash as usize) % SHARDS];
-        let Ok(mut map) = shard.try_lock() else {
+        let Ok(mut shard) = shard.try_lock() else {
             return;
         };
         let per_shard = MAX_SERIES / SHARDS;
         let slots = self.slots();
-        if !map.contains_key(&hash) && map.len() >= per_shard {
+        if !shard.series.contains_key(&hash) && shard.series.len() >= per_shard {
             return;
         }
-        let entry = map
+        let cycle = store.cycle.load(Ordering::Relaxed);
+        let seen = match shard
+            .series
+            .get(&hash)
+            .and_then(|s| s[slot].as_ref())
+            .filter(|s| s.cycle == cycle)
+        {
+            // Each cycle samples afresh: the first measurement of a cycle is always kept.
+            None => 1,
+            Some(s) => s.seen + 1,
+        };
+        // A bucket keeps its latest measurement (`AlignedHistogramBucketExemplarReservoir`);
+        // the counter's one cell keeps each of the cycle's `seen` measurements with
+        // probability 1/seen, a uniform sample (`SimpleFixedSizeExemplarReservoir`).
+        let replace = !self.bounds.is_empty() || seen == 1 || shard.below(seen) == 0;
+        let entry = shard
+            .series
             .entry(hash)
             .or_insert_with(|| vec![None; slots].into_boxed_slice());
-        entry[slot] = Some(exemplar);
+        match (&mut entry[slot], replace) {
+            (cell, true) => {
+                *cell = Some(Slot {
+                    exemplar,
+                    cycle,
+                    seen,
+                });
+            }
+            (Some(kept), false) => kept.seen = seen,
+            (None, false) => {}
+        }
     }
 
     /// The exemplar in `slot` (a bucket index, or 0 for a counter) of the series whose
-    /// attributes hash to `hash` (see [`attributes_hash`]).
-    pub fn get(&self, hash: u64, slot: usize) -> Option<Exemplar> {
-        let map = self.shards[(hash as usize) % SHARDS].lock().ok()?;
-        map.get(&hash).and_then(|s| s.get(slot).copied().flatten())
+    /// attributes hash to `hash` (see [`attributes_hash`]), if it was offered in `window`.
+    pub fn get(&self, hash: u64, slot: usize, window: Window) -> Option<Exemplar> {
+        let shard = self.shards[(hash as usize) % SHARDS].lock().ok()?;
+        shard
+            .series
+            .get(&hash)
+            .and_then(|s| s.get(slot).copied().flatten())
+            .filter(|s| window.contains(s.cycle))
+            .map(|s| s.exemplar)
     }
 
-    /// Every slot of one series, copied out so no lock is held while it is encoded.
-    pub fn snapshot(&self, hash: u64) -> Option<Vec<Option<Exemplar>>> {
-        let map = self.shards[(hash as usize) % SHARDS].lock().ok()?;
-        map.get(&hash).map(|s| s.to_vec())
+    /// Every slot of one series (those not offered in `window` empty), copied out so no lock
+    /// is held while it is encoded.
+    pub fn snapshot(&self, hash: u64, window: Window) -> Option<Vec<Option<Exemplar>>> {
+        let shard = self.shards[(hash as usize) % SHARDS].lock().ok()?;
+        shard.series.get(&hash).map(|s| {
+            s.iter()
+                .map(|slot| {
+                    slot.filter(|s| window.contains(s.cycle))
+                        .map(|s| s.exemplar)
+                })
+                .collect()
+        })
     }
 }
 
@@ -209,6 +340,8 @@ impl Reservoir {
 pub struct Exemplars {
     enabled: AtomicBool,
     filter: AtomicU8,
+    /// The current collection cycle; every collection starts the next one.
+    cycle: AtomicU64,
     reservoirs: RwLock<HashMap<String, Arc<Reservoir>>>,
 }
 
@@ -234,6 +367,15 @@ impl Exemplars {
     /// The filter in force.
     pub fn filter(&self) -> ExemplarFilter {
         ExemplarFilter::from_code(self.filter.load(Ordering::Relaxed))
+    }
+
+    /// Starts a collection by the reader holding `reader`: a new cycle begins (measurements
+    /// offered from now on are sampled afresh), and the returned window holds what was
+    /// offered since this reader's previous collection, which it alone has not shown yet.
+    pub fn collect(&self, reader: &Cycle) -> Window {
+        let to = self.cycle.fetch_add(1, Ordering::Relaxed) + 1;
+        let from = reader.next.swap(to, Ordering::Relaxed);
+        Window { from, to }
     }
 
     /// The reservoir for an explicit-bucket histogram named `name` with these bounds (the
@@ -291,70 +433,4 @@ pub fn attributes_hash<'a>(attrs: impl Iterator<Item = &'a KeyValue>) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use opentelemetry::trace::{TraceFlags, TraceState};
-
-    fn sampled(trace: u128, span: u64) -> SpanContext {
-        SpanContext::new(
-            TraceId::from(trace),
-            SpanId::from(span),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        )
-    }
-
-    #[test]
-    fn the_hash_ignores_order() {
-        let a = [KeyValue::new("a", 1), KeyValue::new("b", "x")];
-        let b = [KeyValue::new("b", "x"), KeyValue::new("a", 1)];
-        assert_eq!(attributes_hash(a.iter()), attributes_hash(b.iter()));
-        let c = [KeyValue::new("b", "y"), KeyValue::new("a", 1)];
-        assert_ne!(attributes_hash(a.iter()), attributes_hash(c.iter()));
-    }
-
-    // The store is process-wide, so one test drives the filters in sequence.
-    #[test]
-    fn buckets_filters_and_series() {
-        let store = exemplars();
-        store.enable(ExemplarFilter::TraceBased);
-        let r = store.histogram("test.exemplars.duration", &[0.1, 1.0]);
-        let attrs = [KeyValue::new("route", "/a")];
-        let hash = attributes_hash(attrs.iter());
-
-        r.offer(0.05, &attrs, &sampled(1, 1));
-        r.offer(0.1, &attrs, &sampled(2, 2)); // le="0.1" includes its bound
-        r.offer(5.0, &attrs, &sampled(3, 3));
-        r.offer(0.5, &attrs, &SpanContext::empty_context()); // no span: filtered out
-        let slots = r.snapshot(hash).expect("series kept");
-        assert_eq!(slots.len(), 3);
-        assert_eq!(slots[0].map(|e| e.trace_id), Some(TraceId::from(2u128)));
-        assert_eq!(slots[1], None);
-        assert_eq!(slots[2].map(|e| e.value), Some(5.0));
-
-        store.enable(ExemplarFilter::AlwaysOn);
-        r.offer(0.5, &attrs, &SpanContext::empty_context());
-        let e = r.get(hash, 1).expect("always_on keeps it");
-        assert_eq!(e.ids(), None);
-
-        store.enable(ExemplarFilter::AlwaysOff);
-        r.offer(0.01, &attrs, &sampled(9, 9));
-        assert_eq!(r.get(hash, 0).map(|e| e.value), Some(0.1));
-        assert!(!store.enabled());
-
-        // Bounded: series beyond the limit are not kept.
-        store.enable(ExemplarFilter::TraceBased);
-        let c = store.counter("test.exemplars.calls");
-        for i in 0..(MAX_SERIES * 3) {
-            c.offer(1.0, &[KeyValue::new("id", i as i64)], &sampled(1, 1));
-        }
-        let kept: usize = c
-            .shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |m| m.len()))
-            .sum();
-        assert!(kept <= MAX_SERIES, "{kept} series kept");
-        assert!(kept > MAX_SERIES / 2, "{kept} series kept");
-    }
-}
+mod tests;
