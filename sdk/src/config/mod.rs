@@ -57,7 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use beacon_exporter::batch::BatchConfig;
-pub use beacon_exporter::otlp::{Compression, Protocol, TlsFiles};
+pub use beacon_exporter::otlp::{Compression, Protocol, Signal, TlsFiles};
 pub use beacon_exporter::spool::SpoolConfig;
 use opentelemetry::KeyValue;
 
@@ -67,6 +67,7 @@ pub use file::{FileError, FileErrorKind};
 pub(crate) use metrics::default_view as metrics_view;
 pub use metrics::{HistogramAggregation, Temporality};
 pub(crate) use otlp::OtlpOverrides;
+pub use otlp::OtlpSignal;
 pub(crate) use resolve::Config;
 pub use types::{Exporter, Limits, Propagator, Sampler};
 
@@ -87,6 +88,9 @@ pub struct Builder {
     pub(crate) metrics_exporter: Option<Exporter>,
     pub(crate) logs_exporter: Option<Exporter>,
     pub(crate) otlp: OtlpOverrides,
+    pub(crate) otlp_signals: Vec<(Signal, OtlpSignal)>,
+    pub(crate) exemplar_filter: Option<crate::metrics::ExemplarFilter>,
+    pub(crate) prometheus_address: Option<(String, u16)>,
     pub(crate) span_batch: Option<BatchConfig>,
     pub(crate) log_batch: Option<BatchConfig>,
     pub(crate) metric_interval: Option<Duration>,
@@ -212,6 +216,22 @@ impl Builder {
         self
     }
 
+    /// Where the Prometheus exporter's own listener binds (`OTEL_EXPORTER_PROMETHEUS_HOST`,
+    /// `OTEL_EXPORTER_PROMETHEUS_PORT`; default `localhost:9464`; port 0 picks a free one).
+    #[must_use]
+    pub fn prometheus_address(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.prometheus_address = Some((host.into(), port));
+        self
+    }
+
+    /// Which measurements may become exemplars (`OTEL_METRICS_EXEMPLAR_FILTER`; default
+    /// `trace_based`: those made inside a sampled span).
+    #[must_use]
+    pub fn exemplar_filter(mut self, filter: crate::metrics::ExemplarFilter) -> Self {
+        self.exemplar_filter = Some(filter);
+        self
+    }
+
     /// How the Prometheus exporter maps OTel names to Prometheus names. The default,
     /// [`Naming::Compatibility`](crate::metrics::Naming::Compatibility), is the compatibility
     /// spec's `UnderscoreEscapingWithSuffixes`: the names the OTel Collector's Prometheus
@@ -281,6 +301,15 @@ impl Builder {
     #[must_use]
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.otlp.timeout = Some(timeout);
+        self
+    }
+
+    /// OTLP settings for one signal only, over the general ones (the code equivalent of
+    /// `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_*`; see [`OtlpSignal`]). Given twice for one
+    /// signal, the last wins.
+    #[must_use]
+    pub fn otlp_signal(mut self, signal: Signal, settings: OtlpSignal) -> Self {
+        self.otlp_signals.push((signal, settings));
         self
     }
 

@@ -9,6 +9,83 @@ use super::parse::{key_values, Env};
 use super::vars::*;
 use super::InitError;
 
+/// OTLP settings of one signal given in code ([`Builder::otlp_signal`](super::Builder::otlp_signal)),
+/// the code equivalents of `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_*`: each wins over the
+/// general settings (code or environment) and over its variables. An endpoint given here is
+/// used as it is, as the per-signal variables are (no `v1/<signal>` is appended).
+///
+/// ```
+/// use beacon::config::{OtlpSignal, Protocol, Signal};
+/// let telemetry = beacon::builder()
+///     .env_source(|_| None)
+///     .otlp_endpoint("http://collector:4318")
+///     .otlp_signal(
+///         Signal::Logs,
+///         OtlpSignal::new()
+///             .endpoint("http://logs.internal:4317")
+///             .protocol(Protocol::Grpc),
+///     )
+///     .build()?;
+/// let logs = telemetry.describe().into_iter().find(|l| l.starts_with("logs")).unwrap();
+/// assert!(logs.contains("http://logs.internal:4317"), "{logs}");
+/// # Ok::<(), beacon::config::InitError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct OtlpSignal {
+    pub(crate) overrides: OtlpOverrides,
+}
+
+impl OtlpSignal {
+    /// No setting of its own: everything as for the other signals.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// This signal's endpoint, used as it is (`OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`).
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.overrides.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// This signal's protocol (`OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`).
+    #[must_use]
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.overrides.protocol = Some(protocol);
+        self
+    }
+
+    /// A header for this signal's exports, added to (and winning over) the general ones
+    /// (`OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.overrides.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// This signal's compression (`OTEL_EXPORTER_OTLP_<SIGNAL>_COMPRESSION`).
+    #[must_use]
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.overrides.compression = Some(compression);
+        self
+    }
+
+    /// This signal's request timeout; zero means no limit (`OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.overrides.timeout = Some(timeout);
+        self
+    }
+
+    /// This signal's TLS material (`OTEL_EXPORTER_OTLP_<SIGNAL>_CERTIFICATE`,
+    /// `…_CLIENT_CERTIFICATE`, `…_CLIENT_KEY`), as PEM bytes.
+    #[must_use]
+    pub fn tls(mut self, tls: TlsFiles) -> Self {
+        self.overrides.tls = Some(tls);
+        self
+    }
+}
+
 /// OTLP settings given in code; each wins over its environment variables.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OtlpOverrides {
@@ -73,10 +150,29 @@ const COMPRESSIONS: &str = "gzip or none";
 /// general one, then the spec's default.
 pub(crate) fn resolve(
     signal: Signal,
-    code: &OtlpOverrides,
+    general: &OtlpOverrides,
+    own: Option<&OtlpOverrides>,
     env: &Env<'_>,
 ) -> Result<OtlpConfig, InitError> {
     let v = vars(signal);
+    // This signal's code settings over the general ones; the endpoint is handled apart, since
+    // one of this signal's is used as it is.
+    let merged;
+    let code = match own {
+        None => general,
+        Some(o) => {
+            merged = OtlpOverrides {
+                endpoint: general.endpoint.clone(),
+                protocol: o.protocol.or(general.protocol),
+                headers: general.headers.iter().chain(&o.headers).cloned().collect(),
+                compression: o.compression.or(general.compression),
+                timeout: o.timeout.or(general.timeout),
+                tls: o.tls.clone().or_else(|| general.tls.clone()),
+            };
+            &merged
+        }
+    };
+    let own_endpoint = own.and_then(|o| o.endpoint.as_deref());
 
     let protocol = match code.protocol {
         Some(p) => p,
@@ -111,7 +207,9 @@ pub(crate) fn resolve(
             Err(e) => env.reject(e, "the next endpoint setting").map(|()| None),
         }
     };
-    let endpoint = if let Some(base) = &code.endpoint {
+    let endpoint = if let Some(own) = own_endpoint {
+        endpoint_uri("endpoint (builder, this signal)", own)?
+    } else if let Some(base) = &code.endpoint {
         let uri = endpoint_uri("endpoint (builder)", base)?;
         with_signal_path(uri, protocol, signal)
     } else if let Some(uri) = from_env(v.endpoint)? {

@@ -171,9 +171,10 @@ impl Config {
                 .millis(OTEL_METRIC_EXPORT_TIMEOUT)?
                 .unwrap_or(Duration::from_secs(30)),
         };
-        let exemplar_filter = match env.get(OTEL_METRICS_EXEMPLAR_FILTER) {
-            None => ExemplarFilter::default(),
-            Some(v) => env.or_default(
+        let exemplar_filter = match (b.exemplar_filter, env.get(OTEL_METRICS_EXEMPLAR_FILTER)) {
+            (Some(code), _) => code,
+            (None, None) => ExemplarFilter::default(),
+            (None, Some(v)) => env.or_default(
                 v.to_ascii_lowercase().parse().map_err(|()| {
                     InitError::invalid(OTEL_METRICS_EXEMPLAR_FILTER, &v, ExemplarFilter::NAMES)
                 }),
@@ -409,7 +410,13 @@ fn destinations(
     for kind in kinds {
         match kind {
             Exporter::Otlp if dest.otlp.is_none() => {
-                dest.otlp = Some(super::otlp::resolve(signal, &b.otlp, env)?);
+                let own = b
+                    .otlp_signals
+                    .iter()
+                    .rev()
+                    .find(|(s, _)| *s == signal)
+                    .map(|(_, o)| &o.overrides);
+                dest.otlp = Some(super::otlp::resolve(signal, &b.otlp, own, env)?);
             }
             Exporter::Console => dest.console = true,
             Exporter::Prometheus if signal != Signal::Metrics => {
@@ -436,6 +443,12 @@ fn prometheus(b: &Builder, env: &Env<'_>) -> Result<PrometheusConfig, InitError>
     if b.prometheus_no_listener {
         return Ok(PrometheusConfig {
             listen: None,
+            naming: b.prometheus_naming,
+        });
+    }
+    if let Some((host, port)) = &b.prometheus_address {
+        return Ok(PrometheusConfig {
+            listen: Some((host.clone(), *port)),
             naming: b.prometheus_naming,
         });
     }

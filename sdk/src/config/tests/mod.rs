@@ -162,3 +162,88 @@ fn code_wins_over_the_environment() {
     assert!(c.metrics.console && c.metrics.otlp.is_none());
     assert!(c.logs.is_empty());
 }
+
+/// OpenTelemetry SDK environment variables (configuration/sdk-environment-variables.md):
+/// "The environment-based configuration MUST have a direct code configuration equivalent."
+/// Each of these is the code equivalent of a variable, and wins over it.
+#[test]
+fn every_variable_has_a_code_equivalent_that_wins() {
+    use beacon_exporter::exemplars::ExemplarFilter;
+    use beacon_exporter::otlp::Signal;
+
+    use super::OtlpSignal;
+
+    let env: HashMap<String, String> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "http://env-logs:4318/v1/logs",
+        ),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "1234"),
+        ("OTEL_METRICS_EXEMPLAR_FILTER", "always_on"),
+        ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+        ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+        ("OTEL_EXPORTER_PROMETHEUS_PORT", "9999"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let c = Config::resolve(
+        Builder::default()
+            .env_source(move |k| env.get(k).cloned())
+            .strict_config(true)
+            .otlp_header("x-all", "1")
+            .otlp_signal(
+                Signal::Logs,
+                OtlpSignal::new()
+                    .endpoint("http://code-logs:4317")
+                    .protocol(Protocol::Grpc)
+                    .header("x-logs", "2")
+                    .compression(Compression::Gzip),
+            )
+            .otlp_signal(
+                Signal::Metrics,
+                OtlpSignal::new()
+                    .protocol(Protocol::HttpProtobuf)
+                    .timeout(Duration::from_millis(50)),
+            )
+            .exemplar_filter(ExemplarFilter::AlwaysOff)
+            .prometheus_address("127.0.0.1", 0),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let logs = c.logs.otlp.as_ref().expect("logs over OTLP");
+    assert_eq!(
+        logs.endpoint.to_string(),
+        "http://code-logs:4317/",
+        "used as it is"
+    );
+    assert_eq!(logs.protocol, Protocol::Grpc);
+    assert_eq!(logs.compression, Compression::Gzip);
+    assert!(logs.headers.contains_key("x-all") && logs.headers.contains_key("x-logs"));
+
+    let metrics = c.metrics.otlp.as_ref().expect("metrics over OTLP");
+    assert_eq!(
+        metrics.protocol,
+        Protocol::HttpProtobuf,
+        "code over the variable"
+    );
+    assert_eq!(metrics.timeout, Duration::from_millis(50));
+    assert_eq!(
+        metrics.endpoint.to_string(),
+        "http://general:4318/v1/metrics"
+    );
+    assert!(
+        !metrics.headers.contains_key("x-logs"),
+        "only the logs' own"
+    );
+
+    let traces = c.traces.otlp.as_ref().expect("traces over OTLP");
+    assert_eq!(traces.endpoint.to_string(), "http://general:4318/v1/traces");
+    assert_eq!(traces.protocol, Protocol::HttpProtobuf);
+
+    assert_eq!(c.exemplar_filter, ExemplarFilter::AlwaysOff);
+    let prometheus = c.metrics.prometheus.as_ref().expect("prometheus");
+    assert_eq!(prometheus.listen, Some(("127.0.0.1".to_owned(), 0)));
+}
