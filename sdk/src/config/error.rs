@@ -3,9 +3,17 @@
 use std::fmt;
 
 /// Why Beacon could not be set up. The message names what was wrong and how to fix it.
-#[derive(Debug)]
+///
+/// `Debug` prints the same message as `Display`, so that `fn main() -> Result<(), Box<dyn
+/// Error>>` returning it shows the sentence, not the struct.
 pub struct InitError {
     kind: ErrorKind,
+}
+
+impl fmt::Debug for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 #[derive(Debug)]
