@@ -79,7 +79,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.traces.accepted, stats.traces.dropped
     );
     if let Some(hub) = telemetry.hub() {
-        println!("hub holds {} spans", hub.stats().spans);
+        let newest = hub.traces(&beacon::hub::query::TraceQuery::default());
+        let resource = newest
+            .first()
+            .and_then(|t| hub.trace(t.trace_id))
+            .and_then(|v| v.spans.first().map(|s| s.resource.attributes.0.len()));
+        println!(
+            "hub holds {} spans; a span's resource has {resource:?} attributes",
+            hub.stats().spans
+        );
     }
     Ok(())
 }
