@@ -2,12 +2,17 @@
 //!
 //! ```text
 //! cargo run -p beacon-examples --example http_chain
+//! BEACON_HUB=true cargo run -p beacon-examples --example http_chain   # and into the live hub
 //! ```
 //!
 //! `gateway` serves `/orders/{id}`; its handler calls `inventory` (`/stock/{sku}`) twice
 //! through a hyper client wrapped in `ClientLayer`. Every span is printed: the gateway's
 //! server span, two client spans under it, and inventory's two server spans under those, all
 //! with one trace id.
+//!
+//! With `BEACON_HUB=true` the spans also go to an in-process hub, whose API (`/api/traces/{id}`)
+//! is served on a loopback port it prints; it then reads the trace back from the hub and prints
+//! its spans with their parents.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -72,6 +77,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .service(Client::builder(TokioExecutor::new()).build_http());
     let answer = fetch(&caller, &format!("http://{gateway_addr}/orders/42")).await?;
     println!("gateway answered:\n{answer}\n");
+
+    if let Some(hub) = telemetry.hub().cloned() {
+        let api = serve(beacon_viewer::router(
+            hub.clone(),
+            beacon_viewer::ViewerConfig::default(),
+        ))
+        .await?;
+        telemetry.flush()?;
+        let newest = hub.traces(&beacon::hub::query::TraceQuery {
+            service: Some("http-chain".into()),
+            limit: Some(1),
+            ..Default::default()
+        });
+        if let Some(view) = newest.first().and_then(|t| hub.trace(t.trace_id)) {
+            println!(
+                "the live hub holds the trace: http://{api}/api/traces/{}",
+                view.trace_id
+            );
+            for span in &view.spans {
+                let parent = span.parent_span_id.map(|p| p.to_string());
+                println!(
+                    "  {} {} (parent {})",
+                    span.span_id,
+                    span.name,
+                    parent.as_deref().unwrap_or("none")
+                );
+            }
+        }
+    }
 
     let stats = telemetry.shutdown()?;
     println!(

@@ -1,13 +1,19 @@
 //! Beacon quickstart: a small axum service with spans, logs and a counter.
 //!
 //! ```text
-//! cargo run --example quickstart                      # telemetry printed to the console
+//! cargo run --example quickstart                      # printed, and kept in the local hub
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
 //!     cargo run --example quickstart                  # sent to a collector
+//! BEACON_HUB=true OTEL_EXPORTER_OTLP_ENDPOINT=… cargo run --example quickstart  # both
 //! ```
 //!
 //! It serves `/orders/{id}` and `/checkout/{id}` on a free loopback port, sends a few requests
-//! to itself, prints where its telemetry went, and exits.
+//! to itself, prints where its telemetry went, and exits. With no backend configured (no OTLP
+//! endpoint, no `OTEL_TRACES_EXPORTER`), or with `BEACON_HUB=true`, it
+//! also keeps its telemetry in an in-process hub and serves the hub's API (`/api/traces`,
+//! `/api/stream`, … — see the `beacon-viewer` crate) on a loopback port it prints; it reads its
+//! own traces back from there before exiting, and, run from a terminal, keeps serving until
+//! Ctrl-C so you can look.
 
 use std::time::Duration;
 
@@ -42,17 +48,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Data goes to the collector; show readable log lines (with trace ids) here too.
         builder.console_logs(true)
     } else {
-        // No backend configured: print every signal so a newcomer sees it at once.
-        builder.console().span_batch(beacon::config::BatchConfig {
-            scheduled_delay: Duration::from_millis(200),
-            ..Default::default()
-        })
+        // No backend configured: print every signal so a newcomer sees it at once, and keep
+        // it in the local hub to query and watch.
+        builder
+            .console()
+            .local_hub()
+            .span_batch(beacon::config::BatchConfig {
+                scheduled_delay: Duration::from_millis(200),
+                ..Default::default()
+            })
     };
     let telemetry = builder.try_init()?;
+    // With a hub (no backend, or `BEACON_HUB=true`): its API on a loopback port.
+    let hub_addr = match telemetry.hub() {
+        Some(hub) => Some(serve_hub(hub.clone()).await?),
+        None => None,
+    };
 
     println!("Beacon quickstart: telemetry goes to");
     for line in telemetry.describe() {
         println!("  {line}");
+    }
+    if let Some(addr) = hub_addr {
+        println!(
+            "Live hub API: http://{addr}/api/traces (and /api/logs, /api/metrics, /api/stream)"
+        );
     }
 
     let orders = telemetry
@@ -123,8 +143,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ready.text().await?
     );
 
+    let summary = client
+        .get(format!("http://{addr}/health/telemetry"))
+        .send()
+        .await?;
+    println!(
+        "GET /health/telemetry -> {} {}",
+        summary.status(),
+        summary.text().await?
+    );
+
     let _ = stop.send(());
     server.await??;
+
+    if let Some(addr) = hub_addr {
+        let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "quickstart".into());
+        // Read our own traces back through the hub's HTTP API.
+        telemetry.flush()?;
+        let body = client
+            .get(format!("http://{addr}/api/traces?service={service}"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let found: serde_json::Value = serde_json::from_str(&body)?;
+        let traces = found.as_array().map_or(0, Vec::len);
+        println!("Live hub: {traces} traces of service {service} at http://{addr}/api/traces");
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            println!("Serving the hub until Ctrl-C (try: curl -N 'http://{addr}/api/stream')");
+            tokio::signal::ctrl_c().await?;
+        }
+    }
 
     let stats = telemetry.shutdown()?;
     println!(
@@ -134,6 +183,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.lost()
     );
     Ok(())
+}
+
+/// Serves the hub's JSON API, live stream and OTLP receiver on a free loopback port.
+async fn serve_hub(hub: beacon::hub::Hub) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = beacon_viewer::router(hub, beacon_viewer::ViewerConfig::default());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
 }
 
 /// The current trace context as request headers, so the server continues this trace.

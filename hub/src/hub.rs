@@ -100,6 +100,8 @@ struct Counters {
     points_evicted: AtomicU64,
     series_evicted: AtomicU64,
     lagged: Arc<AtomicU64>,
+    receiver_requests: AtomicU64,
+    receiver_refused: AtomicU64,
 }
 
 /// A snapshot of what the hub holds and has done since it started.
@@ -147,6 +149,10 @@ pub struct HubStats {
     pub subscribers: usize,
     /// Items live subscribers missed because they fell behind, summed over subscribers.
     pub lagged: u64,
+    /// OTLP requests a receiver in front of this hub took (see [`Hub::receiver_request`]).
+    pub receiver_requests: u64,
+    /// OTLP requests a receiver refused whole (unreadable, too large, wrong content type).
+    pub receiver_refused: u64,
 }
 
 /// What an ingestion call stored and refused.
@@ -452,6 +458,22 @@ impl Hub {
             series_evicted: get(&c.series_evicted),
             subscribers: self.inner.live.receiver_count(),
             lagged: get(&c.lagged),
+            receiver_requests: get(&c.receiver_requests),
+            receiver_refused: get(&c.receiver_refused),
         }
+    }
+
+    /// Counts one request an OTLP receiver in front of this hub answered: `taken` when it
+    /// was read and stored (even partly), `false` when it was refused whole. For
+    /// [`HubStats::receiver_requests`] and [`HubStats::receiver_refused`], which the health
+    /// summary reports as the receiver's state.
+    pub fn receiver_request(&self, taken: bool) {
+        let c = &self.inner.counters;
+        let counter = if taken {
+            &c.receiver_requests
+        } else {
+            &c.receiver_refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -4,7 +4,8 @@ use axum::routing::{get, get_service};
 use axum::Router;
 use beacon::health::Health;
 
-/// `/health/live` and `/health/ready` for `health` (see [`crate::health::HealthService`]).
+/// `/health/live`, `/health/ready` and `/health/telemetry` for `health` (see
+/// [`crate::health::HealthService`]).
 /// Merge them into your router: `app.merge(health_routes(health.clone()))`.
 ///
 /// ```
@@ -20,9 +21,13 @@ where
 {
     Router::new()
         .route("/health/live", get(crate::health::live))
+        .route("/health/ready", {
+            let health = health.clone();
+            get(move || crate::health::ready(health.clone()))
+        })
         .route(
-            "/health/ready",
-            get(move || crate::health::ready(health.clone())),
+            "/health/telemetry",
+            get(move || crate::health::telemetry(health.clone())),
         )
 }
 

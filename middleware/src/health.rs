@@ -1,4 +1,4 @@
-//! Serving `beacon::health` over HTTP: `/health/live` and `/health/ready`.
+//! Serving `beacon::health` over HTTP: `/health/live`, `/health/ready` and `/health/telemetry`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,7 +12,8 @@ use tower_service::Service;
 /// A tower service answering `/health/live` (200 while the process serves requests) and
 /// `/health/ready` (the JSON report of [`Health::check_shared`] — cached briefly, one round
 /// of checks at a time, statuses without error text unless [`Health::error_detail`] is on;
-/// 200 when every critical check passes, 503 otherwise); 404 for anything else. [`crate::http::ServerLayer`] excludes both
+/// 200 when every critical check passes, 503 otherwise) and `/health/telemetry` (the summary of
+/// Beacon's telemetry components, `beacon::telemetry_health`); 404 for anything else. [`crate::http::ServerLayer`] excludes both
 /// paths from spans and metrics by default.
 #[derive(Clone, Debug)]
 pub struct HealthService {
@@ -59,6 +60,19 @@ pub(crate) async fn ready(health: Health) -> Response<String> {
     json(status, body)
 }
 
+/// `/health/telemetry`: the summary of every telemetry component (see
+/// `beacon::telemetry_health`); 200 when each is up, 503 when one is degraded, so a probe can
+/// alert on it without reading the body.
+pub(crate) async fn telemetry(health: Health) -> Response<String> {
+    let summary = health.telemetry_summary();
+    let status = if summary.status == beacon::health::Status::Up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(status, summary.to_json())
+}
+
 impl<B> Service<Request<B>> for HealthService {
     type Response = Response<String>;
     type Error = Infallible;
@@ -75,6 +89,7 @@ impl<B> Service<Request<B>> for HealthService {
             Ok(match path.as_str() {
                 "/health/live" => live().await,
                 "/health/ready" => ready(health).await,
+                "/health/telemetry" => telemetry(health).await,
                 _ => {
                     let mut response = Response::new(String::new());
                     *response.status_mut() = StatusCode::NOT_FOUND;

@@ -75,6 +75,8 @@ pub struct Health {
     error_detail: bool,
     /// The last shared report and when its round ended; the lock is held while a round runs.
     last: Arc<tokio::sync::Mutex<Option<(tokio::time::Instant, HealthReport)>>>,
+    /// The telemetry components of `/health/telemetry` ([`crate::telemetry_health`]).
+    pub(crate) components: Arc<RwLock<Vec<(String, crate::telemetry_health::ReportFn)>>>,
 }
 
 impl std::fmt::Debug for Health {
@@ -133,6 +135,7 @@ impl Health {
             cache_for: Duration::from_secs(1),
             error_detail: false,
             last: Arc::default(),
+            components: Arc::default(),
         }
     }
 
@@ -331,7 +334,7 @@ impl HealthReport {
     }
 }
 
-fn json_string(out: &mut String, s: &str) {
+pub(crate) fn json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

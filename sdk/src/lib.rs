@@ -85,6 +85,7 @@ pub mod self_telemetry;
 pub mod slo;
 mod subscriber;
 mod telemetry;
+pub mod telemetry_health;
 
 /// `#[beacon::instrument]`: `tracing::instrument` plus span kind, `Result`-aware span status
 /// and `error.type`, and (with `metrics`) the autometrics-compatible `function.calls*`

@@ -318,12 +318,20 @@ impl Telemetry {
     /// or were dropped in the last 60 seconds, or are being held for retry because the
     /// collector does not answer. The window is kept by time, so asking again (anyone can ask
     /// `/health/ready`) does not clear it.
+    ///
+    /// It also adds each export pipeline (and, with feature `hub`, the live hub and its
+    /// check `telemetry.hub`) to the `/health/telemetry` summary ([`crate::telemetry_health`]).
     pub fn register_health(&self, health: &crate::health::Health) {
         let stats = self
             .pipeline
             .as_ref()
             .map(|p| p.stats.clone())
             .unwrap_or_default();
+        crate::telemetry_health::register_pipelines(health, stats.clone());
+        #[cfg(feature = "hub")]
+        if let Some(hub) = self.hub() {
+            crate::hub::register_health(hub, health);
+        }
         let start = sum_stats(&stats);
         let window = Arc::new(std::sync::Mutex::new(
             crate::export_health::ExportWindow::new(

@@ -5,12 +5,20 @@
 
 use beacon::config::Exporter;
 use beacon::hub::query::{LogQuery, SeriesQuery, TraceQuery};
+use beacon::hub::{HubEventsExt as _, TypedLive};
 use opentelemetry::metrics::MeterProvider as _;
 
-#[derive(beacon::Event)]
+#[derive(beacon::Event, serde::Deserialize, Debug, PartialEq)]
 #[event(name = "order.placed")]
 struct OrderPlaced {
     order_id: u64,
+}
+
+/// The same event name with a field of another type: its records do not decode.
+#[derive(beacon::Event, serde::Deserialize, Debug, PartialEq)]
+#[event(name = "order.placed")]
+struct OrderPlacedV2 {
+    order_id: String,
 }
 
 fn env(
@@ -38,7 +46,9 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
         .hub()
         .expect("BEACON_HUB=true attaches a hub")
         .clone();
-    let mut placed = beacon::hub::subscribe_events::<OrderPlaced>(&hub);
+    let mut placed = hub.subscribe_events::<OrderPlaced>();
+    let mut v2 = hub.subscribe_events::<OrderPlacedV2>();
+    let mut records = beacon::hub::subscribe_event_records::<OrderPlaced>(&hub);
     tracing::info_span!("checkout", order.id = 42_i64).in_scope(|| {
         tracing::info!("order accepted");
         beacon::emit(OrderPlaced { order_id: 42 });
@@ -65,10 +75,27 @@ fn every_signal_reaches_the_hub_correlated_by_trace() {
     assert_eq!(view.events[0].event_name.as_deref(), Some("order.placed"));
     assert!(view.events[0].attributes.has("order_id", "42"));
     match placed.next().await_blocking() {
+        Some(TypedLive::Event { value, record }) => {
+            assert_eq!(value, OrderPlaced { order_id: 42 });
+            assert_eq!(record.trace_id, Some(traces[0].trace_id));
+        }
+        other => panic!("expected the typed event, got {other:?}"),
+    }
+    match v2.next().await_blocking() {
+        Some(TypedLive::Undecodable { record, error }) => {
+            assert_eq!(record.event_name.as_deref(), Some("order.placed"));
+            assert!(
+                error.contains("order_id") || error.contains("invalid type"),
+                "{error}"
+            );
+        }
+        other => panic!("expected an undecodable record, got {other:?}"),
+    }
+    match records.next().await_blocking() {
         Some(beacon::hub::stream::Live::Item(item)) => {
             assert_eq!(item.name(), Some("order.placed"));
         }
-        other => panic!("expected the event, got {other:?}"),
+        other => panic!("expected the event record, got {other:?}"),
     }
     let items = hub_metric(&hub, "beacon.hub.items");
     assert!(items.is_some(), "{:?}", hub.metric_names(None));

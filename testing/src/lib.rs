@@ -39,6 +39,25 @@
 //! instead builds it with [`attach`] so that captures still see its telemetry:
 //! `beacon_test::attach(beacon::builder()).try_init()`.
 //!
+//! ## Why captures do not ride on the live hub's stream
+//! `beacon::hub` (feature `hub`) also routes telemetry to filtered subscribers, and a capture
+//! looks like one. They are kept apart on purpose, because a test needs the opposite
+//! guarantees from a live view:
+//! - **Lossless, not lossy.** The hub's stream is a bounded broadcast ring: a subscriber that
+//!   falls behind is told `Lagged(n)` and misses items, so that no emitter is ever slowed. A
+//!   test suite running in parallel fills that ring with every other test's telemetry, and a
+//!   capture that missed the one span it waits for would fail for no reason. The capture's
+//!   router stores each item for the test whose trace it belongs to, unbounded for the life of
+//!   the capture.
+//! - **Synchronous, not batched.** The hub is fed through a batch processor (a bounded queue
+//!   that drops when full, and a scheduled delay of up to seconds), as an export destination
+//!   must be; the capture's [`SpanSink`] and [`LogSink`] receive each item in `on_end` on the
+//!   thread that ended it, so a waiter wakes the moment the span ends, with no flush.
+//! - **The SDK's records, and no extra dependency.** Captures keep the SDK's own data (scope,
+//!   dropped counts, links) for matchers; the hub converts to its own model. And `beacon-test`
+//!   depends on `beacon` with its default features only: building on the hub would put
+//!   feature `hub` (with `beacon-hub` and its OTLP types) into every test binary.
+//!
 //! ## Replacing sleeps with telemetry assertions
 //! Before — a guess at how long the work takes, slow when the guess is long and flaky when the
 //! machine is loaded:

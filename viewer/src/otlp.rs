@@ -165,15 +165,20 @@ fn read<T: Message + Default + serde::de::DeserializeOwned>(
     raw: Bytes,
 ) -> Result<(Encoding, T), Refused> {
     let Some(enc) = encoding(headers) else {
+        state.hub.receiver_request(false);
         return Err(Refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Encoding::Json,
             "Content-Type must be application/x-protobuf or application/json".to_owned(),
         ));
     };
-    let bytes = body(headers, raw, state.max_body_bytes).map_err(|(s, m)| Refused(s, enc, m))?;
-    let request = decode(enc, &bytes).map_err(|m| Refused(StatusCode::BAD_REQUEST, enc, m))?;
-    Ok((enc, request))
+    let read = body(headers, raw, state.max_body_bytes)
+        .map_err(|(s, m)| Refused(s, enc, m))
+        .and_then(|bytes| {
+            decode(enc, &bytes).map_err(|m| Refused(StatusCode::BAD_REQUEST, enc, m))
+        });
+    state.hub.receiver_request(read.is_ok());
+    Ok((enc, read?))
 }
 
 fn partial(ingested: &Ingested) -> (i64, String) {

@@ -179,6 +179,14 @@ async fn bad_bodies_get_a_reason_and_earlier_data_stays() {
 
     let stats = s.hub.stats();
     assert_eq!((stats.traces, stats.spans, stats.rejected), (2, 3, 1));
+    // The receiver's state for the health summary: two requests read and stored, the
+    // unreadable ones refused (a body over the limit that axum refuses before the handler
+    // reads it is not the receiver's to count).
+    assert_eq!(
+        (stats.receiver_requests, stats.receiver_refused),
+        (2, 5),
+        "{stats:?}"
+    );
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ pub use budget::span_bytes;
 use budget::{ByteBudget, Ticketed};
 pub use limits::truncated;
 pub use stats::{ExportErrorKind, PipelineStats, StatsSnapshot};
-use worker::{Control, Worker};
+use worker::{Control, Wake, Worker};
 
 use crate::spool::Spool;
 use crate::ExportRuntime;
@@ -203,6 +203,8 @@ struct Queue<T> {
     stats: Arc<PipelineStats>,
     config: BatchConfig,
     budget: Arc<ByteBudget>,
+    /// Wakes the worker once a full batch is queued (not once per item).
+    wake: Arc<Wake>,
 }
 
 impl<T: Send + 'static> Queue<T> {
@@ -216,6 +218,7 @@ impl<T: Send + 'static> Queue<T> {
         let (items, item_rx) = mpsc::channel(config.max_queue_size);
         let (control, control_rx) = mpsc::unbounded_channel();
         let stats = Arc::new(PipelineStats::default());
+        let wake = Arc::new(Wake::default());
         let worker = Worker::new(
             exporter,
             config,
@@ -223,6 +226,7 @@ impl<T: Send + 'static> Queue<T> {
             control_rx,
             Arc::clone(&stats),
             spool,
+            Arc::clone(&wake),
         );
         rt.spawn(worker.run());
         Self {
@@ -231,11 +235,13 @@ impl<T: Send + 'static> Queue<T> {
             stats,
             config,
             budget: ByteBudget::new(config.max_queue_bytes),
+            wake,
         }
     }
 
     /// Never blocks: a full (or closed) queue, or an item of `bytes` over the byte budget,
-    /// drops the item and counts it.
+    /// drops the item and counts it. Wakes the worker only when a full batch is waiting (its
+    /// timer collects partial batches), so the caller's thread pays no wake-up per item.
     #[inline]
     fn push(&self, item: T, bytes: usize) {
         self.stats.accepted();
@@ -249,6 +255,11 @@ impl<T: Send + 'static> Queue<T> {
         };
         if self.items.try_send(item).is_err() {
             self.stats.dropped();
+            return;
+        }
+        let queued = self.items.max_capacity() - self.items.capacity();
+        if queued >= self.config.max_export_batch_size {
+            self.wake.batch_ready();
         }
     }
 

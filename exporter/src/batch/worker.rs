@@ -1,13 +1,14 @@
 //! The batch worker: a task on the export runtime that drains the queue into export calls.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::Resource;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
 use super::stats::ExportErrorKind;
@@ -19,6 +20,35 @@ pub(super) enum Control {
     Flush(SyncSender<OTelSdkResult>),
     Shutdown(SyncSender<OTelSdkResult>, Duration),
     SetResource(Resource),
+}
+
+/// How the application side tells the worker that a full batch waits.
+///
+/// The worker does not wait on the item channel itself: a receiver waiting there is woken by
+/// every item sent, and each wake-up costs the sending thread (the application's, ending a
+/// span) a task notification and, when the export runtime's thread sleeps, a system call to
+/// unpark it. The worker sleeps on this and its timer instead, and is woken once per batch.
+#[derive(Debug, Default)]
+pub(super) struct Wake {
+    notify: Notify,
+    /// A wake-up was sent and the worker has not started collecting yet: later items need
+    /// not send another.
+    pending: AtomicBool,
+}
+
+impl Wake {
+    /// At least one full batch is queued.
+    #[inline]
+    pub(super) fn batch_ready(&self) {
+        if !self.pending.load(Ordering::Relaxed) && !self.pending.swap(true, Ordering::AcqRel) {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The worker starts collecting: items queued after this need a new wake-up.
+    fn taken(&self) {
+        self.pending.store(false, Ordering::Release);
+    }
 }
 
 pub(super) struct Worker<E: BatchExport> {
@@ -38,6 +68,7 @@ pub(super) struct Worker<E: BatchExport> {
     resource: Resource,
     /// The last export failed for a retryable reason (the collector is away).
     away: bool,
+    wake: Arc<Wake>,
 }
 
 impl<E: BatchExport> Worker<E> {
@@ -48,6 +79,7 @@ impl<E: BatchExport> Worker<E> {
         control: mpsc::UnboundedReceiver<Control>,
         stats: Arc<PipelineStats>,
         spool: Option<Spool>,
+        wake: Arc<Wake>,
     ) -> Self {
         let buffer = Vec::with_capacity(config.max_export_batch_size);
         if let Some(spool) = &spool {
@@ -67,6 +99,7 @@ impl<E: BatchExport> Worker<E> {
             spool,
             resource: Resource::builder_empty().build(),
             away: false,
+            wake,
         }
     }
 
@@ -78,7 +111,6 @@ impl<E: BatchExport> Worker<E> {
     pub(super) async fn run(mut self) {
         let mut deadline = Instant::now() + self.config.scheduled_delay;
         loop {
-            let room = self.config.max_export_batch_size - self.buffer.len();
             tokio::select! {
                 biased;
                 control = self.control.recv() => match control {
@@ -109,12 +141,9 @@ impl<E: BatchExport> Worker<E> {
                         return;
                     }
                 },
-                received = self.items.recv_many(&mut self.buffer, room) => {
-                    if received == 0 {
-                        let _ = self.export_buffer().await;
-                        self.park_retained();
-                        return;
-                    }
+                () = self.wake.notify.notified() => {
+                    self.wake.taken();
+                    self.fill();
                     if self.buffer.len() >= self.config.max_export_batch_size {
                         if self.away && self.backlog() {
                             // The collector failed the last attempt: keep the batch without
@@ -127,8 +156,14 @@ impl<E: BatchExport> Worker<E> {
                             deadline = Instant::now() + self.config.scheduled_delay;
                         }
                     }
+                    // Another full batch may be waiting: come back for it after looking at
+                    // the control channel.
+                    if self.queued() >= self.config.max_export_batch_size {
+                        self.wake.batch_ready();
+                    }
                 }
                 () = tokio::time::sleep_until(deadline) => {
+                    self.fill();
                     let _ = self.resend_retained(Some(REPLAY_PER_EXPORT)).await;
                     if self.away && self.backlog() {
                         let batch = std::mem::take(&mut self.buffer);
@@ -144,6 +179,21 @@ impl<E: BatchExport> Worker<E> {
         }
     }
 
+    /// Moves queued items into the buffer, up to a batch.
+    fn fill(&mut self) {
+        while self.buffer.len() < self.config.max_export_batch_size {
+            match self.items.try_recv() {
+                Ok(item) => self.buffer.push(item),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Items waiting in the channel.
+    fn queued(&self) -> usize {
+        self.items.len()
+    }
+
     /// Exports everything queued so far, batch by batch, kept batches first. Once the
     /// collector has failed a retryable export, the rest is kept without more attempts.
     /// Returns the first failure.
@@ -151,12 +201,7 @@ impl<E: BatchExport> Worker<E> {
         let mut result = self.resend_retained(None).await;
         let mut away = self.backlog();
         loop {
-            while self.buffer.len() < self.config.max_export_batch_size {
-                match self.items.try_recv() {
-                    Ok(item) => self.buffer.push(item),
-                    Err(_) => break,
-                }
-            }
+            self.fill();
             if self.buffer.is_empty() {
                 return result;
             }

@@ -155,8 +155,15 @@ impl SpanStore {
         let Some(entry) = self.traces.remove(&trace_id) else {
             return true;
         };
+        // The resource's keys were inserted with the first span of each resource only (see
+        // `insert`): remove them once per resource too, not once per span.
+        let mut resources: Vec<&Arc<crate::model::Resource>> = Vec::new();
         for span in &entry.spans {
-            for key in self.keys(span, true) {
+            let new_resource = !resources.iter().any(|r| Arc::ptr_eq(r, &span.resource));
+            if new_resource {
+                resources.push(&span.resource);
+            }
+            for key in self.keys(span, new_resource) {
                 self.index.remove(&key, seq);
             }
         }
@@ -166,6 +173,17 @@ impl SpanStore {
         evicted.traces += 1;
         evicted.spans += entry.spans.len() as u64;
         true
+    }
+
+    /// Posting entries that name no stored trace (what an eviction failed to remove).
+    #[cfg(test)]
+    pub(crate) fn stale_postings(&self) -> usize {
+        self.index
+            .keys()
+            .filter_map(|k| self.index.get(k))
+            .flatten()
+            .filter(|seq| self.entry_at(**seq).is_none())
+            .count()
     }
 
     pub(crate) fn trace(&self, id: &TraceId) -> Option<Vec<Arc<Span>>> {

@@ -159,6 +159,8 @@ fn trace_queries_return_what_a_scan_returns() {
                     "seed {seed} round {round}: {q:?}"
                 );
             }
+            // Evicting a trace removes every posting its spans (and their resources) added.
+            assert_eq!(store.stale_postings(), 0, "seed {seed} round {round}");
         }
         let (traces, spans, _) = store.len();
         assert!(

@@ -27,10 +27,11 @@ type RequestHook = Arc<dyn Fn(&Parts, &tracing::Span) + Send + Sync>;
 
 /// Paths that are not instrumented unless [`ServerLayer::exclude_paths`] says otherwise:
 /// health checks and the metrics endpoint, which would otherwise drown the real traffic.
-const DEFAULT_EXCLUDED: [&str; 7] = [
+const DEFAULT_EXCLUDED: [&str; 8] = [
     "/health",
     "/health/live",
     "/health/ready",
+    "/health/telemetry",
     "/healthz",
     "/livez",
     "/readyz",
@@ -217,7 +218,8 @@ impl ServerLayer {
     shared_options!(Side::Server, "url.query", "url.path");
 
     /// Paths (exact matches) that get no span and no metrics; replaces the default list
-    /// (`/health`, `/health/live`, `/health/ready`, `/healthz`, `/livez`, `/readyz`, `/metrics`).
+    /// (`/health`, `/health/live`, `/health/ready`, `/health/telemetry`, `/healthz`, `/livez`,
+    /// `/readyz`, `/metrics`).
     #[must_use]
     pub fn exclude_paths<I, S>(mut self, paths: I) -> Self
     where

@@ -39,6 +39,9 @@ use beacon_exporter::otlp::Signal;
 use beacon_exporter::ExportRuntime;
 use beacon_hub::export::{HubLogExporter, HubMetricExporter, HubSpanExporter};
 pub use beacon_hub::{model, query, stream, Hub, HubConfig, HubStats, IndexedAttributes};
+pub use typed::{EventSubscription, HubEventsExt, TypedLive};
+
+pub mod typed;
 use opentelemetry_sdk::metrics::PeriodicReader;
 
 use crate::config::parse::Env;
@@ -110,40 +113,114 @@ pub(crate) fn metric_reader(hub: &Hub, interval: Duration) -> PeriodicReader<Hub
         .build()
 }
 
-/// Registers the optional check `telemetry.hub` in `health`: it fails (the service is
-/// degraded, still ready) when live subscribers missed items since the previous check, or
-/// the store holds more than 90% of its memory cap.
+/// Registers the hub with `health`: the optional check `telemetry.hub`, which fails (the
+/// service is degraded, still ready) when live subscribers missed items within the last
+/// minute or the store holds more than 90% of its memory cap; and the component `hub` of the
+/// `/health/telemetry` summary ([`crate::telemetry_health`]) with the store's pressure, what it
+/// received and evicted, the OTLP receiver's requests and the lagging subscribers.
+/// [`crate::Telemetry::register_health`] calls it for the pipeline's own hub.
 pub fn register_health(hub: &Hub, health: &crate::health::Health) {
-    let hub = hub.clone();
-    let last_lagged = Arc::new(std::sync::atomic::AtomicU64::new(hub.stats().lagged));
+    let state = Arc::new(HubHealth::new(hub.clone()));
+    let check = Arc::clone(&state);
     health.register_optional("telemetry.hub", Duration::from_millis(100), move || {
-        let stats = hub.stats();
-        let before = last_lagged.swap(stats.lagged, std::sync::atomic::Ordering::Relaxed);
-        let missed = stats.lagged.saturating_sub(before);
+        let (_, reason) = check.observe();
+        std::future::ready(reason.map_or(Ok(()), Err))
+    });
+    health.register_component("beacon.hub", move || state.report());
+}
+
+/// The hub's health, with the minute-long window of lagged items.
+struct HubHealth {
+    hub: Hub,
+    lagged: std::sync::Mutex<crate::export_health::ExportWindow>,
+}
+
+impl HubHealth {
+    fn new(hub: Hub) -> Self {
+        let lagged = hub.stats().lagged;
+        Self {
+            hub,
+            lagged: std::sync::Mutex::new(crate::export_health::ExportWindow::new(
+                std::time::Instant::now(),
+                lagged,
+                0,
+            )),
+        }
+    }
+
+    /// The stats now and why the hub is degraded, if it is.
+    fn observe(&self) -> (HubStats, Option<String>) {
+        let stats = self.hub.stats();
+        let (missed, _) = self
+            .lagged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .observe(std::time::Instant::now(), stats.lagged, 0);
         let full = stats.bytes.saturating_mul(10) > stats.memory_limit.saturating_mul(9);
-        let result = match (missed, full) {
-            (0, false) => Ok(()),
-            (missed, full) => Err(format!(
-                "{missed} items missed by lagging live subscribers since the last check; store at {} of {} bytes{}",
+        let reason = match (missed, full) {
+            (0, false) => None,
+            (missed, full) => Some(format!(
+                "in the last {} s live subscribers missed {missed} items; store at {} of {} bytes{}",
+                crate::export_health::WINDOW.as_secs(),
                 stats.bytes,
                 stats.memory_limit,
                 if full { " (over 90%, evicting)" } else { "" }
             )),
         };
-        std::future::ready(result)
-    });
+        (stats, reason)
+    }
+
+    fn report(&self) -> crate::telemetry_health::ComponentReport {
+        let (s, reason) = self.observe();
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        crate::telemetry_health::ComponentReport {
+            kind: "hub",
+            name: "hub".to_owned(),
+            status: if reason.is_some() {
+                crate::health::Status::Degraded
+            } else {
+                crate::health::Status::Up
+            },
+            reason,
+            figures: vec![
+                ("memory_bytes", n(s.bytes)),
+                ("memory_limit_bytes", n(s.memory_limit)),
+                ("traces", n(s.traces)),
+                ("spans", n(s.spans)),
+                ("logs", n(s.logs)),
+                ("events", n(s.events)),
+                ("metric_series", n(s.series)),
+                ("metric_points", n(s.points)),
+                ("spans_received", s.spans_received),
+                ("logs_received", s.logs_received),
+                ("events_received", s.events_received),
+                ("points_received", s.points_received),
+                ("rejected", s.rejected),
+                (
+                    "evicted",
+                    s.traces_evicted
+                        + s.logs_evicted
+                        + s.events_evicted
+                        + s.points_evicted
+                        + s.series_evicted,
+                ),
+                ("receiver_requests", s.receiver_requests),
+                ("receiver_refused", s.receiver_refused),
+                ("subscribers", n(s.subscribers)),
+                ("lagged", s.lagged),
+            ],
+        }
+    }
 }
 
-/// Subscribes to the domain events of type `E` as they reach `hub` (a filter on
-/// [`crate::events::Event::NAME`]); items are the stored records
-/// ([`beacon_hub::stream::Item::Event`]), whose attributes are the event's fields.
+/// Subscribes to the domain events of type `E` as they reach `hub`, untyped: the stored
+/// records ([`beacon_hub::stream::Item::Event`]), whose attributes are the event's fields.
+/// [`HubEventsExt::subscribe_events`] decodes them into `E`.
 #[must_use]
-pub fn subscribe_events<E: crate::events::Event>(hub: &Hub) -> beacon_hub::stream::Subscription {
-    hub.subscribe(beacon_hub::stream::Filter {
-        signals: vec![beacon_hub::stream::Signal::Events],
-        name: Some(E::NAME.to_owned()),
-        ..beacon_hub::stream::Filter::default()
-    })
+pub fn subscribe_event_records<E: crate::events::Event>(
+    hub: &Hub,
+) -> beacon_hub::stream::Subscription {
+    hub.subscribe(typed::filter::<E>())
 }
 
 /// The hub's own metrics on `meter_provider`: `beacon.hub.items` (stored now, by `signal`),
