@@ -118,14 +118,31 @@ fn an_untrusted_server_certificate_gets_nothing() {
 
 #[test]
 fn an_unreadable_certificate_file_is_an_init_error() {
+    let unreadable = |name: &str| {
+        (name == "OTEL_EXPORTER_OTLP_CERTIFICATE").then(|| "/nonexistent/ca.pem".to_owned())
+    };
+    // Strict mode (BEACON_CONFIG_STRICT): an error naming the variable and the path.
     let err = beacon::builder()
-        .env_source(|name| {
-            (name == "OTEL_EXPORTER_OTLP_CERTIFICATE").then(|| "/nonexistent/ca.pem".to_owned())
-        })
+        .env_source(unreadable)
+        .strict_config(true)
         .build()
         .expect_err("must fail");
     assert_eq!(err.variable(), Some("OTEL_EXPORTER_OTLP_CERTIFICATE"));
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    // By default, as the spec says: a warning saying the same, and the setting ignored.
+    let telemetry = beacon::builder()
+        .env_source(unreadable)
+        .strict_config(false)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        telemetry
+            .warnings()
+            .iter()
+            .any(|w| w.contains("OTEL_EXPORTER_OTLP_CERTIFICATE") && w.contains("ignoring it")),
+        "{:?}",
+        telemetry.warnings()
+    );
 }
 
 #[test]

@@ -149,12 +149,27 @@ fn code_wins_and_bad_values_name_the_variable() {
             "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
             "sometimes",
         )]))
+        .strict_config(true)
         .build()
-        .expect_err("unknown temporality");
+        .expect_err("unknown temporality, in strict mode");
     assert_eq!(
         err.variable(),
         Some("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")
     );
+    // By default, the spec's rule: a warning, and the default (cumulative).
+    let lenient = quiet()
+        .env_source(env(&[(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "sometimes",
+        )]))
+        .strict_config(false)
+        .build()
+        .expect("a warning, not an error");
+    assert!(lenient
+        .warnings()
+        .iter()
+        .any(|w| w.contains("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE")));
+    drop(lenient);
     // The builder's value wins: the bad variable is never read.
     let telemetry = quiet()
         .env_source(env(&[(
