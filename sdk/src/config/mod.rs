@@ -4,16 +4,17 @@
 //! an environment variable (names in [`vars`]). A value set in code wins over the environment.
 //!
 //! # Invalid values
-//! Beacon is stricter than the spec's "warn and ignore" for values that would silently change
-//! what is sampled or where data goes: an unknown sampler, a ratio outside `[0, 1]`, an unknown
-//! protocol, compression, exporter or propagator, an endpoint that is not an absolute
-//! `http(s)://` URL, a malformed header, or a number that is not a non-negative whole number
-//! fail `init()` with an [`InitError`] naming the variable, the value and what is accepted. (A
-//! sampler typo that silently fell back to "record everything" sent one team 100× the intended
-//! traces — opentelemetry-rust #3283.) Two cases follow the spec's warn-and-continue rule, and
-//! the warning is logged once the subscriber is up: `OTEL_SDK_DISABLED` with a value other than
-//! `true`/`false` (treated as `false`), and an `OTEL_RESOURCE_ATTRIBUTES` that does not decode
-//! (the whole value is discarded, as the resource SDK spec requires).
+//! As the configuration spec says, a value that cannot be used — not a number, out of range,
+//! an unknown sampler, protocol, compression, exporter or propagator (or one the spec knows and
+//! Beacon does not implement), an endpoint that is not an absolute `http(s)://` URL, a
+//! malformed header — is ignored with one warning naming the variable, the value, what is
+//! accepted and what is used instead (the default; for a list, the rest of it; an invalid
+//! `OTEL_TRACES_SAMPLER_ARG` counts as unset). Enum values are case-insensitive. Warnings are
+//! logged once the subscriber is up and kept in [`Telemetry::warnings`](crate::Telemetry::warnings).
+//! [`Builder::strict_config`] (`BEACON_CONFIG_STRICT=true`) makes each of them an
+//! [`InitError`] instead: a sampler typo that silently falls back to the default can send far
+//! more traces than intended (opentelemetry-rust #3283), so tests and CI should fail on it.
+//! Beacon's own spool variables are errors in both modes.
 //!
 //! # Example
 //! ```
@@ -24,18 +25,24 @@
 //!     "OTEL_TRACES_SAMPLER_ARG" => Some("abc".to_string()),
 //!     _ => None,
 //! };
-//! let err = beacon::builder().env_source(env).build().unwrap_err();
+//! let quiet = || {
+//!     beacon::builder()
+//!         .env_source(env)
+//!         .traces_exporter(Exporter::None)
+//!         .metrics_exporter(Exporter::None)
+//!         .logs_exporter(Exporter::None)
+//! };
+//! // By default: a warning, and the argument counts as unset (a ratio of 1).
+//! let telemetry = quiet().build()?;
+//! assert!(telemetry.warnings()[0].contains("OTEL_TRACES_SAMPLER_ARG=\"abc\""));
+//! telemetry.shutdown()?;
+//!
+//! // In strict mode: an error naming the variable and the value.
+//! let err = quiet().strict_config(true).build().unwrap_err();
 //! assert_eq!(err.variable(), Some("OTEL_TRACES_SAMPLER_ARG"));
-//! assert!(err.to_string().contains("\"abc\""));
 //!
 //! // Code wins over the environment.
-//! let telemetry = beacon::builder()
-//!     .env_source(env)
-//!     .sampler(Sampler::AlwaysOn)
-//!     .traces_exporter(Exporter::None)
-//!     .metrics_exporter(Exporter::None)
-//!     .logs_exporter(Exporter::None)
-//!     .build()?;
+//! let telemetry = quiet().strict_config(true).sampler(Sampler::AlwaysOn).build()?;
 //! telemetry.shutdown()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
