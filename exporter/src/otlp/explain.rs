@@ -125,7 +125,9 @@ fn fold_repeats(message: &str) -> String {
 }
 
 /// An OTLP exporter whose failed exports say which endpoint they were sent to and why they
-/// failed (see the [module docs](self)); otherwise exactly the exporter it wraps.
+/// failed: the cause Beacon's HTTP client recorded is added to `opentelemetry-otlp`'s bare
+/// `HTTP export failed: network error`, repeated segments of tonic's chain are folded, and the
+/// endpoint (redacted) is named. Otherwise exactly the exporter it wraps.
 #[derive(Debug)]
 pub struct Explained<E> {
     inner: E,
